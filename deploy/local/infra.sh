@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Makes sure RabbitMQ (with the management API) and PostgreSQL run on loopback, and that the
+# `automations` role and database exist. Idempotent. Uses a Docker engine when one answers,
+# else Debian's rabbitmq-server and postgresql (installed when missing).
+# Prints nothing on stdout but `export` lines when called with --print-env.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PG_USER=${AUTOMATIONS_PG_USER:-automations}
+PG_PASSWORD=${AUTOMATIONS_PG_PASSWORD:-automations}
+PG_DB=${AUTOMATIONS_PG_DB:-automations}
+log() { echo "[infra] $*" >&2; }
+
+wait_for() { # name, seconds, command...
+  local name=$1 secs=$2; shift 2
+  for _ in $(seq 1 "$secs"); do "$@" >/dev/null 2>&1 && return 0; sleep 1; done
+  log "$name did not become ready in ${secs}s"; return 1
+}
+
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  log "Docker engine found: starting rabbitmq and postgres from docker-compose.yml"
+  docker compose up -d --wait rabbitmq postgres >&2
+else
+  need=()
+  command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
+  [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]} from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "${need[@]}" >&2
+  fi
+
+  # RabbitMQ: management plugin (tests create one vhost per test class through its API)
+  if ! rabbitmqctl -q status >/dev/null 2>&1; then
+    rabbitmq-plugins -q --offline enable rabbitmq_management >/dev/null 2>&1 || true
+    log "starting rabbitmq-server"
+    rabbitmq-server -detached >&2 2>&1 || true
+  fi
+  wait_for rabbitmq 90 rabbitmqctl -q await_startup
+  rabbitmq-plugins -q is_enabled rabbitmq_management >/dev/null 2>&1 || rabbitmq-plugins -q enable rabbitmq_management >&2
+  wait_for "rabbitmq management" 60 curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview
+
+  # PostgreSQL
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    log "starting postgresql"
+    service postgresql start >&2 || pg_ctlcluster 15 main start >&2
+  fi
+  wait_for postgresql 60 pg_isready -q -h 127.0.0.1 -p 5432
+  # Room for several services and parallel test classes.
+  cur=$(su postgres -c "psql -tAc 'show max_connections'" 2>/dev/null || echo 100)
+  if [ "${cur:-100}" -lt 300 ]; then
+    su postgres -c "psql -qc 'alter system set max_connections = 300'" >&2
+    service postgresql restart >&2 || pg_ctlcluster 15 main restart >&2
+    wait_for postgresql 60 pg_isready -q -h 127.0.0.1 -p 5432
+  fi
+  su postgres -c "psql -tAc \"select 1 from pg_roles where rolname='$PG_USER'\"" | grep -q 1 ||
+    su postgres -c "psql -qc \"create role $PG_USER login createdb password '$PG_PASSWORD'\"" >&2
+  su postgres -c "psql -tAc \"select 1 from pg_database where datname='$PG_DB'\"" | grep -q 1 ||
+    su postgres -c "psql -qc \"create database $PG_DB owner $PG_USER\"" >&2
+fi
+
+if [ "${1:-}" = "--print-env" ]; then
+  echo "export AUTOMATIONS_TEST_POSTGRES='Host=127.0.0.1;Port=5432;Username=$PG_USER;Password=$PG_PASSWORD;Database=$PG_DB;SSL Mode=Disable'"
+  echo "export AUTOMATIONS_TEST_RABBITMQ='amqp://guest:guest@127.0.0.1:5672/'"
+  echo "export AUTOMATIONS_TEST_RABBITMQ_MANAGEMENT='http://guest:guest@127.0.0.1:15672/'"
+fi
+log "rabbitmq and postgresql are ready"

@@ -1,0 +1,25 @@
+using Automations.ServiceDefaults;
+
+namespace Automations.Api;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && Commands.IsCommand(args[0]))
+            return await Commands.RunAsync(args);
+        await Build(args).RunAsync();
+        return 0;
+    }
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults("automations-api");
+        builder.AddApi();
+        var app = builder.Build();
+        app.MapApi();
+        app.MapDefaultEndpoints();
+        return app;
+    }
+}

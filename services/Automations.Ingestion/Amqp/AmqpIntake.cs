@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Text;
+using Automations.Contracts;
+using Automations.Core.Events;
+using Automations.Ingestion.Events;
+using Automations.Persistence.Control;
+using Automations.ServiceDefaults;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Automations.Ingestion.Amqp;
+
+public sealed class AmqpIntakeOptions
+{
+    public string Queue { get; set; } = "ingestion-artifact-events";
+    public ushort Prefetch { get; set; } = 64;
+    public bool QuorumQueue { get; set; }
+}
+
+/// <summary>
+/// Consumes the raw JSON that producers in any language publish to the topic exchange "artifact-events".
+/// Written on RabbitMQ.Client rather than a MassTransit receive endpoint because every message, malformed JSON
+/// included, must be acknowledged only after it is either stored as an event or kept in ingestion.rejected_events
+/// with its reason; MassTransit's raw deserializer would send bad JSON to an _error queue before our code sees it.
+/// </summary>
+public sealed class AmqpIntake(
+    RabbitMqSettings settings,
+    IOptions<AmqpIntakeOptions> options,
+    IConfiguration configuration,
+    EventStore store,
+    NpgsqlDataSource dataSource,
+    IMemoryCache cache,
+    IngestionMetrics metrics,
+    ILogger<AmqpIntake> logger) : BackgroundService
+{
+    private IConnection? _connection;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        var quorum = o.QuorumQueue || configuration.GetValue("RabbitMq:QuorumQueues", false);
+        var factory = new ConnectionFactory
+        {
+            HostName = settings.Host,
+            Port = settings.Port,
+            VirtualHost = settings.VirtualHost,
+            UserName = settings.Username,
+            Password = settings.Password,
+            AutomaticRecoveryEnabled = true,
+            TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
+            ClientProvidedName = "automations-ingestion-intake",
+            ConsumerDispatchConcurrency = 1,
+        };
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                _connection = await factory.CreateConnectionAsync(stoppingToken);
+                var channel = await _connection.CreateChannelAsync(cancellationToken: stoppingToken);
+                await channel.ExchangeDeclareAsync(Exchanges.ArtifactEvents, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: stoppingToken);
+                var args = quorum ? new Dictionary<string, object?> { ["x-queue-type"] = "quorum" } : null;
+                await channel.QueueDeclareAsync(o.Queue, durable: true, exclusive: false, autoDelete: false, arguments: args, cancellationToken: stoppingToken);
+                await channel.QueueBindAsync(o.Queue, Exchanges.ArtifactEvents, "#", cancellationToken: stoppingToken);
+                await channel.BasicQosAsync(0, o.Prefetch, false, stoppingToken);
+                var consumer = new AsyncEventingBasicConsumer(channel);
+                consumer.ReceivedAsync += (_, ea) => HandleAsync(channel, ea, stoppingToken);
+                await channel.BasicConsumeAsync(o.Queue, autoAck: false, consumer, stoppingToken);
+                logger.LogInformation("Consuming raw artifact events from exchange {Exchange} via queue {Queue} on {Broker}", Exchanges.ArtifactEvents, o.Queue, settings);
+                await Task.Delay(Timeout.Infinite, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "AMQP intake cannot reach the broker at {Broker}; retrying", settings);
+                if (_connection is not null) { try { await _connection.DisposeAsync(); } catch (Exception) { } _connection = null; }
+                try { await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken); } catch (OperationCanceledException) { break; }
+            }
+        }
+    }
+
+    private async Task HandleAsync(IChannel channel, BasicDeliverEventArgs ea, CancellationToken ct)
+    {
+        var parent = ExtractParent(ea.BasicProperties);
+        using var activity = Telemetry.Source.StartActivity($"{Exchanges.ArtifactEvents} receive", ActivityKind.Consumer, parent);
+        activity?.SetTag("messaging.system", "rabbitmq");
+        activity?.SetTag("messaging.destination.name", Exchanges.ArtifactEvents);
+        activity?.SetTag("messaging.rabbitmq.destination.routing_key", ea.RoutingKey);
+        try
+        {
+            var (evt, errors) = ArtifactEventValidator.Validate(ea.Body.Span);
+            string? rejection = null;
+            string? reasonTag = null;
+            if (evt is null)
+            {
+                rejection = ArtifactEventValidator.Describe(errors);
+                reasonTag = errors[0].Field == "body" ? "malformed" : "invalid";
+            }
+            else if (!await EntityExistsAsync(evt.Entity, ct))
+            {
+                rejection = $"entity: unknown entity \"{evt.Entity}\"";
+                reasonTag = "unknown_entity";
+            }
+
+            if (rejection is not null)
+            {
+                await store.RejectAsync("amqp", ea.RoutingKey, ea.BasicProperties.MessageId, rejection, ea.Body, ct);
+                metrics.Rejected("amqp", reasonTag!);
+                activity?.SetStatus(ActivityStatusCode.Error, "rejected");
+                logger.LogWarning("Rejected an AMQP artifact event (routing key {RoutingKey}): {Reason}", ea.RoutingKey, rejection);
+            }
+            else
+            {
+                var accepted = evt!;
+                activity?.SetTag("automations.entity", accepted.Entity);
+                activity?.SetTag("automations.project", accepted.Project);
+                activity?.SetTag("automations.event_type", accepted.EventType);
+                var result = await store.StoreAsync(accepted, "amqp", ct);
+                activity?.SetTag("automations.event_id", result.Id);
+                if (result.Duplicate) metrics.Duplicate("amqp");
+                else metrics.Accepted("amqp", accepted.EventType);
+            }
+            await channel.BasicAckAsync(ea.DeliveryTag, false, ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            // Not the message's fault (database down): hand it back and try again shortly.
+            logger.LogWarning(ex, "Could not store an AMQP artifact event; requeueing it");
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            try { await Task.Delay(TimeSpan.FromSeconds(1), ct); } catch (OperationCanceledException) { }
+            try { await channel.BasicNackAsync(ea.DeliveryTag, false, requeue: true, CancellationToken.None); } catch (Exception) { }
+        }
+    }
+
+    private async Task<bool> EntityExistsAsync(string entity, CancellationToken ct) =>
+        await cache.GetOrCreateAsync("entity:" + entity, async e =>
+        {
+            var id = await EntityQueries.FindEntityIdAsync(dataSource, entity, ct);
+            e.AbsoluteExpirationRelativeToNow = id is null ? TimeSpan.FromSeconds(2) : TimeSpan.FromMinutes(5);
+            return id is not null;
+        });
+
+    private static ActivityContext ExtractParent(IReadOnlyBasicProperties props)
+    {
+        if (props.Headers is null) return default;
+        string? Header(string name) => props.Headers.TryGetValue(name, out var v) ? v switch
+        {
+            byte[] b => Encoding.UTF8.GetString(b),
+            string s => s,
+            _ => null,
+        } : null;
+        return ActivityContext.TryParse(Header("traceparent"), Header("tracestate"), out var ctx) ? ctx : default;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_connection is not null) await _connection.DisposeAsync();
+    }
+}

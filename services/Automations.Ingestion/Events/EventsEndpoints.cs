@@ -1,0 +1,93 @@
+using System.Buffers;
+using System.Diagnostics;
+using Automations.Core.Events;
+using Automations.Core.Security;
+using Automations.Persistence.Control;
+using Microsoft.Extensions.Caching.Memory;
+using Npgsql;
+
+namespace Automations.Ingestion.Events;
+
+public static class EventsEndpoints
+{
+    public const int MaxBodyBytes = 256 * 1024;
+    private static readonly TimeSpan KeyCacheTtl = TimeSpan.FromSeconds(5);
+
+    public static void MapEvents(this WebApplication app)
+    {
+        app.MapPost("/v1/events", PostEventAsync)
+            .WithName("PostEvent")
+            .WithSummary("Report an artifact event (JSON body per schemas/artifact-event.schema.json).")
+            .Produces(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+    }
+
+    private static async Task<IResult> PostEventAsync(HttpContext http, EventStore store, NpgsqlDataSource dataSource, IMemoryCache cache, IngestionMetrics metrics, CancellationToken ct)
+    {
+        var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
+        if (key is null)
+            return Problem(StatusCodes.Status401Unauthorized, "Missing API key", "Send `Authorization: Bearer <key>` with a key that has the events:write scope.");
+        var principal = await cache.GetOrCreateAsync("key:" + ApiKeys.Hash(key), e =>
+        {
+            e.AbsoluteExpirationRelativeToNow = KeyCacheTtl;
+            return ApiKeyQueries.AuthenticateAsync(dataSource, key, ct);
+        });
+        if (principal is null)
+            return Problem(StatusCodes.Status401Unauthorized, "Invalid API key", "The key is unknown or revoked.");
+        if (!principal.HasScope(ApiKeys.Scopes.EventsWrite))
+            return Problem(StatusCodes.Status403Forbidden, "Missing scope", "This key lacks the events:write scope.");
+
+        if (http.Request.ContentLength > MaxBodyBytes)
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"An event body may be at most {MaxBodyBytes} bytes.");
+        var body = await ReadBodyAsync(http.Request, ct);
+        if (body is null)
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"An event body may be at most {MaxBodyBytes} bytes.");
+
+        var (evt, errors) = ArtifactEventValidator.Validate(body);
+        if (evt is null)
+        {
+            metrics.Rejected("http", errors[0].Field);
+            return Results.ValidationProblem(
+                errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
+                title: "The event is not valid",
+                detail: ArtifactEventValidator.Describe(errors));
+        }
+        if (!string.Equals(evt.Entity, principal.Entity, StringComparison.Ordinal))
+            return Problem(StatusCodes.Status403Forbidden, "Wrong entity", $"This key belongs to another entity than \"{evt.Entity}\".");
+
+        Activity.Current?.SetTag("automations.entity", evt.Entity);
+        Activity.Current?.SetTag("automations.project", evt.Project);
+        Activity.Current?.SetTag("automations.event_type", evt.EventType);
+        var result = await store.StoreAsync(evt, "http", ct);
+        Activity.Current?.SetTag("automations.event_id", result.Id);
+        if (result.Duplicate) metrics.Duplicate("http");
+        else metrics.Accepted("http", evt.EventType);
+        return Results.Accepted($"/v1/events/{result.Id}", new { id = result.Id, eventId = evt.EventId, duplicate = result.Duplicate });
+    }
+
+    /// <returns>null when the body exceeds the limit.</returns>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            using var ms = new MemoryStream();
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
+            {
+                if (ms.Length + read > MaxBodyBytes) return null;
+                ms.Write(buffer, 0, read);
+            }
+            return ms.ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static IResult Problem(int status, string title, string detail) => Results.Problem(statusCode: status, title: title, detail: detail);
+}

@@ -1,0 +1,32 @@
+using Automations.Ingestion.Amqp;
+using Automations.Ingestion.Events;
+using Automations.Persistence.Outbox;
+using Automations.ServiceDefaults;
+
+namespace Automations.Ingestion;
+
+public static class Extensions
+{
+    public const string Schema = "ingestion";
+
+    public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.AddMemoryCache();
+        builder.Services.AddSingleton<EventStore>();
+        builder.Services.AddSingleton<IngestionMetrics>();
+        builder.Services.Configure<AmqpIntakeOptions>(builder.Configuration.GetSection("Ingestion:Amqp"));
+        builder.Services.AddHostedService<AmqpIntake>();
+        builder.AddAutomationsBus();
+        builder.Services.AddOutboxRelay(Schema);
+        return builder;
+    }
+
+    public static WebApplication MapIngestion(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapEvents();
+        return app;
+    }
+}

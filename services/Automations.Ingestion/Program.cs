@@ -1,0 +1,19 @@
+using Automations.ServiceDefaults;
+
+namespace Automations.Ingestion;
+
+public static class Program
+{
+    public static Task Main(string[] args) => Build(args).RunAsync();
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults("automations-ingestion");
+        builder.AddIngestion();
+        var app = builder.Build();
+        app.MapIngestion();
+        app.MapDefaultEndpoints();
+        return app;
+    }
+}

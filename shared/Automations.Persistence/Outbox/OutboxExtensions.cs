@@ -1,0 +1,27 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Automations.Persistence.Outbox;
+
+public static class OutboxExtensions
+{
+    /// <summary>Runs a relay for <paramref name="schema"/>'s outbox in this service.</summary>
+    public static IServiceCollection AddOutboxRelay(this IServiceCollection services, string schema, Action<OutboxRelayOptions>? configure = null)
+    {
+        services.Configure<OutboxRelayOptions>(schema, o =>
+        {
+            o.Schema = schema;
+            configure?.Invoke(o);
+        });
+        services.AddSingleton<IHostedService>(sp => new OutboxRelay(
+            sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<MassTransit.IBus>(),
+            sp.GetRequiredService<IOptionsMonitor<OutboxRelayOptions>>(),
+            schema,
+            sp.GetRequiredService<ILogger<OutboxRelay>>()));
+        return services;
+    }
+}
