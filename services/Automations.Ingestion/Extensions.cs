@@ -16,7 +16,9 @@ public static class Extensions
         builder.Services.AddSingleton<EventStore>();
         builder.Services.AddSingleton<IngestionMetrics>();
         builder.Services.Configure<AmqpIntakeOptions>(builder.Configuration.GetSection("Ingestion:Amqp"));
-        builder.Services.AddHostedService<AmqpIntake>();
+        builder.Services.AddSingleton<AmqpIntake>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpIntake>());
+        builder.Services.AddHealthChecks().AddCheck<AmqpIntakeHealthCheck>("amqp-intake", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.AddAutomationsBus();
         builder.Services.AddOutboxRelay(Schema);
         return builder;

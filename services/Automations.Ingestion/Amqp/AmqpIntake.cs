@@ -38,6 +38,10 @@ public sealed class AmqpIntake(
 {
     private IConnection? _connection;
 
+    /// <summary>True once the exchange, queue and binding exist and the consumer is registered (part of /health/ready).</summary>
+    public bool Consuming => _connection is { IsOpen: true } && _consuming;
+    private volatile bool _consuming;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
@@ -69,6 +73,7 @@ public sealed class AmqpIntake(
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += (_, ea) => HandleAsync(channel, ea, stoppingToken);
                 await channel.BasicConsumeAsync(o.Queue, autoAck: false, consumer, stoppingToken);
+                _consuming = true;
                 logger.LogInformation("Consuming raw artifact events from exchange {Exchange} via queue {Queue} on {Broker}", Exchanges.ArtifactEvents, o.Queue, settings);
                 await Task.Delay(Timeout.Infinite, stoppingToken);
             }
@@ -78,6 +83,7 @@ public sealed class AmqpIntake(
             }
             catch (Exception ex)
             {
+                _consuming = false;
                 logger.LogWarning(ex, "AMQP intake cannot reach the broker at {Broker}; retrying", settings);
                 if (_connection is not null) { try { await _connection.DisposeAsync(); } catch (Exception) { } _connection = null; }
                 try { await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken); } catch (OperationCanceledException) { break; }
@@ -163,4 +169,13 @@ public sealed class AmqpIntake(
         await base.StopAsync(cancellationToken);
         if (_connection is not null) await _connection.DisposeAsync();
     }
+}
+
+public sealed class AmqpIntakeHealthCheck(AmqpIntake intake) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(intake.Consuming
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy()
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("not consuming from the artifact-events exchange"));
 }

@@ -1,0 +1,10 @@
+# Shared by up.sh, down.sh and test.sh.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RUN_DIR="$ROOT/.run"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# name:port of every service the run command starts (port 0: a worker without HTTP).
+SERVICES=(
+  "Automations.Api:5080"
+  "Automations.Ingestion:5081"
+)
+service_dll() { echo "$ROOT/services/$1/bin/Release/net10.0/$1.dll"; }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a real RabbitMQ and PostgreSQL (started as up.sh does), then prints
+# one closing line: "N passed, N failed, N skipped". Exit code 0 only when nothing failed.
+set -uo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+eval "$("$ROOT/deploy/local/infra.sh" --print-env)" || { echo "infrastructure did not start"; echo "0 passed, 1 failed"; exit 1; }
+
+mkdir -p "$RUN_DIR"
+log="$RUN_DIR/test-output.log"
+dotnet build Automations.sln -c Release -nologo -v q -clp:ErrorsOnly
+build=$?
+if [ $build -ne 0 ]; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi
+
+dotnet test Automations.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 25, Skipped: 0, Total: 25 ...").
+read -r passed failed skipped < <(grep -E "^(Passed|Failed)! +- +Failed:" "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' |
+  awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test exited with $status"; fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

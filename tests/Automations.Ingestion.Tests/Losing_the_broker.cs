@@ -1,0 +1,61 @@
+using System.Net;
+using Automations.Contracts;
+using Automations.Testing;
+using Dapper;
+
+namespace Automations.Ingestion.Tests;
+
+/// <summary>Ingestion reaches the broker through a proxy the test cuts: HTTP intake keeps accepting, and everything is published once the broker is back.</summary>
+public class BrokerOutageFixture : IngestionFixture
+{
+    public TcpProxy Proxy { get; private set; } = null!;
+
+    public override Dictionary<string, string?> ServiceConfiguration()
+    {
+        Proxy ??= new TcpProxy(Infrastructure.RabbitMq.Host, Infrastructure.RabbitMq.Port);
+        var config = base.ServiceConfiguration();
+        config["ConnectionStrings:RabbitMq"] = new UriBuilder(RabbitMqConnectionString) { Port = Proxy.Port }.Uri.ToString();
+        return config;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Proxy is not null) await Proxy.DisposeAsync();
+    }
+}
+
+public class Losing_the_broker(BrokerOutageFixture fx) : IClassFixture<BrokerOutageFixture>
+{
+    [Fact]
+    public async Task Should_keep_accepting_and_publish_everything_when_it_is_back()
+    {
+        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
+        var before = "before-" + Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.Accepted, (await fx.PostEventAsync(IngestionFixture.Event(before), fx.ProducerKey)).StatusCode);
+        await probe.WaitForAsync(d => d.Message.GetProperty("producerEventId").GetString() == before);
+
+        fx.Proxy.Cut();
+        var ids = Enumerable.Range(0, 25).Select(i => $"outage-{i}-{Guid.NewGuid()}").ToList();
+        foreach (var id in ids)
+        {
+            using var response = await fx.PostEventAsync(IngestionFixture.Event(id), fx.ProducerKey);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await using (var connection = await fx.DataSource.OpenConnectionAsync())
+            Assert.True(await connection.ExecuteScalarAsync<int>("select count(*) from ingestion.outbox") >= ids.Count, "events wait in the outbox while the broker is away");
+        Assert.DoesNotContain(probe.Received, d => d.Message.GetProperty("producerEventId").GetString()!.StartsWith("outage-", StringComparison.Ordinal));
+
+        fx.Proxy.Restore();
+        var set = ids.ToHashSet();
+        await probe.WaitForAsync(d => set.Contains(d.Message.GetProperty("producerEventId").GetString()!), ids.Count, TimeSpan.FromSeconds(90));
+        var seen = probe.Received.Select(d => d.Message.GetProperty("producerEventId").GetString()!).Where(set.Contains).ToList();
+        Assert.Equal(ids.Order(), seen.Distinct().Order());
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var c = await fx.DataSource.OpenConnectionAsync();
+            return await c.ExecuteScalarAsync<int>("select count(*) from ingestion.outbox") == 0;
+        }, "the outbox drains");
+    }
+}

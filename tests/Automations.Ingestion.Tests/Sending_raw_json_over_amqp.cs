@@ -1,0 +1,96 @@
+using System.Text;
+using Automations.Contracts;
+using Automations.Testing;
+using Dapper;
+using RabbitMQ.Client;
+
+namespace Automations.Ingestion.Tests;
+
+/// <summary>Producers in any language publish plain JSON to the topic exchange: no envelope, no content type, no message id.</summary>
+public class Sending_raw_json_over_amqp(IngestionFixture fx) : IClassFixture<IngestionFixture>
+{
+    private async Task PublishRawAsync(string routingKey, string body, IDictionary<string, object?>? headers = null)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(fx.RabbitMqConnectionString) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        await channel.ExchangeDeclareAsync(Exchanges.ArtifactEvents, ExchangeType.Topic, durable: true, autoDelete: false);
+        var props = new BasicProperties { Persistent = true, Headers = headers };
+        await channel.BasicPublishAsync(Exchanges.ArtifactEvents, routingKey, mandatory: false, props, Encoding.UTF8.GetBytes(body));
+    }
+
+    [Fact]
+    public async Task Should_turn_a_valid_message_into_ArtifactEventReceived_and_keep_its_trace()
+    {
+        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
+        var eventId = "py-" + Guid.NewGuid();
+        var traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        await PublishRawAsync("ADD_ARTIFACT_ALIAS",
+            $$"""{"eventId":"{{eventId}}","eventType":"ADD_ARTIFACT_ALIAS","entity":"acme","project":"mnist","collection":"eval-set","alias":"production","versionIndex":7,"occurredAt":"2026-11-27T22:41:00Z"}""",
+            new Dictionary<string, object?> { ["traceparent"] = Encoding.UTF8.GetBytes($"00-{traceId}-00f067aa0ba902b7-01") });
+
+        var delivery = (await probe.WaitForAsync(d => d.Message.GetProperty("producerEventId").GetString() == eventId)).Single();
+        var message = delivery.As<ArtifactEventReceived>();
+        Assert.Equal(("acme", "mnist", "production", 7), (message.Entity, message.Project, message.Alias, message.VersionIndex));
+        // MassTransit carries the W3C trace context in its MT-Activity-Id header: the producer's trace id survives the outbox.
+        var activityId = delivery.Headers.GetValueOrDefault("MT-Activity-Id")?.ToString() ?? "";
+        Assert.StartsWith($"00-{traceId}-", activityId, StringComparison.Ordinal);
+
+        await using var connection = await fx.DataSource.OpenConnectionAsync();
+        Assert.Equal("amqp", await connection.ExecuteScalarAsync<string>("select source from ingestion.events where event_id = @eventId", new { eventId }));
+    }
+
+    [Fact]
+    public async Task Should_have_one_effect_when_a_producer_publishes_twice()
+    {
+        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
+        var eventId = "twice-" + Guid.NewGuid();
+        var body = $$"""{"eventId":"{{eventId}}","eventType":"CREATE_ARTIFACT","entity":"acme","project":"mnist","collection":"eval-set","occurredAt":"2026-11-27T22:41:00Z"}""";
+        await PublishRawAsync("CREATE_ARTIFACT", body);
+        await PublishRawAsync("CREATE_ARTIFACT", body);
+        var marker = "marker-" + Guid.NewGuid();
+        await PublishRawAsync("CREATE_ARTIFACT", body.Replace(eventId, marker, StringComparison.Ordinal));
+        await probe.WaitForAsync(d => d.Message.GetProperty("producerEventId").GetString() == marker);
+        Assert.Single(probe.Received, d => d.Message.GetProperty("producerEventId").GetString() == eventId);
+    }
+
+    public static TheoryData<string, string, string> Rejections => new()
+    {
+        { "malformed JSON", "{\"eventId\": \"m1\", oops", "body: not valid JSON" },
+        { "missing field", """{"eventId":"m2","eventType":"CREATE_ARTIFACT","entity":"acme","project":"mnist","occurredAt":"2026-11-27T22:41:00Z"}""", "collection: is required" },
+        { "unknown event type", """{"eventId":"m3","eventType":"DELETE_ARTIFACT","entity":"acme","project":"mnist","collection":"c","occurredAt":"2026-11-27T22:41:00Z"}""", "eventType: unknown event type" },
+        { "unknown entity", """{"eventId":"m4","eventType":"CREATE_ARTIFACT","entity":"nobody","project":"mnist","collection":"c","occurredAt":"2026-11-27T22:41:00Z"}""", "entity: unknown entity \"nobody\"" },
+        { "snake_case names", """{"event_id":"m5","event_type":"CREATE_ARTIFACT","entity":"acme","project":"mnist","collection":"c","occurred_at":"2026-11-27T22:41:00Z"}""", "use \"eventId\"" },
+        { "not an object", "\"just a string\"", "body: must be a JSON object" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rejections))]
+    public async Task Should_keep_a_rejected_message_with_its_raw_body_and_reason(string @case, string body, string reason)
+    {
+        var marker = $"<{@case}:{Guid.NewGuid()}>";
+        var raw = body.Contains("\"mnist\"", StringComparison.Ordinal) ? body.Replace("\"mnist\"", $"\"mnist\",\"tag\":\"{marker}\"", StringComparison.Ordinal) : body + " " + marker;
+        await PublishRawAsync("CREATE_ARTIFACT", raw);
+
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var c = await fx.DataSource.OpenConnectionAsync();
+            return await c.ExecuteScalarAsync<int>("select count(*) from ingestion.rejected_events where convert_from(raw_body, 'UTF8') like '%' || @marker || '%'", new { marker }) == 1;
+        }, $"the {@case} message is kept in ingestion.rejected_events");
+
+        await using var connection = await fx.DataSource.OpenConnectionAsync();
+        var row = await connection.QuerySingleAsync<(string Reason, byte[] RawBody, string Source, string RoutingKey)>(
+            "select reason, raw_body, source, routing_key from ingestion.rejected_events where convert_from(raw_body, 'UTF8') like '%' || @marker || '%'", new { marker });
+        Assert.Contains(reason, row.Reason, StringComparison.Ordinal);
+        Assert.Equal(raw, Encoding.UTF8.GetString(row.RawBody));
+        Assert.Equal(("amqp", "CREATE_ARTIFACT"), (row.Source, row.RoutingKey));
+
+        // Acknowledged, not requeued forever.
+        using var mgmt = fx.ManagementClient();
+        await Eventually.TrueAsync(async () =>
+        {
+            var q = System.Text.Json.JsonDocument.Parse(await mgmt.GetStringAsync($"api/queues/{fx.VirtualHost}/ingestion-artifact-events")).RootElement;
+            return q.TryGetProperty("messages", out var m) && m.GetInt32() == 0;
+        }, "the intake queue is drained");
+    }
+}

@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Automations.Testing;
+
+/// <summary>
+/// Watches what is published to a MassTransit message exchange (e.g. "Automations.Contracts:SendWebhook") with a plain
+/// RabbitMQ client and an exclusive queue: it sees exactly what any consumer would, envelope and all.
+/// </summary>
+public sealed class MessageProbe : IAsyncDisposable
+{
+    private readonly IConnection _connection;
+    private readonly IChannel _channel;
+    private readonly ConcurrentQueue<Delivery> _received = new();
+    private readonly SemaphoreSlim _signal = new(0);
+
+    public sealed record Delivery(JsonElement Envelope, IReadOnlyDictionary<string, object?> Headers)
+    {
+        public JsonElement Message => Envelope.GetProperty("message");
+        public Guid? MessageId => Envelope.TryGetProperty("messageId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetGuid() : null;
+        public T As<T>() => Message.Deserialize<T>(Automations.Persistence.Json.Options)!;
+    }
+
+    private MessageProbe(IConnection connection, IChannel channel)
+    {
+        _connection = connection;
+        _channel = channel;
+    }
+
+    public IReadOnlyCollection<Delivery> Received => _received.ToArray();
+
+    public static async Task<MessageProbe> StartAsync(string rabbitMqUri, string messageType)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(rabbitMqUri), ClientProvidedName = "test-probe" };
+        var connection = await factory.CreateConnectionAsync();
+        var channel = await connection.CreateChannelAsync();
+        var exchange = messageType.Contains(':', StringComparison.Ordinal) ? messageType : $"Automations.Contracts:{messageType}";
+        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+        var queue = await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true);
+        await channel.QueueBindAsync(queue.QueueName, exchange, "");
+        var probe = new MessageProbe(connection, channel);
+        var consumer = new AsyncEventingBasicConsumer(channel);
+        consumer.ReceivedAsync += (_, ea) =>
+        {
+            using var doc = JsonDocument.Parse(ea.Body);
+            var headers = ea.BasicProperties.Headers?.ToDictionary(h => h.Key, h => h.Value is byte[] b ? System.Text.Encoding.UTF8.GetString(b) : h.Value)
+                ?? new Dictionary<string, object?>();
+            probe._received.Enqueue(new Delivery(doc.RootElement.Clone(), headers));
+            probe._signal.Release();
+            return Task.CompletedTask;
+        };
+        await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);
+        return probe;
+    }
+
+    /// <summary>Waits until <paramref name="count"/> deliveries match, or throws after <paramref name="timeout"/>.</summary>
+    public async Task<IReadOnlyList<Delivery>> WaitForAsync(Func<Delivery, bool> match, int count = 1, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var hits = _received.Where(match).ToList();
+            if (hits.Count >= count) return hits;
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"Expected {count} matching message(s), saw {hits.Count} (of {_received.Count} received)");
+            await _signal.WaitAsync(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _channel.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+}
