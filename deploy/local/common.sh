@@ -6,5 +6,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 SERVICES=(
   "Automations.Api:5080"
   "Automations.Ingestion:5081"
+  "Automations.Rules:5082"
+  "Automations.WebhookSender:5083"
+  "Automations.LaunchEnqueuer:5084"
 )
 service_dll() { echo "$ROOT/services/$1/bin/Release/net10.0/$1.dll"; }

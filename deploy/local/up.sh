@@ -12,7 +12,11 @@ dotnet build Automations.sln -c Release -nologo -v q -clp:ErrorsOnly >&2
 
 export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=127.0.0.1;Port=5432;Username=automations;Password=automations;Database=automations;SSL Mode=Disable;Maximum Pool Size=30}"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:guest@127.0.0.1:5672/}"
-export Webhooks__AllowedCidrs="${Webhooks__AllowedCidrs:-127.0.0.0/8}"
+export Webhooks__AllowedCidrs="${Webhooks__AllowedCidrs:-127.0.0.0/8,::1/128}"
+# The master key for team secrets: generated once for this checkout, kept in .run/master.key (git-ignored).
+[ -s "$RUN_DIR/master.key" ] || head -c 32 /dev/urandom | base64 > "$RUN_DIR/master.key"
+export Secrets__MasterKeys__local1="${Secrets__MasterKeys__local1:-$(cat "$RUN_DIR/master.key")}"
+export Secrets__ActiveKeyId="${Secrets__ActiveKeyId:-local1}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 
 echo "[up] applying migrations"

@@ -76,11 +76,19 @@ public class TestEnvironment : IAsyncLifetime
         return http;
     }
 
+    /// <summary>The master key tests encrypt team secrets with (never a production key).</summary>
+    public const string TestMasterKeyId = "test1";
+    public static readonly string TestMasterKey = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+
     /// <summary>Configuration every service host of this class gets.</summary>
     public virtual Dictionary<string, string?> ServiceConfiguration() => new()
     {
         ["ConnectionStrings:Postgres"] = PostgresConnectionString,
         ["ConnectionStrings:RabbitMq"] = RabbitMqConnectionString,
         ["Database:MigrateOnStart"] = "false",
+        [$"Secrets:MasterKeys:{TestMasterKeyId}"] = TestMasterKey,
+        ["Secrets:ActiveKeyId"] = TestMasterKeyId,
+        // Tests' webhook receivers listen on loopback: the operator allow-list lets them through the URL policy and SSRF guard.
+        ["Webhooks:AllowedCidrs"] = "127.0.0.0/8,::1/128",
     };
 }

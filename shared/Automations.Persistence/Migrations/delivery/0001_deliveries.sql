@@ -1,0 +1,2 @@
+-- Owned by WebhookSender. (Tables are added by the webhook-sender issue.)
+select 1;
