@@ -26,7 +26,11 @@ public static class Commands
             await Console.Error.WriteLineAsync("ConnectionStrings:Postgres is not set");
             return 2;
         }
-        using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+        // Logs go to stderr: stdout carries only the command's answer (the key, with --quiet).
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .AddSimpleConsole(o => o.SingleLine = true)
+            .AddFilter("migrate", LogLevel.Warning)
+            .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var logger = loggerFactory.CreateLogger("migrate");
         await DatabaseMigrator.MigrateAsync(connectionString, logger);
         if (args[0] == "migrate") return 0;
