@@ -24,7 +24,7 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test 
 # Retries are compressed so the error drill's retries finish within the run.
 if [ "${AUTOMATIONS_DRILLS:-short}" != "none" ]; then
   export Webhooks__RetrySchedule="${Webhooks__RetrySchedule:-00:00:01,00:00:02,00:00:04,00:00:08,00:00:15}"
-  export Webhooks__TimeoutSeconds="${Webhooks__TimeoutSeconds:-5}"
+  export Webhooks__Timeout="${Webhooks__Timeout:-00:00:05}"
   if "$ROOT/deploy/local/up.sh" > "$RUN_DIR/drills-up.log" 2>&1; then
     "$ROOT/deploy/local/drills.sh" --short | tee "$RUN_DIR/drills-output.log"
     read -r dp df < <(grep -E "^DRILLS:" "$RUN_DIR/drills-output.log" | sed -E 's/DRILLS: ([0-9]+) passed, ([0-9]+) failed/\1 \2/')

@@ -218,7 +218,7 @@ public static class Program
 
     /// <summary>Successful deliveries of the benchmark's team, as the webhook sender recorded them.</summary>
     private const string DeliveriesRecordedSql =
-        "select count(*) from delivery.deliveries where entity = @entity and status = 'Succeeded'";
+        "select count(*) from delivery.deliveries where entity = @entity and status = 'succeeded'";
 
     private static async Task Shell(string command)
     {
