@@ -56,7 +56,12 @@ public sealed class Receiver : IAsyncDisposable
         using var ms = new MemoryStream();
         await http.Request.Body.CopyToAsync(ms);
         var body = ms.ToArray();
-        if (Hang is { } hang && hang.Path == name) await Task.Delay(hang.Delay);
+        if (Hang is { } hang && hang.Path == name)
+        {
+            try { await Task.Delay(hang.Delay, http.RequestAborted); } catch (OperationCanceledException) { }
+            // The sender gave up (timeout) and will retry with the same webhook-id: this request had no effect.
+            if (http.RequestAborted.IsCancellationRequested) return Results.Empty;
+        }
         if (FailureRate > 0 && Random.Shared.NextDouble() < FailureRate) return Results.StatusCode(500);
 
         var valid = VerifyWandb(http.Request.Headers["X-Wandb-Signature"], body) && VerifyStandard(http.Request.Headers, body);
