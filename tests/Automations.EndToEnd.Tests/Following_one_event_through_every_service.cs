@@ -176,10 +176,27 @@ public class Following_one_event_through_every_service(PipelineFixture fx) : ICl
         var roots = spans.Where(s => !ids.Contains(s.ParentSpanId)).ToList();
         Assert.True(roots.Count == 1, "one root, found: " + string.Join(", ", roots.Select(r => $"{r.Source.Name}:{r.DisplayName}")));
         Assert.Equal("producer sends an artifact event", roots[0].DisplayName);
-        var names = spans.Select(s => s.DisplayName).ToList();
+        var names = spans.Select(s => $"{s.Source.Name}:{s.Kind}:{s.DisplayName}").ToList();
         Assert.Contains(spans, s => s.Source.Name == "Microsoft.AspNetCore" && (s.DisplayName.Contains("/v1/events", StringComparison.Ordinal) || s.GetTagItem("http.route")?.ToString() == "/v1/events"));
-        Assert.Contains(spans, s => s.DisplayName.Contains("ArtifactEventReceived", StringComparison.Ordinal) && s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer);
-        Assert.Contains(spans, s => s.DisplayName.Contains("SendWebhook", StringComparison.Ordinal) && s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer);
+        // Ingestion's outbox relay -> Rules' consumer -> Rules' outbox relay -> the sender's consumer -> the request.
+        var path = new[]
+        {
+            ("Automations", "outbox ArtifactEventReceived publish"),
+            ("MassTransit", "Automations.Contracts:ArtifactEventReceived send"),
+            ("MassTransit", "rules-artifact-events process"),
+            ("Automations", "outbox SendWebhook publish"),
+            ("MassTransit", "Automations.Contracts:SendWebhook send"),
+            ("MassTransit", "send-webhook process"),
+            ("Automations", "webhook deliver"),
+        };
+        foreach (var (source, name) in path)
+            Assert.True(spans.Any(s => s.Source.Name == source && s.DisplayName == name), $"no {source} span '{name}' in: {string.Join(" | ", names)}");
+        var deliver = spans.First(s => s.DisplayName == "webhook deliver");
+        foreach (var tag in new[] { "automations.entity", "automations.project", "automations.automation_id", "delivery.id", "delivery.attempt", "http.response.status_code" })
+            Assert.True(deliver.GetTagItem(tag) is not null, $"the delivery span lacks {tag}");
+        Assert.Equal("acme", deliver.GetTagItem("automations.entity")?.ToString());
+        var intake = spans.First(s => s.Source.Name == "Microsoft.AspNetCore" && s.DisplayName == "POST /v1/events");
+        Assert.Equal(("acme", "mnist", "ADD_ARTIFACT_ALIAS"), (intake.GetTagItem("automations.entity")?.ToString(), intake.GetTagItem("automations.project")?.ToString(), intake.GetTagItem("automations.event_type")?.ToString()));
         var outgoing = spans.Where(s => s.Kind == ActivityKind.Client && s.Source.Name == "System.Net.Http" && s.GetTagItem("url.full")?.ToString()?.StartsWith(fx.Receiver.BaseAddress.ToString(), StringComparison.Ordinal) == true).ToList();
         Assert.True(outgoing.Count == 1, "spans: " + string.Join(" | ", names));
         Assert.Equal(received.Headers["traceparent"].Split('-')[2], outgoing[0].SpanId.ToHexString());
