@@ -24,6 +24,7 @@ public class PipelineFixture : TestEnvironment
     public ServiceHost Ingestion { get; private set; } = null!;
     public ServiceHost Rules { get; private set; } = null!;
     public ServiceHost Sender { get; private set; } = null!;
+    public ServiceHost Launch { get; private set; } = null!;
     public WebhookReceiver Receiver { get; private set; } = null!;
     public string AdminKey { get; private set; } = "";
     public const string SigningSecret = "s3cr3t-signing-value";
@@ -39,6 +40,7 @@ public class PipelineFixture : TestEnvironment
         Ingestion = await ServiceHost.StartAsync(Automations.Ingestion.Program.Build, config);
         Rules = await ServiceHost.StartAsync(Automations.Rules.Program.Build, config);
         Sender = await ServiceHost.StartAsync(Automations.WebhookSender.Program.Build, config);
+        Launch = await ServiceHost.StartAsync(Automations.LaunchEnqueuer.Program.Build, config);
     }
 
     public HttpClient ApiClient()
@@ -50,7 +52,7 @@ public class PipelineFixture : TestEnvironment
 
     public override async Task DisposeAsync()
     {
-        foreach (var host in new[] { Sender, Rules, Ingestion, Api })
+        foreach (var host in new[] { Launch, Sender, Rules, Ingestion, Api })
             if (host is not null) await host.DisposeAsync();
         if (Receiver is not null) await Receiver.DisposeAsync();
         Spans.Dispose();
