@@ -71,6 +71,6 @@ public class Emitting_metrics(PipelineFixture fx) : IClassFixture<PipelineFixtur
         Expect("automations.deliveries.backlog");
         Expect("automations.outbox.lag", "schema");
         Expect("automations.outbox.published", "schema");
-        Expect("automations.launch.items", "state");
+        Expect("automations.launch.items", "transition");
     }
 }
