@@ -20,7 +20,7 @@ public sealed class AutomationCache(IOptions<RulesOptions> options, TimeProvider
     private long _generation;
 
     public async ValueTask<IReadOnlyList<CompiledAutomation>> GetAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string entity, string project, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string entity, string project, CancellationToken ct)
     {
         var key = (entity, project);
         var now = time.GetUtcNow();
@@ -67,5 +67,5 @@ public sealed class AutomationCache(IOptions<RulesOptions> options, TimeProvider
         }
     }
 
-    public int Count => _entries.Count;
+    public bool IsCached(string entity, string project) => _entries.ContainsKey((entity, project));
 }
