@@ -17,6 +17,7 @@ public static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AutomationCache>();
         builder.Services.AddSingleton<RunMetrics>();
+        builder.Services.AddHostedService<InboxSweeper>();
         // Each replica needs its own copy of AutomationsChanged: a temporary endpoint named per instance.
         var instanceId = builder.Configuration["Rules:InstanceId"] ?? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
         builder.AddAutomationsBus(x =>
