@@ -1,3 +1,4 @@
+using Automations.Api.Runs;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 
@@ -21,6 +22,7 @@ public static class Extensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();
+        app.MapRuns();
         return app;
     }
 }
