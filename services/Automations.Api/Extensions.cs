@@ -8,6 +8,7 @@ using Automations.Api.Webhooks;
 using Automations.Core.Webhooks;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
+using MassTransit;
 
 namespace Automations.Api;
 
@@ -23,7 +24,7 @@ public static class Extensions
         builder.Services.AddSingleton(UrlPolicy.Parse(builder.Configuration["Webhooks:AllowedCidrs"]));
         if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
             builder.Services.AddHostedService<RotateSecretsOnStart>();
-        builder.AddAutomationsBus();
+        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseMessageRetry(r => r.Immediate(3))));
         builder.Services.AddOutboxRelay(Schema);
         return builder;
     }

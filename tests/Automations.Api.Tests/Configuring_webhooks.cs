@@ -1,4 +1,5 @@
 using System.Net;
+using MassTransit;
 
 namespace Automations.Api.Tests;
 
@@ -102,5 +103,32 @@ public class Configuring_webhooks(ApiFixture fx) : IClassFixture<ApiFixture>
         var refused = await fx.DeleteAsync($"{Webhooks}/{created.Body.GetProperty("id").GetGuid()}");
         Assert.Equal(HttpStatusCode.Conflict, refused.Status);
         Assert.Contains($"mnist/{automation}", refused.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+}
+
+public class Showing_a_webhook_the_sender_disabled(ApiFixture fx) : IClassFixture<ApiFixture>
+{
+    [Fact]
+    public async Task Should_show_it_disabled_until_an_admin_saves_it_again()
+    {
+        var created = await fx.PostAsync("/v1/entities/acme/webhooks", new { name = "gone", url = "https://gone.example.com/" });
+        var id = created.Body.GetProperty("id").GetGuid();
+        var bus = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<MassTransit.IBus>(fx.Api.Services);
+        var message = new Automations.Contracts.WebhookDisabled(id, "acme", "410 Gone from https://gone.example.com/", DateTimeOffset.UtcNow);
+        var messageId = Guid.NewGuid();
+        // The same message twice (a redelivery): one effect.
+        await bus.Publish(message, ctx => ctx.MessageId = messageId);
+        await bus.Publish(message, ctx => ctx.MessageId = messageId);
+
+        await Automations.Testing.Eventually.TrueAsync(async () => (await fx.GetAsync($"/v1/entities/acme/webhooks/{id}")).Body.GetProperty("disabled").GetBoolean(),
+            "the Api shows the webhook disabled");
+        var shown = await fx.GetAsync($"/v1/entities/acme/webhooks/{id}");
+        Assert.Equal("410 Gone from https://gone.example.com/", shown.Body.GetProperty("disabledReason").GetString());
+
+        var saved = await fx.PutAsync($"/v1/entities/acme/webhooks/{id}", new { name = "gone", url = "https://back.example.com/" });
+        Assert.False(saved.Body.GetProperty("disabled").GetBoolean());
+        Assert.True(saved.Body.GetProperty("updatedAt").GetDateTimeOffset() > shown.Body.GetProperty("disabledAt").GetDateTimeOffset()); // lifts the sender's state
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        Assert.Equal(1, await Dapper.SqlMapper.ExecuteScalarAsync<int>(c, "select count(*) from control.inbox where message_id = @messageId", new { messageId }));
     }
 }
