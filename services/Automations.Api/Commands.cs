@@ -27,7 +27,12 @@ public static class Commands
             await Console.Error.WriteLineAsync("ConnectionStrings:Postgres is not set");
             return 2;
         }
-        using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+        // Logs go to stderr: stdout carries only the answer (`bootstrap --quiet` prints just the key, for scripts).
+        using var loggerFactory = LoggerFactory.Create(b =>
+        {
+            b.AddSimpleConsole(o => o.SingleLine = true);
+            b.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        });
         var logger = loggerFactory.CreateLogger("migrate");
         await DatabaseMigrator.MigrateAsync(connectionString, logger);
         if (args[0] == "migrate") return 0;
