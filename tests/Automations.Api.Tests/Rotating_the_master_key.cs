@@ -63,3 +63,27 @@ public class Rotating_the_master_key(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Contains("Secrets:MasterKeys", ex.Message, StringComparison.Ordinal);
     }
 }
+
+public class Rotating_the_master_key_with_the_command(ApiFixture fx) : IClassFixture<ApiFixture>
+{
+    [Fact]
+    public async Task Should_reencrypt_under_the_active_key_and_report_the_count()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await fx.PostAsync("/v1/entities/acme/secrets", new { name = "CMD_SECRET", value = "command-rotated" })).Status);
+        var newKey = SecretCipher.NewMasterKey();
+        var exit = await Commands.RunAsync([
+            "rotate-secrets",
+            $"--ConnectionStrings:Postgres={fx.PostgresConnectionString}",
+            $"--Secrets:MasterKeys:{TestEnvironment.TestMasterKeyId}={TestEnvironment.TestMasterKey}",
+            $"--Secrets:MasterKeys:k3={newKey}",
+            "--Secrets:ActiveKeyId=k3",
+        ]);
+        Assert.Equal(0, exit);
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        var row = await c.QuerySingleAsync<(string KeyId, byte[] Nonce, byte[] Ciphertext, byte[] Tag)>(
+            "select key_id, nonce, ciphertext, tag from control.secrets where name = 'CMD_SECRET'");
+        Assert.Equal("k3", row.KeyId);
+        var onlyNew = SecretCipher.FromBase64(new Dictionary<string, string> { ["k3"] = newKey }, "k3");
+        Assert.Equal("command-rotated", onlyNew.Decrypt(fx.AcmeId, "CMD_SECRET", new EncryptedSecret(row.KeyId, row.Nonce, row.Ciphertext, row.Tag)));
+    }
+}

@@ -114,6 +114,10 @@ public static class AutomationsEndpoints
         return view is null ? Problems.NotFound("The automation") : Results.Ok(view);
     }
 
+    // Validation reads outside the transaction; a webhook, job or queue deleted in between shows up as a foreign key violation.
+    private static IResult ReferenceGone() =>
+        Problems.Conflict("action", "The webhook, job or queue this automation refers to was deleted meanwhile; check it and save again.");
+
     private static IResult Duplicate(string name) =>
         Problems.Conflict("name", $"An automation named '{name}' already exists in this project.");
 
@@ -128,19 +132,27 @@ public static class AutomationsEndpoints
         if (a is null) return invalid!;
         var id = Guid.CreateVersion7();
         await using var tx = await c.BeginTransactionAsync(ct);
-        var inserted = await c.ExecuteAsync(
-            """
-            insert into control.automations (id, entity_id, project, name, description, enabled, event_type, collection, alias_regex, tag_regex,
-                action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, created_by)
-            values (@id, @entityId, @project, @Name, @Description, @Enabled, @EventType, @Collection, @AliasRegex, @TagRegex,
-                @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @userId)
-            on conflict (entity_id, project, name) do nothing
-            """,
-            new
-            {
-                id, entityId = caller.EntityId, project, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
-                a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, userId = caller.UserId,
-            }, tx);
+        int inserted;
+        try
+        {
+            inserted = await c.ExecuteAsync(
+                """
+                insert into control.automations (id, entity_id, project, name, description, enabled, event_type, collection, alias_regex, tag_regex,
+                    action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, created_by)
+                values (@id, @entityId, @project, @Name, @Description, @Enabled, @EventType, @Collection, @AliasRegex, @TagRegex,
+                    @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @userId)
+                on conflict (entity_id, project, name) do nothing
+                """,
+                new
+                {
+                    id, entityId = caller.EntityId, project, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
+                    a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, userId = caller.UserId,
+                }, tx);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            return ReferenceGone();
+        }
         if (inserted == 0) return Duplicate(a.Name);
         await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
         await tx.CommitAsync(ct);
@@ -177,6 +189,10 @@ public static class AutomationsEndpoints
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))
         {
             return Duplicate(a.Name);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            return ReferenceGone();
         }
         if (updated == 0) return Problems.NotFound("The automation");
         await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
