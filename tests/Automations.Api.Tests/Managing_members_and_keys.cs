@@ -37,6 +37,8 @@ public class Managing_members_and_keys(ApiFixture fx) : IClassFixture<ApiFixture
         Assert.Equal(HttpStatusCode.OK, (await fx.PostAsync("/v1/entities/acme/members", new { user, role = "admin" })).Status);
         Assert.Equal(HttpStatusCode.OK, (await fx.GetAsync("/v1/entities/acme/secrets", key)).Status);
 
+        var used = (await fx.GetAsync("/v1/entities/acme/keys")).Body.EnumerateArray().Single(k => k.GetProperty("id").GetGuid() == keyId);
+        Assert.NotEqual(System.Text.Json.JsonValueKind.Null, used.GetProperty("lastUsedAt").ValueKind);
         Assert.Equal(HttpStatusCode.NoContent, (await fx.DeleteAsync($"/v1/entities/acme/keys/{keyId}")).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await fx.GetAsync("/v1/entities/acme/webhooks", key)).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await fx.DeleteAsync($"/v1/entities/globex/keys/{keyId}", fx.OtherEntityKey)).Status);

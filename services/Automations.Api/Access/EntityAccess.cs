@@ -1,6 +1,7 @@
 using Automations.Api.Http;
 using Automations.Core.Security;
 using Automations.Persistence.Control;
+using Dapper;
 using Npgsql;
 
 namespace Automations.Api.Access;
@@ -50,6 +51,11 @@ public static class EntityAccess
             return Problems.Forbidden("This key lacks the api scope (producer and agent keys cannot use the control plane).");
         if (principal.Role is null)
             return Problems.Forbidden("This key does not belong to a member of the entity.");
+        // Shown in the key list; written at most once a minute per key.
+        await using (var c = await dataSource.OpenConnectionAsync(http.RequestAborted))
+            await c.ExecuteAsync(
+                "update control.api_keys set last_used_at = now() where id = @KeyId and (last_used_at is null or last_used_at < now() - interval '1 minute')",
+                new { principal.KeyId });
         http.Items[PrincipalItem] = principal;
         return await next(ctx);
     }
