@@ -187,6 +187,18 @@ public class Managing_automations(AutomationsFixture fx) : IClassFixture<Automat
     }
 
     [Fact]
+    public async Task Should_publish_a_change_for_each_project_using_a_webhook_that_changes()
+    {
+        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(AutomationsChanged));
+        Assert.Equal(HttpStatusCode.Created, (await fx.PostAsync("/v1/entities/acme/projects/hooked/automations", WebhookAutomation(Unique("uses deploy")))).Status);
+        var deploy = (await fx.GetAsync("/v1/entities/acme/webhooks")).Body.EnumerateArray().Single(w => w.GetProperty("name").GetString() == "deploy");
+        var saved = await fx.PutAsync($"/v1/entities/acme/webhooks/{deploy.GetProperty("id").GetGuid()}",
+            new { name = "deploy", url = deploy.GetProperty("url").GetString(), accessToken = "GITHUB_TOKEN" });
+        Assert.Equal(HttpStatusCode.OK, saved.Status);
+        await probe.WaitForAsync(d => d.Message.GetProperty("project").GetString() == "hooked" && d.Message.GetProperty("automationId").ValueKind == JsonValueKind.Null);
+    }
+
+    [Fact]
     public async Task Should_not_touch_another_projects_automation()
     {
         var id = (await fx.PostAsync(Automations, WebhookAutomation(Unique("mine")))).Body.GetProperty("id").GetGuid();
