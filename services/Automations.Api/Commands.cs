@@ -27,12 +27,11 @@ public static class Commands
             await Console.Error.WriteLineAsync("ConnectionStrings:Postgres is not set");
             return 2;
         }
-        // Logs go to stderr: stdout carries only the answer (`bootstrap --quiet` prints just the key, for scripts).
-        using var loggerFactory = LoggerFactory.Create(b =>
-        {
-            b.AddSimpleConsole(o => o.SingleLine = true);
-            b.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        });
+        // Logs go to stderr: stdout carries only the command's answer (the key, with --quiet).
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .AddSimpleConsole(o => o.SingleLine = true)
+            .AddFilter("migrate", LogLevel.Warning)
+            .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         var logger = loggerFactory.CreateLogger("migrate");
         await DatabaseMigrator.MigrateAsync(connectionString, logger);
         if (args[0] == "migrate") return 0;
@@ -40,7 +39,7 @@ public static class Commands
         {
             var keys = Secrets.MasterKeys.FromConfiguration(configuration, isDevelopment: false);
             await using var db = NpgsqlDataSource.Create(connectionString);
-            var count = await Secrets.SecretRotation.RotateAsync(db, keys.Cipher!, logger);
+            var count = await Secrets.SecretRotation.RotateAsync(db, keys.Cipher!, loggerFactory.CreateLogger("rotate-secrets"));
             Console.WriteLine($"re-encrypted {count} secrets under master key {keys.Cipher!.ActiveKeyId}");
             return 0;
         }
