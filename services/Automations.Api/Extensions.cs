@@ -1,6 +1,15 @@
 using Automations.Api.Runs;
+using Automations.Api.Access;
+using Automations.Api.ProjectAutomations;
+using Automations.Api.Keys;
+using Automations.Api.Launch;
+using Automations.Api.Members;
+using Automations.Api.Secrets;
+using Automations.Api.Webhooks;
+using Automations.Core.Webhooks;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
+using MassTransit;
 
 namespace Automations.Api;
 
@@ -12,7 +21,11 @@ public static class Extensions
     {
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
-        builder.AddAutomationsBus();
+        builder.Services.AddSingleton(MasterKeys.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
+        builder.Services.AddSingleton(UrlPolicy.Parse(builder.Configuration["Webhooks:AllowedCidrs"]));
+        if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
+            builder.Services.AddHostedService<RotateSecretsOnStart>();
+        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseMessageRetry(r => r.Immediate(3))));
         builder.Services.AddOutboxRelay(Schema);
         return builder;
     }
@@ -23,6 +36,14 @@ public static class Extensions
         app.UseStatusCodePages();
         app.MapOpenApi();
         app.MapRuns();
+        app.MapEntityApi()
+            .MapMembers()
+            .MapKeys()
+            .MapSecrets()
+            .MapWebhooks()
+            .MapAutomations()
+            .MapQueues()
+            .MapJobs();
         return app;
     }
 }
