@@ -21,6 +21,7 @@ public static class Extensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();
+        app.MapQueueItems();
         return app;
     }
 }
