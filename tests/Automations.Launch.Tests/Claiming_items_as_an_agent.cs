@@ -130,6 +130,25 @@ public class Claiming_items_as_an_agent(LaunchFixture f)
     }
 
     [Fact]
+    public async Task Should_answer_a_repeated_report_with_the_state_it_set_and_publish_nothing_again()
+    {
+        var queue = await f.CreateQueueAsync();
+        var enqueued = await f.EnqueueAsync(LaunchFixture.Command(await f.CreateJobAsync(), queue));
+        var item = (await f.ClaimItemAsync(f.AgentKey, queue))!.Value;
+
+        using var first = await f.ReportAsync(f.AgentKey, item, "finished", new { exitCode = 4 });
+        using var again = await f.ReportAsync(f.AgentKey, item, "finished", new { exitCode = 4 });
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal("failed", (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
+        await f.Failed.WaitForAsync(d => d.As<LaunchJobFailed>().QueueItemId == enqueued.QueueItemId);
+        await Task.Delay(500); // let a wrongly published second outcome reach the probe
+        Assert.Single(f.Failed.Received, d => d.As<LaunchJobFailed>().QueueItemId == enqueued.QueueItemId);
+        using var heartbeat = await f.ReportAsync(f.AgentKey, item, "heartbeat");
+        Assert.Equal(HttpStatusCode.Conflict, heartbeat.StatusCode);
+    }
+
+    [Fact]
     public async Task Should_answer_no_content_when_the_queue_stays_empty()
     {
         var queue = await f.CreateQueueAsync();

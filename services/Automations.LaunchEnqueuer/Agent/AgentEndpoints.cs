@@ -64,6 +64,7 @@ public static class AgentEndpoints
             if (item is not null)
             {
                 Activity.Current?.SetTag("automations.queue_item_id", item.Id);
+                LaunchMetrics.Count("claimed");
                 return Results.Ok(ToResponse(item));
             }
             var left = deadline - DateTime.UtcNow;

@@ -105,6 +105,7 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
         else
             await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobFailed(row!.CommandId, row.RunId, id, failure, now));
         await tx.CommitAsync(ct);
+        LaunchMetrics.Count(state);
         return (LeaseOutcome.Ok, state);
     }
 
@@ -125,6 +126,7 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
                 """, new { id, channel = QueueSignals.Channel, queue = row!.QueueId.ToString() }, tx);
         }
         await tx.CommitAsync(ct);
+        if (outcome == LeaseOutcome.Ok) LaunchMetrics.Count("released");
         return outcome == LeaseOutcome.AlreadyEnded ? LeaseOutcome.LeaseLost : outcome;
     }
 

@@ -82,6 +82,7 @@ public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogge
             logger.LogWarning("Launch command {CommandId} failed: {Reason}", m.CommandId, failure);
         }
         await tx.CommitAsync(ct);
+        LaunchMetrics.Count(failure is null ? "queued" : "rejected");
     }
 
     /// <summary>The event is kept as JSON; text that is not JSON (never sent by Rules) is kept as a JSON string, not dropped.</summary>

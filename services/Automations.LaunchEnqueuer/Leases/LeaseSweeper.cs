@@ -74,6 +74,7 @@ public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<La
             }
         }
         await tx.CommitAsync(ct);
+        foreach (var item in expired) LaunchMetrics.Count(item.Claims >= maxClaims ? "expired" : "requeued");
         return expired.Count;
     }
 
