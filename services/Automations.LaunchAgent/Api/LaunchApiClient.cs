@@ -42,15 +42,20 @@ public sealed class LaunchApiClient(HttpClient http, IOptions<AgentOptions> opti
         return await response.Content.ReadFromJsonAsync<ClaimedItem>(JsonOptions, ct);
     }
 
-    public Task<ReportResult> HeartbeatAsync(ClaimedItem item, CancellationToken ct) => ReportAsync(item, "heartbeat", new { leaseId = item.LeaseId }, ct);
-    public Task<ReportResult> RunningAsync(ClaimedItem item, CancellationToken ct) => ReportAsync(item, "running", new { leaseId = item.LeaseId }, ct);
-    public Task<ReportResult> FinishedAsync(ClaimedItem item, int exitCode, CancellationToken ct) => ReportAsync(item, "finished", new { leaseId = item.LeaseId, exitCode }, ct);
-    public Task<ReportResult> FailedAsync(ClaimedItem item, string reason, CancellationToken ct) => ReportAsync(item, "failed", new { leaseId = item.LeaseId, reason }, ct);
-    public Task<ReportResult> ReleaseAsync(ClaimedItem item, CancellationToken ct) => ReportAsync(item, "release", new { leaseId = item.LeaseId }, ct);
+    // A heartbeat that fails is simply tried again at the next interval; an outcome report is worth waiting for (its
+    // loss would cost a whole re-run), so it is retried for Agent:ReportRetrySeconds.
+    public Task<ReportResult> HeartbeatAsync(ClaimedItem item, CancellationToken ct) => ReportAsync(item, "heartbeat", new { leaseId = item.LeaseId }, TimeSpan.Zero, ct);
+    public Task<ReportResult> RunningAsync(ClaimedItem item, CancellationToken ct) => ReportAsync(item, "running", new { leaseId = item.LeaseId }, ReportRetry, ct);
+    public Task<ReportResult> FinishedAsync(ClaimedItem item, int exitCode, CancellationToken ct) => ReportAsync(item, "finished", new { leaseId = item.LeaseId, exitCode }, ReportRetry, ct);
+    public Task<ReportResult> FailedAsync(ClaimedItem item, string reason, CancellationToken ct) => ReportAsync(item, "failed", new { leaseId = item.LeaseId, reason }, ReportRetry, ct);
+    public Task<ReportResult> ReleaseAsync(ClaimedItem item, CancellationToken ct) => ReportAsync(item, "release", new { leaseId = item.LeaseId }, ReportRetry, ct);
 
-    /// <summary>Reports are retried a few times on network errors and 5xx: a lost report would cost a whole re-run.</summary>
-    private async Task<ReportResult> ReportAsync(ClaimedItem item, string what, object body, CancellationToken ct)
+    private TimeSpan ReportRetry => TimeSpan.FromSeconds(options.Value.ReportRetrySeconds);
+
+    /// <summary>Retried on network errors and 5xx until <paramref name="retryFor"/> has passed.</summary>
+    private async Task<ReportResult> ReportAsync(ClaimedItem item, string what, object body, TimeSpan retryFor, CancellationToken ct)
     {
+        var deadline = DateTime.UtcNow + retryFor;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -61,10 +66,11 @@ public sealed class LaunchApiClient(HttpClient http, IOptions<AgentOptions> opti
                 await EnsureSuccessAsync(response, ct);
                 return ReportResult.Ok;
             }
-            catch (Exception ex) when (attempt < 5 && !ct.IsCancellationRequested && IsTransient(ex))
+            catch (Exception ex) when (DateTime.UtcNow < deadline && !ct.IsCancellationRequested && IsTransient(ex))
             {
-                logger.LogWarning("Reporting {What} for item {QueueItemId} failed ({Error}); retrying", what, item.Id, ex.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt), ct);
+                var delay = TimeSpan.FromMilliseconds(Math.Min(5000, 200 * Math.Pow(2, Math.Min(attempt, 5))));
+                logger.LogWarning("Reporting {What} for item {QueueItemId} failed ({Error}); retrying in {Delay}", what, item.Id, ex.Message, delay);
+                await Task.Delay(delay, ct);
             }
         }
     }
