@@ -1,5 +1,6 @@
 using Automations.Contracts;
 using Automations.LaunchEnqueuer.Agent;
+using Automations.Persistence.Inbox;
 using Automations.Persistence.Outbox;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -13,13 +14,23 @@ namespace Automations.LaunchEnqueuer.Leases;
 /// </summary>
 public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, ILogger<LeaseSweeper> logger) : BackgroundService
 {
+    private static readonly TimeSpan InboxSweepEvery = TimeSpan.FromHours(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var nextInboxSweep = DateTime.UtcNow;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 while (await SweepOnceAsync(stoppingToken) >= BatchSize) { }
+                if (DateTime.UtcNow >= nextInboxSweep)
+                {
+                    // Queue items keep the command id unique forever; the inbox only needs to outlive redeliveries.
+                    await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                    await Inbox.SweepAsync(connection, Extensions.Schema, TimeSpan.FromDays(options.CurrentValue.InboxRetentionDays));
+                    nextInboxSweep = DateTime.UtcNow + InboxSweepEvery;
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
