@@ -36,7 +36,7 @@ public static class AgentEndpoints
     }
 
     private static async Task<IResult> ClaimAsync(Guid queueId, int? wait, string? agent, HttpContext http, QueueItemStore store, QueueSignals signals,
-        NpgsqlDataSource dataSource, IMemoryCache cache, IOptionsMonitor<LaunchOptions> options, CancellationToken ct)
+        NpgsqlDataSource dataSource, IMemoryCache cache, IOptionsMonitor<LaunchOptions> options, IHostApplicationLifetime lifetime, CancellationToken ct)
     {
         var (principal, error) = await AuthenticateAsync(http, dataSource, cache, ct);
         if (principal is null) return error!;
@@ -68,9 +68,9 @@ public static class AgentEndpoints
                 return Results.Ok(ToResponse(item));
             }
             var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) return Results.NoContent();
-            try { await signal.WaitAsync(left < poll ? left : poll, ct); }
-            catch (TimeoutException) { }
+            // A replica shutting down answers its waiting claims at once rather than holding its shutdown for the long-poll.
+            if (left <= TimeSpan.Zero || lifetime.ApplicationStopping.IsCancellationRequested) return Results.NoContent();
+            await Task.WhenAny(signal, Task.Delay(left < poll ? left : poll, lifetime.ApplicationStopping)).WaitAsync(ct);
         }
     }
 
