@@ -30,7 +30,9 @@ public static class Program
         {
             c.BaseAddress = new Uri(agent.GetValue("Api", "http://127.0.0.1:5084")!.TrimEnd('/') + "/");
             c.Timeout = TimeSpan.FromSeconds(waitSeconds + 30);
-        });
+        })
+        // The client lives as long as the worker (a singleton holds it): recycle connections so DNS changes are seen.
+        .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) });
         builder.Services.AddSingleton<ItemRunner>();
         builder.Services.AddHostedService<AgentWorker>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(agent.GetValue("ShutdownGraceSeconds", 30.0) + 15));
