@@ -16,8 +16,6 @@ public sealed class AgentWorker(LaunchApiClient api, ItemRunner runner, IOptions
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        if (o.Queues.Count == 0) throw new InvalidOperationException("Agent:Queues names no queue id.");
-        if (string.IsNullOrWhiteSpace(o.Key)) throw new InvalidOperationException("Agent:Key is not set (an API key with the queues:agent scope).");
         logger.LogInformation("Agent {Name} claiming from {Queues} with {Concurrency} slot(s)", o.Name, string.Join(",", o.Queues), o.Concurrency);
         return Task.WhenAll(Enumerable.Range(0, Math.Max(1, o.Concurrency)).Select(slot => Task.Run(() => SlotAsync(slot, stoppingToken), CancellationToken.None)));
     }

@@ -1,11 +1,24 @@
 using Automations.LaunchAgent.Api;
 using Automations.LaunchAgent.Runs;
+using Microsoft.Extensions.Options;
 
 namespace Automations.LaunchAgent;
 
 public static class Program
 {
-    public static Task Main(string[] args) => Build(args).RunAsync();
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            await Build(args).RunAsync();
+            return 0;
+        }
+        catch (OptionsValidationException ex)
+        {
+            await Console.Error.WriteLineAsync("Launch agent not started: " + string.Join(" ", ex.Failures));
+            return 2;
+        }
+    }
 
     /// <summary>The agent host (a worker, no HTTP server). Config: Agent:Api, Agent:Key, Agent:Queues, Agent:Concurrency, Agent:WorkDir.</summary>
     public static IHost Build(string[] args)
@@ -22,8 +35,17 @@ public static class Program
         {
             // Also accept a comma-separated list: --Agent:Queues=<id>,<id> or AGENT__QUEUES.
             if (builder.Configuration["Agent:Queues"] is { Length: > 0 } list)
-                o.Queues = [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Guid.Parse)];
-        });
+            {
+                var parts = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                o.Queues = [.. parts.Select(p => Guid.TryParse(p, out var id) ? id : Guid.Empty)];
+            }
+        })
+            .Validate(o => !o.Queues.Contains(Guid.Empty), "Agent:Queues holds something that is not a queue id (a GUID).")
+            .Validate(o => o.Queues.Count > 0, "Agent:Queues names no queue id (--Agent:Queues=<id>,<id>).")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Key), "Agent:Key is not set (an API key with the queues:agent scope).")
+            .Validate(o => Uri.TryCreate(o.Api, UriKind.Absolute, out _), "Agent:Api is not an absolute URL.")
+            .Validate(o => o.Concurrency >= 1 && o.HeartbeatSeconds > 0, "Agent:Concurrency must be at least 1 and Agent:HeartbeatSeconds above 0.")
+            .ValidateOnStart();
         var agent = builder.Configuration.GetSection("Agent");
         var waitSeconds = agent.GetValue("WaitSeconds", 20);
         builder.Services.AddHttpClient<LaunchApiClient>(c =>
