@@ -44,6 +44,7 @@ public static class Extensions
             .MapAutomations()
             .MapQueues()
             .MapJobs();
+        app.MapQueueItems();
         return app;
     }
 }
