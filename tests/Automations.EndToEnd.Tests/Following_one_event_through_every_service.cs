@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.Json;
 using Automations.Persistence.Control;
 using Automations.Testing;
+using Dapper;
 
 namespace Automations.EndToEnd.Tests;
 
@@ -211,5 +212,33 @@ public class Following_one_event_through_every_service(PipelineFixture fx) : ICl
             var items = runs.ValueKind == JsonValueKind.Array ? runs : runs.GetProperty("items");
             return items.GetArrayLength() == 1 && items[0].GetProperty("status").GetString() == "Finished";
         }, "the run is Finished", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Should_continue_the_trace_of_a_launch_run_to_the_agents_claim()
+    {
+        using var api = fx.ApiClient();
+        var queue = await (await api.PostAsJsonAsync("/v1/entities/acme/queues", new { name = "trace-queue" })).Content.ReadFromJsonAsync<JsonElement>();
+        var job = await (await api.PostAsJsonAsync("/v1/entities/acme/jobs", new { name = "trace-job" })).Content.ReadFromJsonAsync<JsonElement>();
+        (await api.PostAsJsonAsync($"/v1/entities/acme/jobs/{job.GetProperty("id").GetGuid()}/versions", new { command = "/bin/true", args = Array.Empty<string>(), defaultConfig = new { epochs = 3 } })).EnsureSuccessStatusCode();
+        using var automation = await api.PostAsJsonAsync("/v1/entities/acme/projects/mnist/automations", new
+        {
+            name = "retrain-on-staging", @event = new { type = "ADD_ARTIFACT_ALIAS", aliasRegex = "^staging$" },
+            action = new { type = "launch", job = "trace-job", jobVersion = 1, overrides = new { epochs = 5 }, targetProject = "mnist-train", queue = "trace-queue" },
+        });
+        Assert.True(automation.IsSuccessStatusCode, await automation.Content.ReadAsStringAsync());
+        await Task.Delay(300);
+        var (traceId, _) = await SendEventAsync(alias: "staging");
+
+        var entityId = await fx.DataSource.OpenConnection().ExecuteScalarAsync<Guid>("select id from control.entities where name = 'acme'");
+        var agentKey = await Bootstrap.CreateServiceKeyAsync(fx.DataSource, entityId, "agent", ["queues:agent"]);
+        using var agent = new HttpClient { BaseAddress = fx.Launch.BaseAddress };
+        agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", agentKey);
+        using var claim = await agent.PostAsync($"/v1/agent/queues/{queue.GetProperty("id").GetGuid()}/claim?wait=20", null);
+        Assert.Equal(HttpStatusCode.OK, claim.StatusCode);
+        var item = await claim.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(5, item.GetProperty("config").GetProperty("epochs").GetInt32());
+        Assert.Equal("mnist-train", item.GetProperty("targetProject").GetString());
+        Assert.StartsWith($"00-{traceId}-", item.GetProperty("traceparent").GetString(), StringComparison.Ordinal);
     }
 }

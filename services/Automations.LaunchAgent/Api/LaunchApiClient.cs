@@ -23,7 +23,8 @@ public sealed record ClaimedItem(
     string Command,
     JsonElement Args,
     JsonElement Config,
-    JsonElement Event);
+    JsonElement Event,
+    string? Traceparent = null);
 
 public enum ReportResult { Ok, LeaseLost }
 

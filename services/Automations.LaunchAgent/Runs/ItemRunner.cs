@@ -44,6 +44,8 @@ public sealed class ItemRunner(LaunchApiClient api, IOptions<AgentOptions> optio
             start.Environment["AUTOMATIONS_RUN_ID"] = item.RunId.ToString();
             start.Environment["AUTOMATIONS_ENTITY"] = item.Entity;
             start.Environment["AUTOMATIONS_PROJECT"] = item.Project;
+            // The W3C trace of the event that queued this run: an OpenTelemetry-instrumented job continues it.
+            if (!string.IsNullOrEmpty(item.Traceparent)) start.Environment["TRACEPARENT"] = item.Traceparent;
 
             process = Process.Start(start) ?? throw new InvalidOperationException("The process did not start.");
             pumps = Task.WhenAll(

@@ -65,6 +65,18 @@ public static class AgentEndpoints
             {
                 Activity.Current?.SetTag("automations.queue_item_id", item.Id);
                 LaunchMetrics.Count("claimed");
+                // The claim joins the trace of the event that queued the item (linked to the agent's own request span);
+                // its id goes back to the agent, which hands it to the process as TRACEPARENT.
+                ActivityContext.TryParse(item.Traceparent, null, out var origin);
+                using var claim = Automations.ServiceDefaults.Telemetry.Source.StartActivity("launch item claim", ActivityKind.Internal, origin,
+                    links: Activity.Current is { } request ? [new ActivityLink(request.Context)] : null);
+                claim?.SetTag("automations.entity", item.Entity);
+                claim?.SetTag("automations.project", item.Project);
+                claim?.SetTag("automations.queue_id", queueId);
+                claim?.SetTag("automations.queue_item_id", item.Id);
+                claim?.SetTag("automations.run_id", item.RunId);
+                claim?.SetTag("launch.claims", item.Claims);
+                if (claim is not null) item.Traceparent = claim.Id;
                 return Results.Ok(ToResponse(item));
             }
             var left = deadline - DateTime.UtcNow;
@@ -92,6 +104,7 @@ public static class AgentEndpoints
         args = JsonSerializer.Deserialize<JsonElement>(i.Args),
         config = JsonSerializer.Deserialize<JsonElement>(i.RunConfig),
         @event = JsonSerializer.Deserialize<JsonElement>(i.Event),
+        traceparent = i.Traceparent,
     };
 
     private static async Task<IResult> HeartbeatAsync(Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, bool running, CancellationToken ct)

@@ -27,6 +27,7 @@ public sealed class ClaimedItem
     public string RunConfig { get; set; } = "{}";
     public string? TargetProject { get; set; }
     public string Event { get; set; } = "{}";
+    public string? Traceparent { get; set; }
 }
 
 /// <summary>
@@ -50,7 +51,7 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
             returning q.id as Id, q.lease_id as LeaseId, q.lease_expires_at as LeaseExpiresAt, q.claims as Claims, q.queue_id as QueueId,
                       q.run_id as RunId, q.entity as Entity, q.project as Project, q.job_id as JobId, q.job_name as JobName,
                       q.job_version as JobVersion, q.command as Command, q.args::text as Args, q.run_config::text as RunConfig,
-                      q.target_project as TargetProject, q.event::text as Event
+                      q.target_project as TargetProject, q.event::text as Event, q.traceparent as Traceparent
             """,
             new { queueId, leaseId = Guid.CreateVersion7(), lease = options.CurrentValue.Lease, agent }, cancellationToken: ct));
     }

@@ -51,10 +51,10 @@ public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogge
         var inserted = await connection.ExecuteAsync(
             """
             insert into launch.queue_items (id, command_id, run_id, event_id, automation_id, entity_id, entity, project, queue_id, job_id, job_name,
-                job_version, command, args, run_config, target_project, event, state, failure_reason, created_at, updated_at, ended_at)
+                job_version, command, args, run_config, target_project, event, state, failure_reason, created_at, updated_at, ended_at, traceparent)
             values (@id, @CommandId, @RunId, @EventId, @AutomationId, @entityId, @Entity, @Project, @QueueId, @JobId, @jobName,
                 @JobVersion, @command, @args::jsonb, @runConfig::jsonb, @TargetProject, @eventJson::jsonb, @state, @failure, @now, @now,
-                case when @state = 'failed' then @now end)
+                case when @state = 'failed' then @now end, @traceparent)
             on conflict (command_id) do nothing
             """,
             new
@@ -62,6 +62,7 @@ public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogge
                 id, m.CommandId, m.RunId, m.EventId, m.AutomationId, entityId = queue?.EntityId, m.Entity, m.Project, m.QueueId, m.JobId,
                 jobName = version?.JobName, m.JobVersion, command = version?.Command, args = version?.Args, runConfig, m.TargetProject,
                 eventJson = AsJson(m.EventJson), state = failure is null ? "queued" : "failed", failure, now,
+                traceparent = Activity.Current?.Id,
             }, tx);
         if (inserted == 0)
         {
