@@ -1,3 +1,4 @@
+using Automations.Api.Deliveries;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 
@@ -21,6 +22,7 @@ public static class Extensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();
+        app.MapDeliveries();
         return app;
     }
 }
