@@ -23,6 +23,9 @@ public sealed class WebhookOptions
     public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromMilliseconds(500);
     public int SchedulerBatchSize { get; set; } = 100;
 
+    /// <summary>How long a webhook's control row and disabled state are reused between attempts.</summary>
+    public TimeSpan ControlCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
+
     public TimeSpan Lease => Timeout + ClaimMargin;
 
     public RetrySchedule Schedule() => Core.Webhooks.RetrySchedule.Parse(RetrySchedule, RetryJitter);

@@ -27,6 +27,7 @@ public sealed class DeliveryDispatcher(
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _perWebhook = new();
     private readonly SemaphoreSlim _global = new(options.Value.MaxConcurrency);
     private readonly ConcurrentDictionary<Task, bool> _running = new();
+    private readonly ConcurrentDictionary<Guid, (WebhookTarget? Webhook, (DateTimeOffset DisabledAt, string Reason)? State, long Expires)> _control = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _inFlight;
 
@@ -90,16 +91,14 @@ public sealed class DeliveryDispatcher(
         activity?.SetTag("delivery.id", delivery.Id);
         activity?.SetTag("delivery.attempt", delivery.Attempts + 1);
 
-        WebhookTarget? webhook;
-        await using (var connection = await dataSource.OpenConnectionAsync(stopping))
-            webhook = await WebhookQueries.FindAsync(connection, delivery.WebhookId, stopping);
+        var (webhook, state) = await ControlViewAsync(delivery.WebhookId, stopping);
         string? blocked = null;
         if (webhook is null || webhook.Entity != delivery.Entity)
             blocked = "the webhook does not exist (deleted?)";
         else if (webhook.DisabledAt is not null)
             blocked = "the webhook is disabled: " + (webhook.DisabledReason ?? "by an admin");
-        else if (await store.FindDisabledAsync(webhook.Id, stopping) is { } state && state.DisabledAt >= webhook.UpdatedAt)
-            blocked = "the webhook is disabled: " + state.Reason;
+        else if (state is { } st && st.DisabledAt >= webhook.UpdatedAt)
+            blocked = "the webhook is disabled: " + st.Reason;
 
         SendResult result;
         if (blocked is not null)
@@ -132,11 +131,29 @@ public sealed class DeliveryDispatcher(
         if (!result.Success) activity?.SetStatus(ActivityStatusCode.Error, result.Error);
 
         // Record even when stopping: the request was sent, its outcome must not be lost.
+        if (outcome == DeliveryStore.Outcome.Gone) _control.TryRemove(delivery.WebhookId, out _);
         if (!await store.RecordAsync(work, delivery, result, outcome, next, webhook?.Entity, CancellationToken.None))
             logger.LogWarning("Delivery {DeliveryId}: the claim was lost during attempt {Attempt}; another worker owns it", delivery.Id, number);
         else
             logger.LogInformation("Delivery {DeliveryId} attempt {Attempt} to webhook {WebhookId}: {Outcome} {StatusCode} in {DurationMs:0} ms{Error}",
                 delivery.Id, number, delivery.WebhookId, outcome, result.StatusCode, result.DurationMs, result.Error is null ? "" : " (" + result.Error + ")");
+    }
+
+    /// <summary>
+    /// The webhook (control) and the sender's own state for it, cached for Webhooks:ControlCacheTtl: at hundreds of
+    /// deliveries a second to a few webhooks, reading them for every attempt costs more than the request itself.
+    /// A 410 here drops the entry at once; an edit in the Api is seen within the TTL.
+    /// </summary>
+    private async Task<(WebhookTarget? Webhook, (DateTimeOffset DisabledAt, string Reason)? State)> ControlViewAsync(Guid webhookId, CancellationToken ct)
+    {
+        var now = Environment.TickCount64;
+        if (_control.TryGetValue(webhookId, out var cached) && cached.Expires > now) return (cached.Webhook, cached.State);
+        WebhookTarget? webhook;
+        await using (var connection = await dataSource.OpenConnectionAsync(ct))
+            webhook = await WebhookQueries.FindAsync(connection, webhookId, ct);
+        var state = await store.FindDisabledAsync(webhookId, ct);
+        _control[webhookId] = (webhook, state, now + (long)_options.ControlCacheTtl.TotalMilliseconds);
+        return (webhook, state);
     }
 
     private async Task ReleaseQuietlyAsync(WorkItem work)

@@ -184,9 +184,12 @@ public sealed class WebhookClient : IDisposable
     {
         var names = PayloadTemplate.Names(payload).Distinct(StringComparer.Ordinal).ToList();
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        await using (var connection = await _dataSource.OpenConnectionAsync(ct))
+        if (names.Count > 0)
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct);
             foreach (var s in await WebhookQueries.FindSecretsAsync(connection, webhook.EntityId, names, ct))
                 values[s.Name] = _cipher.Decrypt(webhook.EntityId, s.Name, s.Value);
+        }
         var body = PayloadTemplate.Render(payload, values, PayloadTemplate.RenderMode.Final);
         var masked = PayloadTemplate.Render(payload, n => values.ContainsKey(n) ? Mask : null, PayloadTemplate.RenderMode.Final);
         var secret = webhook.Secret is { } sec ? _cipher.Decrypt(webhook.EntityId, sec.Name, sec.Value) : "";
