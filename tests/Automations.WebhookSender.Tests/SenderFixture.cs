@@ -135,8 +135,15 @@ public class SenderFixture : TestEnvironment
     public async Task<DeliveryRow> WaitForStatusAsync(Guid commandId, string status, TimeSpan? timeout = null)
     {
         DeliveryRow? row = null;
-        await Eventually.TrueAsync(async () => (row = await DeliveryAsync(commandId))?.Status == status,
-            $"delivery of command {commandId} is {status} (last seen: {row?.Status} after {row?.Attempts} attempts, {row?.LastError})", timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await Eventually.TrueAsync(async () => (row = await DeliveryAsync(commandId))?.Status == status,
+                $"delivery of command {commandId} is {status}", timeout ?? TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message} (last seen: {row?.Status ?? "no row"} after {row?.Attempts} attempts, {row?.LastError})", ex);
+        }
         return row!;
     }
 }
