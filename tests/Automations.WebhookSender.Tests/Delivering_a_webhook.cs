@@ -147,7 +147,7 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
     }
 
     [Fact]
-    public async Task Should_disable_the_webhook_on_410_and_fail_later_deliveries_at_once()
+    public async Task Should_disable_the_webhook_on_410_and_fail_later_deliveries_at_once_until_it_is_updated()
     {
         var path = Path();
         fx.Receiver.Respond(path, Receiver.Status(410));
@@ -169,6 +169,17 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         var blocked = await fx.WaitForStatusAsync(second.CommandId, "failed");
         Assert.Contains("disabled", blocked.LastError, StringComparison.Ordinal);
         Assert.Single(fx.Receiver.On(path));
+
+        // An admin updates the webhook in the Api (updated_at moves past the disable): deliveries flow again
+        // once the sender's short cache of the webhook (Webhooks:ControlCacheTtl, 2 s) has expired.
+        fx.Receiver.Respond(path, Receiver.Status(200));
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            await c.ExecuteAsync("update control.webhooks set updated_at = now() where id = @webhook", new { webhook });
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var third = SenderFixture.Command(webhook);
+        await fx.PublishAsync(third);
+        await fx.WaitForStatusAsync(third.CommandId, "succeeded");
+        Assert.Equal(2, fx.Receiver.On(path).Count);
     }
 
     [Fact]
