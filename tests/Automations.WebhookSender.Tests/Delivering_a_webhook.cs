@@ -267,3 +267,29 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         }
     }
 }
+
+/// <summary>A replica died holding a claim (its lease ran out): the scheduler of a live replica takes the delivery over.</summary>
+public class Taking_over_from_a_dead_replica(SenderFixture fx) : IClassFixture<SenderFixture>
+{
+    [Fact]
+    public async Task Should_deliver_once_the_dead_replicas_claim_has_run_out()
+    {
+        var path = "/dead/" + Guid.NewGuid().ToString("N");
+        var webhook = await fx.AddWebhookAsync(fx.Receiver.Url(path));
+        var command = SenderFixture.Command(webhook);
+        var id = Guid.NewGuid();
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            await c.ExecuteAsync(
+                """
+                insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, status,
+                    attempts, max_attempts, next_attempt_at, claim, occurred_at)
+                values (@id, @CommandId, @RunId, @EventId, @AutomationId, 'acme', 'mnist', @WebhookId, @Payload, 'pending',
+                    1, 4, now() - interval '1 second', gen_random_uuid(), now())
+                """, new { id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.WebhookId, command.Payload });
+
+        var done = await fx.WaitForStatusAsync(command.CommandId, "succeeded");
+        Assert.Equal(2, done.Attempts);
+        Assert.Equal(id.ToString(), Assert.Single(fx.Receiver.On(path)).Header("webhook-id"));
+        Assert.Equal([2], (await fx.AttemptsAsync(id)).Select(a => a.Number));
+    }
+}
