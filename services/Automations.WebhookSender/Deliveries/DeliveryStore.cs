@@ -38,30 +38,27 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     public async Task<WorkItem?> CreateAsync(SendWebhook command, Guid messageId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        if (!await Inbox.TryBeginAsync(connection, tx, Schema, "send-webhook", messageId))
-        {
-            await tx.CommitAsync(ct);
-            return null;
-        }
         var id = Guid.CreateVersion7();
         var claim = Guid.NewGuid();
+        // One statement, so one round trip and atomic: the inbox row (this message) and the delivery (this command).
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
             """
+            with inbox as (
+                insert into delivery.inbox (consumer, message_id) values ('send-webhook', @messageId) on conflict do nothing returning 1)
             insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, status,
                 max_attempts, next_attempt_at, claim, traceparent, occurred_at)
-            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending',
-                @maxAttempts, now() + @lease, @claim, @traceparent, @OccurredAt)
+            select @id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending',
+                @maxAttempts, now() + @lease, @claim, @traceparent, @OccurredAt
+            where exists (select 1 from inbox)
             on conflict (command_id) do nothing
             """,
             new
             {
-                id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
+                id, messageId, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
                 command.Payload, maxAttempts = _options.Schedule().MaxAttempts, lease = _options.Lease, claim,
                 traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null,
                 OccurredAt = command.OccurredAt.ToUniversalTime(),
-            }, tx, cancellationToken: ct));
-        await tx.CommitAsync(ct);
+            }, cancellationToken: ct));
         return inserted == 1 ? new WorkItem(id, command.WebhookId, claim) : null;
     }
 
@@ -125,29 +122,28 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var status = outcome switch { Outcome.Succeeded => "succeeded", Outcome.Retry => "pending", _ => "failed" };
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
+        // The delivery moves on and its attempt is logged in one statement, only while the claim is still ours.
         var updated = await connection.ExecuteAsync(new CommandDefinition(
             """
-            update delivery.deliveries set status = @status, attempts = @number, claim = null, manual_pending = false,
-                next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),
-                completed_at = case when @status = 'pending' then null else now() end
-            where id = @id and claim = @Claim and status = 'pending'
+            with moved as (
+                update delivery.deliveries set status = @status, attempts = @number, claim = null, manual_pending = false,
+                    next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),
+                    completed_at = case when @status = 'pending' then null else now() end
+                where id = @id and claim = @Claim and status = 'pending'
+                returning id)
+            insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body, error, next_attempt_at)
+            select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode, @headers::jsonb, @ResponseBody, @Error, @nextAttemptAt from moved
             """,
-            new { status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim }, tx, cancellationToken: ct));
+            new
+            {
+                status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim, d.Manual, result.StartedAt, result.DurationMs,
+                headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody,
+            }, tx, cancellationToken: ct));
         if (updated == 0)
         {
             await tx.RollbackAsync(ct);
             return false;
         }
-        await connection.ExecuteAsync(new CommandDefinition(
-            """
-            insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body, error, next_attempt_at)
-            values (@id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode, @headers::jsonb, @ResponseBody, @Error, @nextAttemptAt)
-            """,
-            new
-            {
-                id = d.Id, number, d.Manual, result.StartedAt, result.DurationMs, result.StatusCode,
-                headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, result.Error, nextAttemptAt,
-            }, tx, cancellationToken: ct));
 
         switch (outcome)
         {
