@@ -220,6 +220,18 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from delivery.deliveries where command_id = @CommandId", new { command.CommandId }));
     }
 
+    [Fact]
+    public async Task Should_resolve_a_host_name_and_connect_only_to_a_checked_address()
+    {
+        // localhost resolves to loopback addresses, allow-listed in tests; the receiver listens on 127.0.0.1 only.
+        var path = Path();
+        var webhook = await fx.AddWebhookAsync(new UriBuilder(fx.Receiver.Url(path)) { Host = "localhost" }.Uri.ToString());
+        var command = SenderFixture.Command(webhook);
+        await fx.PublishAsync(command);
+        await fx.WaitForStatusAsync(command.CommandId, "succeeded");
+        Assert.Single(fx.Receiver.On(path));
+    }
+
     [Theory]
     [InlineData("http://169.254.169.254/latest/meta-data/", "cloud metadata")]
     [InlineData("http://10.0.0.1:8080/hook", "private")]

@@ -37,7 +37,7 @@ public sealed class WebhookClient : IDisposable
 {
     public const int BodyExcerptBytes = 4096;
     private const string Mask = "********";
-    private static readonly HttpRequestOptionsKey<IPAddress> ConnectTo = new("Automations.ConnectTo");
+    private static readonly HttpRequestOptionsKey<IPAddress[]> ConnectTo = new("Automations.ConnectTo");
 
     private readonly HttpClient _http;
     private readonly AddressPolicy _policy;
@@ -66,19 +66,30 @@ public sealed class WebhookClient : IDisposable
 
     private static async ValueTask<Stream> ConnectToCheckedAddressAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
-        if (!context.InitialRequestMessage.Options.TryGetValue(ConnectTo, out var address))
+        if (!context.InitialRequestMessage.Options.TryGetValue(ConnectTo, out var addresses) || addresses.Length == 0)
             throw new HttpRequestException("refused: no checked address for this request");
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
+        // Only the addresses the guard checked, in resolver order (IPv6 then IPv4, say): never a fresh lookup.
+        SocketException? last = null;
+        foreach (var address in addresses)
         {
-            await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), ct);
-            return new NetworkStream(socket, ownsSocket: true);
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                last = ex;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
         }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        throw last!;
     }
 
     public async Task<SendResult> SendAsync(WebhookTarget webhook, Guid messageId, string payload, CancellationToken ct)
@@ -121,7 +132,7 @@ public sealed class WebhookClient : IDisposable
         var bytes = Encoding.UTF8.GetBytes(body);
         var timestamp = startedAt.ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bytes) };
-        request.Options.Set(ConnectTo, addresses[0]);
+        request.Options.Set(ConnectTo, addresses);
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         request.Headers.UserAgent.ParseAdd(WebhookOptions.UserAgent);
         request.Headers.TryAddWithoutValidation("webhook-id", messageId.ToString());
