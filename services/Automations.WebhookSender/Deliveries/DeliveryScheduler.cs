@@ -7,7 +7,8 @@ namespace Automations.WebhookSender.Deliveries;
 /// The durable retry schedule's clock: claims due deliveries (its own, other replicas', ones whose claim ran out after a
 /// crash) and hands them to the dispatcher, never more than the dispatcher has room for.
 /// </summary>
-public sealed class DeliveryScheduler(DeliveryStore store, DeliveryDispatcher dispatcher, IOptions<WebhookOptions> options, ILogger<DeliveryScheduler> logger)
+public sealed class DeliveryScheduler(
+    DeliveryStore store, DeliveryDispatcher dispatcher, Npgsql.NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, ILogger<DeliveryScheduler> logger)
     : BackgroundService
 {
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -18,11 +19,19 @@ public sealed class DeliveryScheduler(DeliveryStore store, DeliveryDispatcher di
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
+        var nextSweep = DateTime.UtcNow.AddMinutes(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             var claimed = 0;
             try
             {
+                if (DateTime.UtcNow >= nextSweep)
+                {
+                    // Redelivered broker messages arrive within minutes; a week of inbox rows is plenty (the command_id key stays forever).
+                    nextSweep = DateTime.UtcNow.AddHours(1);
+                    await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                    await Persistence.Inbox.Inbox.SweepAsync(connection, Extensions.Schema, TimeSpan.FromDays(7));
+                }
                 var room = Math.Min(o.SchedulerBatchSize, o.MaxConcurrency * 4 - dispatcher.InFlight);
                 if (room > 0)
                 {
