@@ -19,5 +19,20 @@ status=${PIPESTATUS[0]}
 read -r passed failed skipped < <(grep -E "^(Passed|Failed)! +- +Failed:" "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' |
   awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test exited with $status"; fi
+
+# The short form of the fault drills, against the whole system as the run command starts it (AUTOMATIONS_DRILLS=none skips).
+# Retries are compressed so the error drill's retries finish within the run.
+if [ "${AUTOMATIONS_DRILLS:-short}" != "none" ]; then
+  export Webhooks__RetrySchedule="${Webhooks__RetrySchedule:-00:00:01,00:00:02,00:00:04,00:00:08,00:00:15}"
+  export Webhooks__Timeout="${Webhooks__Timeout:-00:00:05}"
+  if "$ROOT/deploy/local/up.sh" > "$RUN_DIR/drills-up.log" 2>&1; then
+    "$ROOT/deploy/local/drills.sh" --short | tee "$RUN_DIR/drills-output.log"
+    read -r dp df < <(grep -E "^DRILLS:" "$RUN_DIR/drills-output.log" | sed -E 's/DRILLS: ([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+    passed=$((passed + ${dp:-0})); failed=$((failed + ${df:-1}))
+  else
+    echo "the system did not start for the drills:"; tail -30 "$RUN_DIR/drills-up.log"; failed=$((failed + 1))
+  fi
+  "$ROOT/deploy/local/down.sh" >/dev/null 2>&1 || true
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

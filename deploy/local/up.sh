@@ -20,7 +20,7 @@ export Secrets__ActiveKeyId="${Secrets__ActiveKeyId:-local1}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 
 echo "[up] applying migrations"
-dotnet "$(service_dll Automations.Api)" migrate >/dev/null
+dotnet "$(service_dll Automations.Api)" migrate >"$RUN_DIR/logs/migrate.log" 2>&1 || { cat "$RUN_DIR/logs/migrate.log" >&2; exit 1; }
 
 # A first team and admin key, once; kept in .run/admin.key (git-ignored).
 if [ ! -s "$RUN_DIR/admin.key" ]; then
@@ -34,7 +34,9 @@ for entry in "${SERVICES[@]}"; do
   dll=$(service_dll "$name")
   [ -f "$dll" ] || continue
   urls="http://127.0.0.1:$port"
-  (cd "$(dirname "$dll")" && nohup dotnet "$dll" --urls "$urls" >"$RUN_DIR/logs/$name.log" 2>&1 & echo $! >"$RUN_DIR/pids/$name.pid")
+  # exec: the recorded pid is the service itself, and nothing keeps this script's stdout open.
+  (cd "$(dirname "$dll")" && exec nohup dotnet "$dll" --urls "$urls" >"$RUN_DIR/logs/$name.log" 2>&1 </dev/null) &
+  echo $! >"$RUN_DIR/pids/$name.pid"
 done
 
 for entry in "${SERVICES[@]}"; do

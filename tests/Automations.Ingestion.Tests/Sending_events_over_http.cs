@@ -22,6 +22,7 @@ public class Sending_events_over_http(IngestionFixture fx) : IClassFixture<Inges
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         var id = body.GetProperty("id").GetGuid();
         Assert.Equal(eventId, body.GetProperty("eventId").GetString());
+        Assert.Equal(32, body.GetProperty("traceId").GetString()!.Length);
 
         var delivery = (await probe.WaitForAsync(d => d.Message.GetProperty("eventId").GetGuid() == id)).Single();
         var message = delivery.As<ArtifactEventReceived>();

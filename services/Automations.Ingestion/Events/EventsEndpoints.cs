@@ -65,7 +65,8 @@ public static class EventsEndpoints
         Activity.Current?.SetTag("automations.event_id", result.Id);
         if (result.Duplicate) metrics.Duplicate("http");
         else metrics.Accepted("http", evt.EventType);
-        return Results.Accepted($"/v1/events/{result.Id}", new { id = result.Id, eventId = evt.EventId, duplicate = result.Duplicate });
+        // traceId: the operator's handle to open this event's trace in Jaeger (or grep the JSON logs for it).
+        return Results.Accepted($"/v1/events/{result.Id}", new { id = result.Id, eventId = evt.EventId, duplicate = result.Duplicate, traceId = Activity.Current?.TraceId.ToHexString() });
     }
 
     /// <returns>null when the body exceeds the limit.</returns>

@@ -35,6 +35,15 @@ public sealed class OutboxRelay(
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     public static readonly ActivitySource ActivitySource = new("Automations");
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Automations");
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, double> LagSeconds = new();
+    private static readonly System.Diagnostics.Metrics.Counter<long> Published = Meter.CreateCounter<long>("automations.outbox.published", description: "Outbox rows published and confirmed");
+
+    static OutboxRelay()
+    {
+        Meter.CreateObservableGauge("automations.outbox.lag", () => LagSeconds.Select(kv => new System.Diagnostics.Metrics.Measurement<double>(kv.Value, new KeyValuePair<string, object?>("schema", kv.Key))),
+            unit: "s", description: "Age of the oldest unsent outbox row, as the relay last saw it");
+    }
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private OutboxRelayOptions Options => optionsMonitor.Get(optionsName);
@@ -78,9 +87,10 @@ public sealed class OutboxRelay(
         await using var tx = await connection.BeginTransactionAsync(ct);
         var rows = (await connection.QueryAsync<OutboxRow>(
             $"""
-            select id, message_id as MessageId, message_type as MessageType, body::text as Body, traceparent, tracestate
+            select id, message_id as MessageId, message_type as MessageType, body::text as Body, traceparent, tracestate, created_at as CreatedAt
             from {options.Schema}.outbox order by id limit @batch for update skip locked
             """, new { batch = options.BatchSize }, tx)).AsList();
+        LagSeconds[options.Schema] = rows.Count == 0 ? 0 : Math.Max(0, (DateTime.UtcNow - rows[0].CreatedAt.ToUniversalTime()).TotalSeconds);
         if (rows.Count == 0)
         {
             await tx.CommitAsync(ct);
@@ -112,6 +122,7 @@ public sealed class OutboxRelay(
         if (done.Count > 0)
             await connection.ExecuteAsync($"delete from {options.Schema}.outbox where id = any(@ids)", new { ids = done.ToArray() }, tx);
         await tx.CommitAsync(ct);
+        if (done.Count > 0) Published.Add(done.Count, new KeyValuePair<string, object?>("schema", options.Schema));
         if (failure is not null) throw new InvalidOperationException($"Publishing outbox row failed after {done.Count} of {rows.Count}", failure);
         return done.Count;
     }
@@ -155,5 +166,5 @@ public sealed class OutboxRelay(
         }
     }
 
-    private sealed record OutboxRow(long Id, Guid MessageId, string MessageType, string Body, string? Traceparent, string? Tracestate);
+    private sealed record OutboxRow(long Id, Guid MessageId, string MessageType, string Body, string? Traceparent, string? Tracestate, DateTime CreatedAt);
 }

@@ -1,0 +1,14 @@
+namespace Automations.Rules;
+
+/// <summary>Configuration section "Rules".</summary>
+public sealed class RulesOptions
+{
+    /// <summary>How long a project's automations stay cached without an AutomationsChanged (a safety net for a lost one).</summary>
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Match timeout of one alias/tag regex against one value: a pathological pattern cannot stall the consumer.</summary>
+    public TimeSpan RegexTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long a handled message id is remembered by the inbox. Older redeliveries are still stopped by the run's unique key.</summary>
+    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(7);
+}

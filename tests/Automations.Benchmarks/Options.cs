@@ -1,0 +1,58 @@
+using System.Globalization;
+
+namespace Automations.Benchmarks;
+
+/// <summary>Command line: --name value pairs and flags.</summary>
+public sealed class Options
+{
+    public string Api { get; init; } = "http://127.0.0.1:5080";
+    public string Ingestion { get; init; } = "http://127.0.0.1:5081";
+    public string Postgres { get; init; } = "Host=127.0.0.1;Port=5432;Username=automations;Password=automations;Database=automations;SSL Mode=Disable";
+    public string RabbitMq { get; init; } = "amqp://guest:guest@127.0.0.1:5672/";
+    /// <summary>Events per second (open loop), or 0 for as fast as possible.</summary>
+    public double Rate { get; init; } = 200;
+    public int Concurrency { get; init; } = 64;
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan MaxWarmup { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan MinWarmup { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(90);
+    public string Via { get; init; } = "http";
+    public string Out { get; init; } = "bench-results";
+    public string? Drill { get; init; }
+    public bool Short { get; init; }
+    public string RunDir { get; init; } = ".run";
+
+    public static Options Parse(string[] args)
+    {
+        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var flags = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) continue;
+            var name = args[i][2..];
+            if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) map[name] = args[++i];
+            else flags.Add(name);
+        }
+        string S(string k, string d) => map.TryGetValue(k, out var v) ? v : d;
+        double D(string k, double d) => map.TryGetValue(k, out var v) ? (v == "max" ? 0 : double.Parse(v, CultureInfo.InvariantCulture)) : d;
+        var shortForm = flags.Contains("short");
+        return new Options
+        {
+            Api = S("api", "http://127.0.0.1:5080"),
+            Ingestion = S("ingestion", "http://127.0.0.1:5081"),
+            Postgres = S("postgres", Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? new Options().Postgres),
+            RabbitMq = S("rabbitmq", Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? new Options().RabbitMq),
+            Rate = D("rate", 200),
+            Concurrency = (int)D("concurrency", 64),
+            Duration = TimeSpan.FromSeconds(D("duration", shortForm ? 15 : 30)),
+            MaxWarmup = TimeSpan.FromSeconds(D("max-warmup", shortForm ? 15 : 60)),
+            MinWarmup = TimeSpan.FromSeconds(D("min-warmup", shortForm ? 5 : 10)),
+            Drain = TimeSpan.FromSeconds(D("drain", 90)),
+            Via = S("via", "http"),
+            Out = S("out", "bench-results"),
+            Drill = map.GetValueOrDefault("drill"),
+            Short = shortForm,
+            RunDir = S("run-dir", ".run"),
+        };
+    }
+}

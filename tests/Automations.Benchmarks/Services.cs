@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Automations.Benchmarks;
+
+/// <summary>The services started by deploy/local/up.sh (.run/pids): resident memory and CPU, kill and restart.</summary>
+public sealed class Services(string runDir)
+{
+    public sealed record Sample(string Name, double RssMb, double CpuPercent);
+
+    private readonly Dictionary<string, (double CpuSeconds, DateTime At)> _last = [];
+    public Dictionary<string, double> PeakRssMb { get; } = [];
+    public Dictionary<string, List<double>> Cpu { get; } = [];
+
+    public IReadOnlyDictionary<string, int> Pids()
+    {
+        var result = new Dictionary<string, int>();
+        var dir = Path.Combine(runDir, "pids");
+        if (!Directory.Exists(dir)) return result;
+        foreach (var file in Directory.GetFiles(dir, "*.pid"))
+            if (int.TryParse(File.ReadAllText(file).Trim(), out var pid) && Directory.Exists($"/proc/{pid}"))
+                result[Path.GetFileNameWithoutExtension(file).Replace("Automations.", "", StringComparison.Ordinal)] = pid;
+        return result;
+    }
+
+    public void SampleOnce()
+    {
+        var ticks = 100.0; // USER_HZ on Linux
+        foreach (var (name, pid) in Pids())
+        {
+            try
+            {
+                var rssKb = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+                var rss = double.Parse(rssKb, CultureInfo.InvariantCulture) / 1024;
+                PeakRssMb[name] = Math.Max(PeakRssMb.GetValueOrDefault(name), rss);
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                var cpuSeconds = (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / ticks;
+                var now = DateTime.UtcNow;
+                if (_last.TryGetValue(name, out var last) && now > last.At)
+                {
+                    if (!Cpu.TryGetValue(name, out var list)) Cpu[name] = list = [];
+                    list.Add(100 * (cpuSeconds - last.CpuSeconds) / (now - last.At).TotalSeconds);
+                }
+                _last[name] = (cpuSeconds, now);
+            }
+            catch (IOException) { }
+        }
+    }
+
+    public void ResetCpu()
+    {
+        Cpu.Clear();
+        PeakRssMb.Clear();
+    }
+
+    /// <summary>SIGKILL a service and start it again with the same command line, directory and environment.</summary>
+    public async Task KillAndRestartAsync(string name, TimeSpan down)
+    {
+        var pid = Pids()[name];
+        var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        var cwd = new DirectoryInfo($"/proc/{pid}/cwd").ResolveLinkTarget(true)?.FullName ?? Directory.GetCurrentDirectory();
+        var environ = File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        Process.GetProcessById(pid).Kill();
+        await Task.Delay(down);
+        var psi = new ProcessStartInfo("bash", ["-c", "exec \"$@\" >>\"$LOGFILE\" 2>&1 </dev/null", "--", .. cmdline]) { WorkingDirectory = cwd, UseShellExecute = false };
+        psi.Environment.Clear();
+        foreach (var (k, v) in environ) psi.Environment[k] = v;
+        psi.Environment["LOGFILE"] = Path.Combine(runDir, "logs", $"Automations.{name}.log");
+        var p = Process.Start(psi)!;
+        await File.WriteAllTextAsync(Path.Combine(runDir, "pids", $"Automations.{name}.pid"), p.Id.ToString(CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,77 @@
+using YamlDotNet.RepresentationModel;
+
+namespace Automations.Deploy.Tests;
+
+public class Rendering_the_kubernetes_manifests
+{
+    private static readonly IReadOnlyList<YamlMappingNode> Base = Repo.LoadAll(Repo.Kustomize("deploy/k8s/base"));
+    private static readonly IReadOnlyList<YamlMappingNode> Operators = Repo.LoadAll(Repo.Kustomize("deploy/k8s/overlays/operators"));
+
+    public static TheoryData<string> Services => [.. ServiceConfiguration.Extra.Keys];
+
+    private static YamlMappingNode Find(IEnumerable<YamlMappingNode> docs, string kind, string name) =>
+        docs.SingleOrDefault(d => d.Str("kind") == kind && d.Str("metadata", "name") == name)
+        ?? throw new Xunit.Sdk.XunitException($"no {kind} {name} in the rendered output");
+
+    private static IEnumerable<string> EnvNames(IReadOnlyList<YamlMappingNode> docs, YamlMappingNode deployment)
+    {
+        var container = deployment.At("spec", "template", "spec", "containers", "0")!;
+        var names = container.At("env") is YamlSequenceNode env ? env.Children.Select(e => e.Str("name")!).ToList() : [];
+        if (container.At("envFrom") is YamlSequenceNode from)
+            foreach (var source in from.Children)
+                if (source.Str("configMapRef", "name") is { } cm)
+                    names.AddRange(((YamlMappingNode)Find(docs, "ConfigMap", cm).At("data")!).Children.Keys.Select(k => k.ToString()));
+        return names;
+    }
+
+    [Theory]
+    [MemberData(nameof(Services))]
+    public void Should_give_each_service_probes_resources_a_locked_down_pod_and_its_configuration(string name)
+    {
+        foreach (var docs in new[] { Base, Operators })
+        {
+            var deployment = Find(docs, "Deployment", name);
+            var pod = deployment.At("spec", "template", "spec")!;
+            var container = pod.At("containers", "0")!;
+            Assert.Equal("/health/live", container.Str("livenessProbe", "httpGet", "path"));
+            Assert.Equal("/health/ready", container.Str("readinessProbe", "httpGet", "path"));
+            Assert.NotNull(container.Str("resources", "requests", "cpu"));
+            Assert.NotNull(container.Str("resources", "requests", "memory"));
+            Assert.NotNull(container.Str("resources", "limits", "memory"));
+            Assert.Equal("true", pod.Str("securityContext", "runAsNonRoot"));
+            Assert.Equal("true", container.Str("securityContext", "readOnlyRootFilesystem"));
+            Assert.Equal("false", container.Str("securityContext", "allowPrivilegeEscalation"));
+            var env = EnvNames(docs, deployment).ToList();
+            foreach (var key in ServiceConfiguration.Required(name))
+                Assert.True(env.Any(e => e.StartsWith(key, StringComparison.Ordinal)), $"{name} lacks {key}");
+            Find(docs, "Service", name);
+        }
+    }
+
+    [Fact]
+    public void Should_migrate_once_with_a_job_and_scale_each_worker_with_an_autoscaler()
+    {
+        var job = Find(Base, "Job", "automations-migrate");
+        Assert.Equal("migrate", job.Str("spec", "template", "spec", "containers", "0", "args", "0"));
+        foreach (var worker in new[] { "ingestion", "rules", "webhook-sender", "launch-enqueuer" })
+            Assert.Equal(worker, Find(Base, "HorizontalPodAutoscaler", worker).Str("spec", "scaleTargetRef", "name"));
+        Assert.All(Base.Where(d => d.Str("kind") != "Namespace"), d => Assert.Equal("automations", d.Str("metadata", "namespace")));
+    }
+
+    [Fact]
+    public void Should_use_the_operators_and_quorum_queues_in_the_operators_overlay()
+    {
+        Find(Operators, "RabbitmqCluster", "automations-rabbitmq");
+        Find(Operators, "Cluster", "automations-pg");
+        Assert.DoesNotContain(Operators, d => d.Str("kind") == "Secret" && d.Str("metadata", "name") == "automations-connections");
+        foreach (var name in ServiceConfiguration.Extra.Keys)
+        {
+            Assert.Equal("true", Find(Operators, "ConfigMap", name).Str("data", "RabbitMq__QuorumQueues"));
+            var env = (YamlSequenceNode)Find(Operators, "Deployment", name).At("spec", "template", "spec", "containers", "0", "env")!;
+            var pg = env.Children.Single(e => e.Str("name") == "ConnectionStrings__Postgres");
+            Assert.Contains("automations-pg-rw", pg.Str("value"), StringComparison.Ordinal);
+            var names = env.Children.Select(e => e.Str("name")).ToList();
+            Assert.True(names.IndexOf("PG_PASSWORD") < names.IndexOf("ConnectionStrings__Postgres"), "variables are defined before they are expanded");
+        }
+    }
+}

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Automations.Persistence.Control;
+using Automations.Testing;
+
+namespace Automations.EndToEnd.Tests;
+
+/// <summary>
+/// Api, Ingestion, Rules and WebhookSender, each a real host on 127.0.0.1, on the real broker and database; a real
+/// receiver. One event goes in over HTTP; a signed webhook with the automation's rendered payload comes out.
+/// </summary>
+public class PipelineFixture : TestEnvironment
+{
+    public static readonly ActivitySource TestSource = new("Automations.EndToEnd.Tests");
+    public SpanRecorder Spans { get; } = new();
+    public ConcurrentMetrics Metrics { get; } = new();
+    public ServiceHost Api { get; private set; } = null!;
+    public ServiceHost Ingestion { get; private set; } = null!;
+    public ServiceHost Rules { get; private set; } = null!;
+    public ServiceHost Sender { get; private set; } = null!;
+    public ServiceHost Launch { get; private set; } = null!;
+    public WebhookReceiver Receiver { get; private set; } = null!;
+    public string AdminKey { get; private set; } = "";
+    public const string SigningSecret = "s3cr3t-signing-value";
+    public const string AccessToken = "ghp_not-a-real-token-0123456789";
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        AdminKey = (await Bootstrap.CreateEntityWithAdminAsync(DataSource, "acme", "admin")).ApiKey;
+        Receiver = await WebhookReceiver.StartAsync();
+        var config = ServiceConfiguration();
+        Api = await ServiceHost.StartAsync(Automations.Api.Program.Build, config);
+        Ingestion = await ServiceHost.StartAsync(Automations.Ingestion.Program.Build, config);
+        Rules = await ServiceHost.StartAsync(Automations.Rules.Program.Build, config);
+        Sender = await ServiceHost.StartAsync(Automations.WebhookSender.Program.Build, config);
+        Launch = await ServiceHost.StartAsync(Automations.LaunchEnqueuer.Program.Build, config);
+    }
+
+    public HttpClient ApiClient()
+    {
+        var client = new HttpClient { BaseAddress = Api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        return client;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        foreach (var host in new[] { Launch, Sender, Rules, Ingestion, Api })
+            if (host is not null) await host.DisposeAsync();
+        if (Receiver is not null) await Receiver.DisposeAsync();
+        Spans.Dispose();
+        Metrics.Dispose();
+        await base.DisposeAsync();
+    }
+}
+
+/// <summary>Every measurement on the "Automations" meter: instrument name and tag keys/values.</summary>
+public sealed class ConcurrentMetrics : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    public System.Collections.Concurrent.ConcurrentQueue<(string Instrument, Dictionary<string, string?> Tags)> Measurements { get; } = new();
+
+    public ConcurrentMetrics()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "Automations") listener.EnableMeasurementEvents(instrument);
+        };
+        _listener.SetMeasurementEventCallback<long>((i, _, tags, _) => Record(i, tags));
+        _listener.SetMeasurementEventCallback<int>((i, _, tags, _) => Record(i, tags));
+        _listener.SetMeasurementEventCallback<double>((i, _, tags, _) => Record(i, tags));
+        _listener.Start();
+    }
+
+    private void Record(Instrument i, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var dict = new Dictionary<string, string?>();
+        foreach (var t in tags) dict[t.Key] = t.Value?.ToString();
+        Measurements.Enqueue((i.Name, dict));
+    }
+
+    public void Collect() => _listener.RecordObservableInstruments();
+
+    public void Dispose() => _listener.Dispose();
+}
+
+public class Following_one_event_through_every_service(PipelineFixture fx) : IClassFixture<PipelineFixture>
+{
+    private const string GitHubDispatchPayload = """
+        {"event_type": "BUILD_AND_DEPLOY", "client_payload": {"event_author": "${event_author}", "artifact_version": "${artifact_version}",
+         "artifact_version_string": "${artifact_version_string}", "artifact_collection_name": "${artifact_collection_name}",
+         "project_name": "${project_name}", "entity_name": "${entity_name}"}}
+        """;
+
+    private async Task<Guid> WireAsync(HttpClient api, string name, string path)
+    {
+        (await api.PostAsJsonAsync("/v1/entities/acme/secrets", new { name = $"{name}_SIGNING", value = PipelineFixture.SigningSecret })).EnsureSuccessStatusCode();
+        (await api.PostAsJsonAsync("/v1/entities/acme/secrets", new { name = $"{name}_TOKEN", value = PipelineFixture.AccessToken })).EnsureSuccessStatusCode();
+        using var webhook = await api.PostAsJsonAsync("/v1/entities/acme/webhooks", new
+        {
+            name = $"{name}-dispatch",
+            url = new Uri(fx.Receiver.BaseAddress, path).ToString(),
+            secret = $"{name}_SIGNING",
+            accessToken = $"{name}_TOKEN",
+        });
+        Assert.True(webhook.IsSuccessStatusCode, await webhook.Content.ReadAsStringAsync());
+        using var automation = await api.PostAsJsonAsync("/v1/entities/acme/projects/mnist/automations", new
+        {
+            name = $"{name}-on-production",
+            description = "dispatch the evaluate workflow",
+            enabled = true,
+            @event = new { type = "ADD_ARTIFACT_ALIAS", collection = "eval-set", aliasRegex = "^production$" },
+            action = new { type = "webhook", webhook = $"{name}-dispatch", payload = GitHubDispatchPayload },
+        });
+        Assert.True(automation.IsSuccessStatusCode, await automation.Content.ReadAsStringAsync());
+        return (await automation.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    private async Task<(ActivityTraceId TraceId, string EventId)> SendEventAsync(string alias = "production")
+    {
+        var eventId = Guid.NewGuid().ToString();
+        using var root = PipelineFixture.TestSource.StartActivity("producer sends an artifact event", ActivityKind.Producer)!;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events")
+        {
+            Content = JsonContent.Create(new
+            {
+                eventId, eventType = "ADD_ARTIFACT_ALIAS", entity = "acme", project = "mnist", collection = "eval-set",
+                versionId = "QXJ0aWZhY3Q6NTE3ODg5ODg3", versionIndex = 3, alias, author = "jane \"the\" tester",
+                occurredAt = DateTimeOffset.UtcNow, metadata = new { accuracy = 0.93 },
+            }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fx.AdminKey);
+        using var response = await fx.Ingestion.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (root.TraceId, eventId);
+    }
+
+    [Fact]
+    public async Task Should_arrive_as_a_signed_webhook_with_the_rendered_payload_in_one_trace()
+    {
+        using var api = fx.ApiClient();
+        var automationId = await WireAsync(api, "E2E", "/github/dispatches");
+        await Task.Delay(300);
+        var (traceId, _) = await SendEventAsync();
+
+        await Eventually.TrueAsync(() => Task.FromResult(fx.Receiver.Requests.Any(r => r.Path == "/github/dispatches")), "the webhook reaches the receiver", TimeSpan.FromSeconds(60));
+        var received = fx.Receiver.Requests.Single(r => r.Path == "/github/dispatches");
+
+        // The rendered payload, exactly.
+        using var payload = JsonDocument.Parse(received.Body);
+        Assert.Equal("BUILD_AND_DEPLOY", payload.RootElement.GetProperty("event_type").GetString());
+        var client = payload.RootElement.GetProperty("client_payload");
+        Assert.Equal("jane \"the\" tester", client.GetProperty("event_author").GetString());
+        Assert.Equal("wandb-artifact://_id/QXJ0aWZhY3Q6NTE3ODg5ODg3", client.GetProperty("artifact_version").GetString());
+        Assert.Equal("acme/mnist/eval-set:production", client.GetProperty("artifact_version_string").GetString());
+        Assert.Equal(("eval-set", "mnist", "acme"), (client.GetProperty("artifact_collection_name").GetString(), client.GetProperty("project_name").GetString(), client.GetProperty("entity_name").GetString()));
+
+        // Signed as W&B does, and as Standard Webhooks does; the access token as Bearer.
+        var expectedWandb = Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(PipelineFixture.SigningSecret), received.Body));
+        Assert.Equal(expectedWandb, received.Headers["x-wandb-signature"]);
+        var signed = Encoding.UTF8.GetBytes($"{received.Headers["webhook-id"]}.{received.Headers["webhook-timestamp"]}.").Concat(received.Body).ToArray();
+        Assert.Equal("v1," + Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(PipelineFixture.SigningSecret), signed)), received.Headers["webhook-signature"]);
+        Assert.Equal($"Bearer {PipelineFixture.AccessToken}", received.Headers["authorization"]);
+        Assert.Equal("application/json", received.Headers["content-type"].Split(';')[0]);
+
+        // The receiver sees the producer's trace, and every span of this event, across all services, is one tree.
+        Assert.StartsWith($"00-{traceId}-", received.Headers["traceparent"], StringComparison.Ordinal);
+        await Task.Delay(1000);
+        var spans = fx.Spans.Trace(traceId);
+        var ids = spans.Select(s => s.SpanId).ToHashSet();
+        var roots = spans.Where(s => !ids.Contains(s.ParentSpanId)).ToList();
+        Assert.True(roots.Count == 1, "one root, found: " + string.Join(", ", roots.Select(r => $"{r.Source.Name}:{r.DisplayName}")));
+        Assert.Equal("producer sends an artifact event", roots[0].DisplayName);
+        var names = spans.Select(s => $"{s.Source.Name}:{s.Kind}:{s.DisplayName}").ToList();
+        Assert.Contains(spans, s => s.Source.Name == "Microsoft.AspNetCore" && (s.DisplayName.Contains("/v1/events", StringComparison.Ordinal) || s.GetTagItem("http.route")?.ToString() == "/v1/events"));
+        // Ingestion's outbox relay -> Rules' consumer -> Rules' outbox relay -> the sender's consumer -> the request.
+        var path = new[]
+        {
+            ("Automations", "outbox ArtifactEventReceived publish"),
+            ("MassTransit", "Automations.Contracts:ArtifactEventReceived send"),
+            ("MassTransit", "rules-artifact-events process"),
+            ("Automations", "outbox SendWebhook publish"),
+            ("MassTransit", "Automations.Contracts:SendWebhook send"),
+            ("MassTransit", "send-webhook process"),
+            ("Automations", "webhook deliver"),
+        };
+        foreach (var (source, name) in path)
+            Assert.True(spans.Any(s => s.Source.Name == source && s.DisplayName == name), $"no {source} span '{name}' in: {string.Join(" | ", names)}");
+        var deliver = spans.First(s => s.DisplayName == "webhook deliver");
+        foreach (var tag in new[] { "automations.entity", "automations.project", "automations.automation_id", "delivery.id", "delivery.attempt", "http.response.status_code" })
+            Assert.True(deliver.GetTagItem(tag) is not null, $"the delivery span lacks {tag}");
+        Assert.Equal("acme", deliver.GetTagItem("automations.entity")?.ToString());
+        var intake = spans.First(s => s.Source.Name == "Microsoft.AspNetCore" && s.DisplayName == "POST /v1/events");
+        Assert.Equal(("acme", "mnist", "ADD_ARTIFACT_ALIAS"), (intake.GetTagItem("automations.entity")?.ToString(), intake.GetTagItem("automations.project")?.ToString(), intake.GetTagItem("automations.event_type")?.ToString()));
+        var outgoing = spans.Where(s => s.Kind == ActivityKind.Client && s.Source.Name == "System.Net.Http" && s.GetTagItem("url.full")?.ToString()?.StartsWith(fx.Receiver.BaseAddress.ToString(), StringComparison.Ordinal) == true).ToList();
+        Assert.True(outgoing.Count == 1, "spans: " + string.Join(" | ", names));
+        Assert.Equal(received.Headers["traceparent"].Split('-')[2], outgoing[0].SpanId.ToHexString());
+        Assert.All(spans, s => Assert.DoesNotContain(s.TagObjects, t => t.Value?.ToString()?.Contains(PipelineFixture.SigningSecret, StringComparison.Ordinal) == true || t.Value?.ToString()?.Contains(PipelineFixture.AccessToken, StringComparison.Ordinal) == true));
+
+        // The run, seen through the Api's history, ends Finished.
+        await Eventually.TrueAsync(async () =>
+        {
+            var runs = await api.GetFromJsonAsync<JsonElement>($"/v1/entities/acme/projects/mnist/automations/{automationId}/runs");
+            var items = runs.ValueKind == JsonValueKind.Array ? runs : runs.GetProperty("items");
+            return items.GetArrayLength() == 1 && items[0].GetProperty("status").GetString() == "Finished";
+        }, "the run is Finished", TimeSpan.FromSeconds(30));
+    }
+}
