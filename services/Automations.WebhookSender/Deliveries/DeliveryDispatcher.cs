@@ -87,6 +87,9 @@ public sealed class DeliveryDispatcher(
 
         ActivityContext.TryParse(delivery.Traceparent, null, out var parent);
         using var activity = Telemetry.Source.StartActivity("webhook deliver", ActivityKind.Internal, parent);
+        activity?.SetTag("automations.entity", delivery.Entity);
+        activity?.SetTag("automations.project", delivery.Project);
+        activity?.SetTag("automations.automation_id", delivery.AutomationId);
         activity?.SetTag("webhook.id", delivery.WebhookId);
         activity?.SetTag("delivery.id", delivery.Id);
         activity?.SetTag("delivery.attempt", delivery.Attempts + 1);
@@ -132,6 +135,8 @@ public sealed class DeliveryDispatcher(
 
         // Record even when stopping: the request was sent, its outcome must not be lost.
         if (outcome == DeliveryStore.Outcome.Gone) _control.TryRemove(delivery.WebhookId, out _);
+        DeliveryMetrics.Attempt(outcome, result.DurationMs);
+        if (outcome == DeliveryStore.Outcome.Succeeded) DeliveryMetrics.Delivered(new DateTimeOffset(DateTime.SpecifyKind(delivery.OccurredAt, DateTimeKind.Utc)));
         if (!await store.RecordAsync(work, delivery, result, outcome, next, webhook?.Entity, CancellationToken.None))
             logger.LogWarning("Delivery {DeliveryId}: the claim was lost during attempt {Attempt}; another worker owns it", delivery.Id, number);
         else

@@ -20,11 +20,17 @@ public sealed class DeliveryScheduler(
     {
         var o = options.Value;
         var nextSweep = DateTime.UtcNow.AddMinutes(1);
+        var nextCount = DateTime.UtcNow;
         while (!stoppingToken.IsCancellationRequested)
         {
             var claimed = 0;
             try
             {
+                if (DateTime.UtcNow >= nextCount)
+                {
+                    nextCount = DateTime.UtcNow.AddSeconds(5);
+                    DeliveryMetrics.Backlog(await store.CountPendingAsync(stoppingToken));
+                }
                 if (DateTime.UtcNow >= nextSweep)
                 {
                     // Redelivered broker messages arrive within minutes; a week of inbox rows is plenty (the command_id key stays forever).

@@ -20,7 +20,10 @@ public sealed class ClaimedDelivery
     public Guid CommandId { get; set; }
     public Guid RunId { get; set; }
     public Guid WebhookId { get; set; }
+    public Guid AutomationId { get; set; }
     public string Entity { get; set; } = "";
+    public string Project { get; set; } = "";
+    public DateTime OccurredAt { get; set; }
     public string Payload { get; set; } = "";
     public int Attempts { get; set; }
     public int MaxAttempts { get; set; }
@@ -85,9 +88,17 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             """
             update delivery.deliveries set next_attempt_at = now() + @lease, updated_at = now()
             where id = @DeliveryId and claim = @Claim and status = 'pending'
-            returning id as Id, command_id as CommandId, run_id as RunId, webhook_id as WebhookId, entity as Entity, payload as Payload,
+            returning id as Id, command_id as CommandId, run_id as RunId, webhook_id as WebhookId, automation_id as AutomationId, entity as Entity,
+                      project as Project, occurred_at as OccurredAt, payload as Payload,
                       attempts as Attempts, max_attempts as MaxAttempts, manual_pending as Manual, traceparent as Traceparent
             """, new { work.DeliveryId, work.Claim, lease = _options.Lease }, cancellationToken: ct));
+    }
+
+    public async Task<long> CountPendingAsync(CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "select count(*) from delivery.deliveries where status = 'pending'", cancellationToken: ct));
     }
 
     /// <summary>Gives a claim back without an attempt (shutdown): the delivery is due again at once, for any replica.</summary>
