@@ -1,3 +1,4 @@
+using Automations.Api.Deliveries;
 using Automations.Api.Runs;
 using Automations.Api.Access;
 using Automations.Api.ProjectAutomations;
@@ -45,6 +46,7 @@ public static class Extensions
             .MapQueues()
             .MapJobs();
         app.MapQueueItems();
+        app.MapDeliveries();
         return app;
     }
 }
