@@ -209,7 +209,7 @@ public class Following_one_event_through_every_service(PipelineFixture fx) : ICl
         await Eventually.TrueAsync(async () =>
         {
             var runs = await api.GetFromJsonAsync<JsonElement>($"/v1/entities/acme/projects/mnist/automations/{automationId}/runs");
-            var items = runs.ValueKind == JsonValueKind.Array ? runs : runs.GetProperty("items");
+            var items = runs.GetProperty("runs");
             return items.GetArrayLength() == 1 && items[0].GetProperty("status").GetString() == "Finished";
         }, "the run is Finished", TimeSpan.FromSeconds(30));
     }
