@@ -14,7 +14,10 @@ rate=${AUTOMATIONS_DRILL_RATE:-200}
 bench="$ROOT/tests/Automations.Benchmarks/bin/Release/net10.0/Automations.Benchmarks.dll"
 mkdir -p "$RUN_DIR/drills"
 passed=0; failed=0
+all_ready() { for entry in "${SERVICES[@]}"; do curl -fsS "http://127.0.0.1:${entry##*:}/health/ready" >/dev/null 2>&1 || return 1; done; }
 for d in "${drills[@]}"; do
+  # Every drill starts from a whole system (a failed drill may have left a service down).
+  if ! all_ready; then echo "restarting the system before drill $d"; "$ROOT/deploy/local/up.sh" >"$RUN_DIR/drills/up-before-$d.log" 2>&1; fi
   echo "=== drill $d (${mode[*]:-full}) at $rate events/s"
   if dotnet "$bench" --drill "$d" --rate "$rate" "${mode[@]}" --out "$RUN_DIR/drills" --run-dir "$RUN_DIR" 2>&1 | tee "$RUN_DIR/drills/$d.log" | grep -E "^(drill:|DRILL_RESULT|team |warm-up|latency plot)"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
     passed=$((passed+1)); echo "drill $d: PASS"

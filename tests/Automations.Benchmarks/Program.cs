@@ -19,6 +19,7 @@ namespace Automations.Benchmarks;
 public static class Program
 {
     private const string Secret = "whsec_YmVuY2htYXJrLXNpZ25pbmcta2V5LTAxMjM0NTY3";
+    private static readonly JsonSerializerOptions JsonOut = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static async Task<int> Main(string[] args)
     {
@@ -108,7 +109,7 @@ public static class Program
 
         PrintTable(result, load);
         var tag = o.Drill is null ? "BENCH_RESULT" : "DRILL_RESULT";
-        Console.WriteLine($"{tag} {JsonSerializer.Serialize(result)}");
+        Console.WriteLine($"{tag} {JsonSerializer.Serialize(result, JsonOut)}");
         var png = Path.Combine(o.Out, $"latency-{o.Drill ?? "bench"}-{DateTime.UtcNow:yyyyMMddTHHmmss}.png");
         Plot(receiver, measureStart, png, report);
         Console.WriteLine($"latency plot: {png}");
@@ -232,7 +233,7 @@ public static class Program
         Console.WriteLine($"{"metric",-30} value");
         Console.WriteLine(new string('-', 72));
         foreach (var (k, v) in r)
-            Console.WriteLine($"{k,-30} {(v is string or null ? v : JsonSerializer.Serialize(v))}");
+            Console.WriteLine($"{k,-30} {(v is string or null ? v : JsonSerializer.Serialize(v, JsonOut))}");
         foreach (var e in load.ErrorSamples) Console.WriteLine($"  send error sample: {e}");
         Console.WriteLine();
     }

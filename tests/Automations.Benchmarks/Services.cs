@@ -45,7 +45,10 @@ public sealed class Services(string runDir)
                 }
                 _last[name] = (cpuSeconds, now);
             }
-            catch (IOException) { }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or FormatException or UnauthorizedAccessException)
+            {
+                // A process that was just killed (a drill) has a /proc entry without these lines: skip it this second.
+            }
         }
     }
 
