@@ -6,11 +6,12 @@ namespace Automations.Api;
 
 /// <summary>
 /// One-shot commands of the control plane: `migrate` (every schema, under the advisory lock; the compose and Kubernetes
-/// migration step) and `bootstrap --entity NAME --user NAME` (the first team, its admin and an admin key, printed once).
+/// migration step), `bootstrap --entity NAME --user NAME` (the first team, its admin and an admin key, printed once) and
+/// `rotate-secrets` (re-encrypt every team secret under Secrets:ActiveKeyId; the Api also does it at start).
 /// </summary>
 public static class Commands
 {
-    public static bool IsCommand(string arg) => arg is "migrate" or "bootstrap";
+    public static bool IsCommand(string arg) => arg is "migrate" or "bootstrap" or "rotate-secrets";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -18,7 +19,7 @@ public static class Commands
             .SetBasePath(AppContext.BaseDirectory)
             .AddJsonFile("appsettings.json", optional: true)
             .AddEnvironmentVariables()
-            .AddCommandLine(args.Skip(1).Where(a => a.StartsWith("--ConnectionStrings", StringComparison.Ordinal)).ToArray())
+            .AddCommandLine(args.Skip(1).Where(a => a.StartsWith("--ConnectionStrings", StringComparison.Ordinal) || a.StartsWith("--Secrets", StringComparison.Ordinal)).ToArray())
             .Build();
         var connectionString = configuration.GetConnectionString("Postgres");
         if (string.IsNullOrEmpty(connectionString))
@@ -34,6 +35,14 @@ public static class Commands
         var logger = loggerFactory.CreateLogger("migrate");
         await DatabaseMigrator.MigrateAsync(connectionString, logger);
         if (args[0] == "migrate") return 0;
+        if (args[0] == "rotate-secrets")
+        {
+            var keys = Secrets.MasterKeys.FromConfiguration(configuration, isDevelopment: false);
+            await using var db = NpgsqlDataSource.Create(connectionString);
+            var count = await Secrets.SecretRotation.RotateAsync(db, keys.Cipher!, logger);
+            Console.WriteLine($"re-encrypted {count} secrets under master key {keys.Cipher!.ActiveKeyId}");
+            return 0;
+        }
 
         var entity = Option(args, "--entity") ?? "acme";
         var user = Option(args, "--user") ?? "admin";

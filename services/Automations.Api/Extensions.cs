@@ -1,5 +1,14 @@
+using Automations.Api.Access;
+using Automations.Api.ProjectAutomations;
+using Automations.Api.Keys;
+using Automations.Api.Launch;
+using Automations.Api.Members;
+using Automations.Api.Secrets;
+using Automations.Api.Webhooks;
+using Automations.Core.Webhooks;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
+using MassTransit;
 
 namespace Automations.Api;
 
@@ -11,7 +20,11 @@ public static class Extensions
     {
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
-        builder.AddAutomationsBus();
+        builder.Services.AddSingleton(MasterKeys.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
+        builder.Services.AddSingleton(UrlPolicy.Parse(builder.Configuration["Webhooks:AllowedCidrs"]));
+        if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
+            builder.Services.AddHostedService<RotateSecretsOnStart>();
+        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseMessageRetry(r => r.Immediate(3))));
         builder.Services.AddOutboxRelay(Schema);
         return builder;
     }
@@ -21,6 +34,14 @@ public static class Extensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();
+        app.MapEntityApi()
+            .MapMembers()
+            .MapKeys()
+            .MapSecrets()
+            .MapWebhooks()
+            .MapAutomations()
+            .MapQueues()
+            .MapJobs();
         return app;
     }
 }

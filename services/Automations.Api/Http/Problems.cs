@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Automations.Persistence;
+
+namespace Automations.Api.Http;
+
+/// <summary>problem+json answers naming the field, and the request-body reader every endpoint uses.</summary>
+public static class Problems
+{
+    public static IResult NotFound(string what) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"{what} does not exist.");
+
+    public static IResult Conflict(string field, string detail, IDictionary<string, object?>? extensions = null)
+    {
+        var ext = new Dictionary<string, object?>(extensions ?? new Dictionary<string, object?>()) { ["field"] = field };
+        return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: detail, extensions: ext);
+    }
+
+    public static IResult Forbidden(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: detail);
+
+    public static IResult Unauthorized(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: detail);
+
+    public static IResult Invalid(string field, string message) => new Errors().Add(field, message).ToResult();
+
+    /// <summary>
+    /// Reads a JSON body. A malformed body answers 400 naming `body` with the JSON path only: a parser message could
+    /// quote part of the input, which may be a secret value.
+    /// </summary>
+    public static async Task<(T? Value, IResult? Error)> ReadBodyAsync<T>(HttpRequest request, CancellationToken ct) where T : class
+    {
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, Json.Options, ct);
+            return value is null ? (null, Invalid("body", "a JSON object is required")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            var where = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : $" at {ex.Path}";
+            return (null, Invalid("body", $"the body is not valid JSON for this request{where} (line {ex.LineNumber + 1})"));
+        }
+    }
+}
+
+/// <summary>Validation errors by field, answered as one problem+json.</summary>
+public sealed class Errors
+{
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+    public bool Any => _errors.Count > 0;
+
+    public Errors Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = [];
+        list.Add(message);
+        return this;
+    }
+
+    public IResult ToResult() => Results.ValidationProblem(
+        _errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
+        title: "The request is not valid",
+        detail: string.Join("; ", _errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}"))));
+}

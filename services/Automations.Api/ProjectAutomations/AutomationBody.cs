@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace Automations.Api.ProjectAutomations;
+
+/// <summary>The automation as the API reads and writes it (camelCase on the wire).</summary>
+public sealed class AutomationBody
+{
+    public string? Name { get; set; }
+    public string? Description { get; set; }
+    public bool? Enabled { get; set; }
+    public EventFilter? Event { get; set; }
+    public AutomationAction? Action { get; set; }
+}
+
+public sealed class EventFilter
+{
+    public string? Type { get; set; }
+    public string? Collection { get; set; }
+    public string? AliasRegex { get; set; }
+    public string? TagRegex { get; set; }
+}
+
+/// <summary>`{type: "webhook", webhook, payload}` or `{type: "launch", job, jobVersion, overrides, targetProject, queue}`.</summary>
+public sealed class AutomationAction
+{
+    public string? Type { get; set; }
+    public string? Webhook { get; set; }
+    /// <summary>The JSON template, as a string; a JSON object or array is accepted too and kept as its text.</summary>
+    public JsonElement? Payload { get; set; }
+    public string? Job { get; set; }
+    public int? JobVersion { get; set; }
+    public JsonElement? Overrides { get; set; }
+    public string? TargetProject { get; set; }
+    public string? Queue { get; set; }
+
+    public string? PayloadText => Payload switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.String } p => p.GetString(),
+        { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+        var p => p.Value.GetRawText(),
+    };
+}
+
+/// <summary>A row of the list: the five W&amp;B columns (name, trigger, action type, action name, queue) plus enabled and id.</summary>
+public sealed class AutomationSummary
+{
+    public Guid Id { get; set; }
+    public string Name { get; set; } = "";
+    public string TriggerType { get; set; } = "";
+    public string ActionType { get; set; } = "";
+    public string ActionName { get; set; } = "";
+    public string Queue { get; set; } = "";
+    public bool Enabled { get; set; }
+}
+
+public sealed class AutomationView
+{
+    public Guid Id { get; set; }
+    public string Entity { get; set; } = "";
+    public string Project { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string? Description { get; set; }
+    public bool Enabled { get; set; }
+    public EventFilter Event { get; set; } = new();
+    public object Action { get; set; } = new();
+    public string? CreatedBy { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}

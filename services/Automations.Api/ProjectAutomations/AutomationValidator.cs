@@ -1,0 +1,107 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Automations.Api.Http;
+using Automations.Contracts;
+using Automations.Core.Templates;
+using Dapper;
+using Npgsql;
+
+namespace Automations.Api.ProjectAutomations;
+
+/// <summary>Save-time validation: everything an automation refers to exists in the same entity, and every filter and template is usable.</summary>
+public static class AutomationValidator
+{
+    public const int MaxRegexLength = 512;
+    public const int MaxPayloadLength = 64 * 1024;
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(100);
+    private static readonly string[] EventTypeNames = [EventTypes.CreateArtifact, EventTypes.LinkArtifact, EventTypes.AddArtifactAlias];
+
+    /// <summary>What is stored: names resolved to ids.</summary>
+    public sealed record Resolved(
+        string Name, string? Description, bool Enabled, string EventType, string? Collection, string? AliasRegex, string? TagRegex,
+        string ActionType, Guid? WebhookId, string? Payload, Guid? JobId, int? JobVersion, Guid? QueueId, string? TargetProject, string? OverridesJson);
+
+    public static async Task<(Resolved? Value, IResult? Error)> CheckAsync(AutomationBody body, Guid entityId, NpgsqlConnection c)
+    {
+        var errors = new Errors();
+        Names.Check(errors, "name", body.Name?.Trim(), Names.Display(), "may contain letters, digits, '_' and '-', in words separated by spaces");
+        if (body.Description is { Length: > 1000 }) errors.Add("description", "must be at most 1000 characters");
+
+        var ev = body.Event;
+        if (ev is null) errors.Add("event", "is required: {type, collection, aliasRegex, tagRegex}");
+        else
+        {
+            if (string.IsNullOrEmpty(ev.Type)) errors.Add("event.type", $"is required: one of {string.Join(", ", EventTypeNames)}");
+            else if (!EventTypeNames.Contains(ev.Type, StringComparer.Ordinal)) errors.Add("event.type", $"'{ev.Type}' is not one of {string.Join(", ", EventTypeNames)}");
+            if (ev.Type is EventTypes.CreateArtifact or EventTypes.LinkArtifact && string.IsNullOrWhiteSpace(ev.Collection))
+                errors.Add("event.collection", $"is required for {ev.Type}");
+            if (ev.Collection is { Length: > 256 }) errors.Add("event.collection", "must be at most 256 characters");
+            CheckRegex(errors, "event.aliasRegex", ev.AliasRegex);
+            CheckRegex(errors, "event.tagRegex", ev.TagRegex);
+        }
+
+        var a = body.Action;
+        Guid? webhookId = null, jobId = null, queueId = null;
+        string? payload = null, overrides = null;
+        if (a is null) errors.Add("action", "is required: {type: webhook, webhook, payload} or {type: launch, job, jobVersion, queue, overrides, targetProject}");
+        else if (a.Type == "webhook")
+        {
+            if (string.IsNullOrWhiteSpace(a.Webhook)) errors.Add("action.webhook", "is required (a webhook name of this entity)");
+            else
+            {
+                webhookId = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.webhooks where entity_id = @entityId and name = @name", new { entityId, name = a.Webhook });
+                if (webhookId is null) errors.Add("action.webhook", $"there is no webhook named '{a.Webhook}' in this entity");
+            }
+            payload = a.PayloadText;
+            if (payload is { Length: > MaxPayloadLength }) errors.Add("action.payload", $"must be at most {MaxPayloadLength} characters");
+            else
+            {
+                var secrets = await c.QueryAsync<string>("select name from control.secrets where entity_id = @entityId", new { entityId });
+                foreach (var problem in PayloadTemplate.Validate(payload, secrets)) errors.Add("action.payload", problem);
+            }
+        }
+        else if (a.Type == "launch")
+        {
+            if (string.IsNullOrWhiteSpace(a.Job)) errors.Add("action.job", "is required (a launch job name of this entity)");
+            else
+            {
+                jobId = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.launch_jobs where entity_id = @entityId and name = @name", new { entityId, name = a.Job });
+                if (jobId is null) errors.Add("action.job", $"there is no launch job named '{a.Job}' in this entity");
+                else if (a.JobVersion is null) errors.Add("action.jobVersion", "is required");
+                else if (!await c.ExecuteScalarAsync<bool>("select exists (select 1 from control.launch_job_versions where job_id = @jobId and version = @v)", new { jobId, v = a.JobVersion }))
+                    errors.Add("action.jobVersion", $"job '{a.Job}' has no version {a.JobVersion}");
+            }
+            if (string.IsNullOrWhiteSpace(a.Queue)) errors.Add("action.queue", "is required (a launch queue name of this entity)");
+            else
+            {
+                queueId = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.launch_queues where entity_id = @entityId and name = @name", new { entityId, name = a.Queue });
+                if (queueId is null) errors.Add("action.queue", $"there is no launch queue named '{a.Queue}' in this entity");
+            }
+            if (a.Overrides is { } o && o.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined))
+                errors.Add("action.overrides", "must be a JSON object");
+            else if (a.Overrides is { ValueKind: JsonValueKind.Object } obj) overrides = obj.GetRawText();
+            if (a.TargetProject is { Length: > 128 }) errors.Add("action.targetProject", "must be at most 128 characters");
+        }
+        else errors.Add("action.type", string.IsNullOrEmpty(a.Type) ? "is required: webhook or launch" : $"'{a.Type}' is not webhook or launch");
+
+        if (errors.Any) return (null, errors.ToResult());
+        return (new Resolved(body.Name!.Trim(), body.Description, body.Enabled ?? true, ev!.Type!, Empty(ev.Collection), Empty(ev.AliasRegex), Empty(ev.TagRegex),
+            a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides), null);
+    }
+
+    private static string? Empty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    private static void CheckRegex(Errors errors, string field, string? pattern)
+    {
+        if (string.IsNullOrEmpty(pattern)) return;
+        if (pattern.Length > MaxRegexLength) { errors.Add(field, $"must be at most {MaxRegexLength} characters"); return; }
+        try
+        {
+            _ = new Regex(pattern, RegexOptions.CultureInvariant, RegexTimeout);
+        }
+        catch (ArgumentException ex)
+        {
+            errors.Add(field, $"is not a valid regular expression: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+using System.Text.Json;
+using Automations.Api.Access;
+using Automations.Api.Http;
+using Dapper;
+using Npgsql;
+
+namespace Automations.Api.ProjectAutomations;
+
+/// <summary>
+/// Project automations; any member of the entity creates, changes and deletes them. Every change writes
+/// AutomationsChanged to the control outbox in the same transaction. Deleting removes the row: Rules stops matching
+/// it, while runs already under way carry their rendered command and finish on their own.
+/// </summary>
+public static class AutomationsEndpoints
+{
+    public static RouteGroupBuilder MapAutomations(this RouteGroupBuilder entity)
+    {
+        var g = entity.MapGroup("/projects/{project}/automations").WithTags("Automations");
+        g.MapGet("", ListAsync).Produces<AutomationSummary[]>()
+            .WithSummary("List the project's automations: name, trigger type, action type, action name, queue, enabled.");
+        g.MapPost("", CreateAsync).Accepts<AutomationBody>("application/json").Produces<AutomationView>(StatusCodes.Status201Created)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Create an automation.");
+        g.MapGet("/{id:guid}", GetAsync).Produces<AutomationView>().WithSummary("One automation, in full.");
+        g.MapPut("/{id:guid}", UpdateAsync).Accepts<AutomationBody>("application/json").Produces<AutomationView>()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict).WithSummary("Replace an automation.");
+        g.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Delete an automation (runs in progress finish).");
+        g.MapPost("/{id:guid}/enable", (Guid id, string project, HttpContext http, NpgsqlDataSource db, CancellationToken ct) => SetEnabledAsync(id, project, true, http, db, ct))
+            .Produces<AutomationView>().WithSummary("Enable an automation.");
+        g.MapPost("/{id:guid}/disable", (Guid id, string project, HttpContext http, NpgsqlDataSource db, CancellationToken ct) => SetEnabledAsync(id, project, false, http, db, ct))
+            .Produces<AutomationView>().WithSummary("Disable an automation.");
+        return entity;
+    }
+
+    private static IResult? CheckProject(string project) =>
+        project.Length > 128 ? Problems.Invalid("project", "must be at most 128 characters") : null;
+
+    private static async Task<IResult> ListAsync(string project, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+    {
+        await using var c = await db.OpenConnectionAsync(ct);
+        return Results.Ok(await c.QueryAsync<AutomationSummary>(
+            """
+            select a.id as Id, a.name as Name, a.event_type as TriggerType, a.action_type as ActionType,
+                   coalesce(w.name, j.name, '') as ActionName, coalesce(q.name, '') as Queue, a.enabled as Enabled
+            from control.automations a
+            left join control.webhooks w on w.id = a.webhook_id
+            left join control.launch_jobs j on j.id = a.job_id
+            left join control.launch_queues q on q.id = a.queue_id
+            where a.entity_id = @entityId and a.project = @project
+            order by a.name
+            """, new { entityId = http.Caller().EntityId, project }));
+    }
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public string Project { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string? Description { get; set; }
+        public bool Enabled { get; set; }
+        public string EventType { get; set; } = "";
+        public string? Collection { get; set; }
+        public string? AliasRegex { get; set; }
+        public string? TagRegex { get; set; }
+        public string ActionType { get; set; } = "";
+        public string? Webhook { get; set; }
+        public string? Payload { get; set; }
+        public string? Job { get; set; }
+        public int? JobVersion { get; set; }
+        public string? Queue { get; set; }
+        public string? TargetProject { get; set; }
+        public string? Overrides { get; set; }
+        public string? CreatedBy { get; set; }
+        public DateTimeOffset CreatedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+    }
+
+    private static async Task<AutomationView?> LoadAsync(NpgsqlConnection c, NpgsqlTransaction? tx, Guid entityId, string entity, string project, Guid id)
+    {
+        var r = await c.QuerySingleOrDefaultAsync<Row>(
+            """
+            select a.id as Id, a.project as Project, a.name as Name, a.description as Description, a.enabled as Enabled,
+                   a.event_type as EventType, a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex,
+                   a.action_type as ActionType, w.name as Webhook, a.payload as Payload, j.name as Job, a.job_version as JobVersion,
+                   q.name as Queue, a.target_project as TargetProject, a.overrides::text as Overrides, u.name as CreatedBy,
+                   a.created_at as CreatedAt, a.updated_at as UpdatedAt
+            from control.automations a
+            left join control.webhooks w on w.id = a.webhook_id
+            left join control.launch_jobs j on j.id = a.job_id
+            left join control.launch_queues q on q.id = a.queue_id
+            left join control.users u on u.id = a.created_by
+            where a.entity_id = @entityId and a.project = @project and a.id = @id
+            """, new { entityId, project, id }, tx);
+        if (r is null) return null;
+        object action = r.ActionType == "webhook"
+            ? new { type = "webhook", webhook = r.Webhook, payload = r.Payload }
+            : new
+            {
+                type = "launch", job = r.Job, jobVersion = r.JobVersion, queue = r.Queue, targetProject = r.TargetProject,
+                overrides = r.Overrides is null ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(r.Overrides),
+            };
+        return new AutomationView
+        {
+            Id = r.Id, Entity = entity, Project = r.Project, Name = r.Name, Description = r.Description, Enabled = r.Enabled,
+            Event = new EventFilter { Type = r.EventType, Collection = r.Collection, AliasRegex = r.AliasRegex, TagRegex = r.TagRegex },
+            Action = action, CreatedBy = r.CreatedBy, CreatedAt = r.CreatedAt, UpdatedAt = r.UpdatedAt,
+        };
+    }
+
+    private static async Task<IResult> GetAsync(string project, Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        await using var c = await db.OpenConnectionAsync(ct);
+        var view = await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id);
+        return view is null ? Problems.NotFound("The automation") : Results.Ok(view);
+    }
+
+    private static IResult Duplicate(string name) =>
+        Problems.Conflict("name", $"An automation named '{name}' already exists in this project.");
+
+    private static async Task<IResult> CreateAsync(string project, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+    {
+        if (CheckProject(project) is { } bad) return bad;
+        var (body, error) = await Problems.ReadBodyAsync<AutomationBody>(http.Request, ct);
+        if (body is null) return error!;
+        var caller = http.Caller();
+        await using var c = await db.OpenConnectionAsync(ct);
+        var (a, invalid) = await AutomationValidator.CheckAsync(body, caller.EntityId, c);
+        if (a is null) return invalid!;
+        var id = Guid.CreateVersion7();
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var inserted = await c.ExecuteAsync(
+            """
+            insert into control.automations (id, entity_id, project, name, description, enabled, event_type, collection, alias_regex, tag_regex,
+                action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, created_by)
+            values (@id, @entityId, @project, @Name, @Description, @Enabled, @EventType, @Collection, @AliasRegex, @TagRegex,
+                @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @userId)
+            on conflict (entity_id, project, name) do nothing
+            """,
+            new
+            {
+                id, entityId = caller.EntityId, project, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
+                a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, userId = caller.UserId,
+            }, tx);
+        if (inserted == 0) return Duplicate(a.Name);
+        await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
+        await tx.CommitAsync(ct);
+        var view = await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id);
+        return Results.Created($"{http.Request.Path}/{id}", view);
+    }
+
+    private static async Task<IResult> UpdateAsync(string project, Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var (body, error) = await Problems.ReadBodyAsync<AutomationBody>(http.Request, ct);
+        if (body is null) return error!;
+        var caller = http.Caller();
+        await using var c = await db.OpenConnectionAsync(ct);
+        var (a, invalid) = await AutomationValidator.CheckAsync(body, caller.EntityId, c);
+        if (a is null) return invalid!;
+        await using var tx = await c.BeginTransactionAsync(ct);
+        int updated;
+        try
+        {
+            updated = await c.ExecuteAsync(
+                """
+                update control.automations set name = @Name, description = @Description, enabled = @Enabled, event_type = @EventType,
+                    collection = @Collection, alias_regex = @AliasRegex, tag_regex = @TagRegex, action_type = @ActionType,
+                    webhook_id = @WebhookId, payload = @Payload, job_id = @JobId, job_version = @JobVersion, queue_id = @QueueId,
+                    target_project = @TargetProject, overrides = @OverridesJson::jsonb, updated_at = now()
+                where id = @id and entity_id = @entityId and project = @project
+                """,
+                new
+                {
+                    id, entityId = caller.EntityId, project, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
+                    a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson,
+                }, tx);
+        }
+        catch (PostgresException ex) when (Names.IsUniqueViolation(ex))
+        {
+            return Duplicate(a.Name);
+        }
+        if (updated == 0) return Problems.NotFound("The automation");
+        await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
+        await tx.CommitAsync(ct);
+        return Results.Ok(await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id));
+    }
+
+    private static async Task<IResult> SetEnabledAsync(Guid id, string project, bool enabled, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var updated = await c.ExecuteAsync(
+            "update control.automations set enabled = @enabled, updated_at = now() where id = @id and entity_id = @entityId and project = @project",
+            new { id, enabled, entityId = caller.EntityId, project }, tx);
+        if (updated == 0) return Problems.NotFound("The automation");
+        await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
+        await tx.CommitAsync(ct);
+        return Results.Ok(await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id));
+    }
+
+    private static async Task<IResult> DeleteAsync(string project, Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var deleted = await c.ExecuteAsync(
+            "delete from control.automations where id = @id and entity_id = @entityId and project = @project",
+            new { id, entityId = caller.EntityId, project }, tx);
+        if (deleted == 0) return Problems.NotFound("The automation");
+        await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
+        await tx.CommitAsync(ct);
+        return Results.NoContent();
+    }
+}
