@@ -6,6 +6,7 @@ using Automations.Api.Members;
 using Automations.Api.Secrets;
 using Automations.Api.Webhooks;
 using Automations.Core.Webhooks;
+using Automations.Api.Runs;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 using MassTransit;
@@ -42,6 +43,7 @@ public static class Extensions
             .MapAutomations()
             .MapQueues()
             .MapJobs();
+        app.MapRuns();
         return app;
     }
 }

@@ -1,5 +1,8 @@
 using Automations.Persistence.Outbox;
+using Automations.Rules.Matching;
+using Automations.Rules.Runs;
 using Automations.ServiceDefaults;
+using MassTransit;
 
 namespace Automations.Rules;
 
@@ -10,7 +13,23 @@ public static class Extensions
     public static IHostApplicationBuilder AddRules(this IHostApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
-        builder.AddAutomationsBus();
+        builder.Services.Configure<RulesOptions>(builder.Configuration.GetSection("Rules"));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AutomationCache>();
+        builder.Services.AddSingleton<RunMetrics>();
+        // Each replica needs its own copy of AutomationsChanged: a temporary endpoint named per instance.
+        var instanceId = builder.Configuration["Rules:InstanceId"] ?? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
+        builder.AddAutomationsBus(x =>
+        {
+            x.AddConfigureEndpointsCallback((_, _, cfg) => cfg.UseMessageRetry(r => r.Immediate(3)));
+            x.AddConsumer<ArtifactEventConsumer>().Endpoint(e => e.Name = ArtifactEventConsumer.Name);
+            x.AddConsumer<RunOutcomeConsumer>().Endpoint(e => e.Name = RunOutcomeConsumer.Name);
+            x.AddConsumer<AutomationsChangedConsumer>().Endpoint(e =>
+            {
+                e.InstanceId = instanceId;
+                e.Temporary = true;
+            });
+        });
         builder.Services.AddOutboxRelay(Schema);
         return builder;
     }

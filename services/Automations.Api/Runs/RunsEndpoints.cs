@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Automations.Core.Security;
+using Automations.Persistence.Control;
+using Dapper;
+using Npgsql;
+
+namespace Automations.Api.Runs;
+
+/// <summary>
+/// Run history of one automation, newest first, paged with `before` (the last run id of the previous page).
+/// Self-contained on purpose (its own key check) so it merges with the rest of the Api unchanged.
+/// </summary>
+public static class RunsEndpoints
+{
+    public const int DefaultLimit = 20;
+    public const int MaxLimit = 100;
+
+    public static IEndpointRouteBuilder MapRuns(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/entities/{entity}/projects/{project}/automations/{id}/runs", ListAsync)
+            .WithName("ListAutomationRuns")
+            .WithTags("Runs");
+        return app;
+    }
+
+    public sealed record RunAction(string Type, Guid? WebhookId, string? WebhookName, Guid? JobId, string? JobName, int? JobVersion, Guid? QueueId,
+        string? QueueName, string? TargetProject);
+
+    public sealed record RunView(Guid Id, string Status, string? Reason, JsonElement Event, RunAction Action, Guid CommandId, JsonElement? Payload,
+        DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? FinishedAt);
+
+    public sealed record RunPage(IReadOnlyList<RunView> Runs, Guid? NextBefore);
+
+    private static async Task<IResult> ListAsync(string entity, string project, string id, int? limit, string? before,
+        HttpContext http, NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
+        var principal = key is null ? null : await ApiKeyQueries.AuthenticateAsync(dataSource, key, ct);
+        if (principal is null)
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: "Send a valid API key as `Authorization: Bearer <key>`.");
+        // Another team's automations are not there for this key, rather than forbidden: no existence leak.
+        if (!string.Equals(principal.Entity, entity, StringComparison.Ordinal) || !Guid.TryParse(id, out var automationId))
+            return NotFound();
+        if (!principal.HasScope(ApiKeys.Scopes.Api))
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "This key lacks the `api` scope.");
+
+        var take = limit ?? DefaultLimit;
+        var errors = new Dictionary<string, string[]>();
+        if (take is < 1 or > MaxLimit) errors["limit"] = [$"must be between 1 and {MaxLimit}"];
+        Guid? beforeId = null;
+        if (before is not null)
+        {
+            if (Guid.TryParse(before, out var b)) beforeId = b;
+            else errors["before"] = ["must be a run id (the nextBefore of the previous page)"];
+        }
+        if (errors.Count > 0) return Results.ValidationProblem(errors);
+
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        // The automation may have been deleted since: its runs stay readable.
+        var known = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            select exists (select 1 from control.automations a join control.entities e on e.id = a.entity_id
+                           where a.id = @automationId and e.name = @entity and a.project = @project)
+                or exists (select 1 from rules.runs where automation_id = @automationId and entity = @entity and project = @project)
+            """, new { automationId, entity, project }, cancellationToken: ct));
+        if (!known) return NotFound();
+
+        if (beforeId is { } cursor && !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "select exists (select 1 from rules.runs where id = @cursor and automation_id = @automationId)", new { cursor, automationId }, cancellationToken: ct)))
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["before"] = ["is not a run of this automation"] });
+
+        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(
+            """
+            select r.id as Id, r.status as Status, r.reason as Reason, r.event::text as Event, r.action_type as ActionType,
+                   r.webhook_id as WebhookId, w.name as WebhookName, r.job_id as JobId, j.name as JobName, r.job_version as JobVersion,
+                   r.queue_id as QueueId, q.name as QueueName, r.target_project as TargetProject, r.command_id as CommandId,
+                   r.payload as Payload, r.created_at as CreatedAt, r.updated_at as UpdatedAt, r.finished_at as FinishedAt
+            from rules.runs r
+            left join control.webhooks w on w.id = r.webhook_id
+            left join control.launch_jobs j on j.id = r.job_id
+            left join control.launch_queues q on q.id = r.queue_id
+            where r.automation_id = @automationId and r.entity = @entity and r.project = @project
+              and (@cursor::uuid is null or (r.created_at, r.id) < (select created_at, id from rules.runs where id = @cursor))
+            order by r.created_at desc, r.id desc
+            limit @fetch
+            """, new { automationId, entity, project, cursor = beforeId, fetch = take + 1 }, cancellationToken: ct))).AsList();
+
+        var page = rows.Take(take).Select(ToView).ToList();
+        return Results.Ok(new RunPage(page, rows.Count > take ? page[^1].Id : null));
+    }
+
+    private static IResult NotFound() =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No such automation in this entity and project.");
+
+    private static RunView ToView(Row r) => new(
+        r.Id, r.Status, r.Reason, Parse(r.Event)!.Value,
+        new RunAction(r.ActionType, r.WebhookId, r.WebhookName, r.JobId, r.JobName, r.JobVersion, r.QueueId, r.QueueName, r.TargetProject),
+        r.CommandId, Parse(r.Payload), Utc(r.CreatedAt), Utc(r.UpdatedAt), r.FinishedAt is { } f ? Utc(f) : null);
+
+    private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+
+    private static JsonElement? Parse(string? json)
+    {
+        if (json is null) return null;
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public string Status { get; set; } = "";
+        public string? Reason { get; set; }
+        public string Event { get; set; } = "{}";
+        public string ActionType { get; set; } = "";
+        public Guid? WebhookId { get; set; }
+        public string? WebhookName { get; set; }
+        public Guid? JobId { get; set; }
+        public string? JobName { get; set; }
+        public int? JobVersion { get; set; }
+        public Guid? QueueId { get; set; }
+        public string? QueueName { get; set; }
+        public string? TargetProject { get; set; }
+        public Guid CommandId { get; set; }
+        public string? Payload { get; set; }
+        public DateTime CreatedAt { get; set; }
+        public DateTime UpdatedAt { get; set; }
+        public DateTime? FinishedAt { get; set; }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.RegularExpressions;
+using Automations.Contracts;
+using Automations.Persistence.Control;
+
+namespace Automations.Rules.Matching;
+
+/// <summary>An automation with its filters compiled once per cache load.</summary>
+public sealed class CompiledAutomation
+{
+    private readonly Regex? _alias;
+    private readonly Regex? _tag;
+
+    public CompiledAutomation(AutomationRow row, TimeSpan regexTimeout)
+    {
+        Row = row;
+        try
+        {
+            _alias = Compile(row.AliasRegex, regexTimeout);
+            _tag = Compile(row.TagRegex, regexTimeout);
+        }
+        catch (ArgumentException ex)
+        {
+            Invalid = $"invalid filter regex: {ex.Message}";
+        }
+    }
+
+    public AutomationRow Row { get; }
+
+    /// <summary>Set when a stored filter does not compile: such an automation never matches.</summary>
+    public string? Invalid { get; }
+
+    /// <summary>
+    /// Full-string match (the pattern is anchored), so alias filter "production" does not match "pre-production".
+    /// </summary>
+    private static Regex? Compile(string? pattern, TimeSpan timeout) =>
+        string.IsNullOrEmpty(pattern) ? null : new Regex($"^(?:{pattern})$", RegexOptions.CultureInvariant, timeout);
+
+    /// <summary>
+    /// Event type equal; collection equal, or null on the automation (whole project); alias regex, when set, fully matches
+    /// the event's alias (an event without alias does not match); same for the tag regex. Throws RegexMatchTimeoutException.
+    /// </summary>
+    public bool Matches(ArtifactEventReceived e)
+    {
+        if (Invalid is not null) return false;
+        if (!string.Equals(Row.EventType, e.EventType, StringComparison.Ordinal)) return false;
+        if (Row.Collection is not null && !string.Equals(Row.Collection, e.Collection, StringComparison.Ordinal)) return false;
+        if (_alias is not null && (e.Alias is null || !_alias.IsMatch(e.Alias))) return false;
+        if (_tag is not null && (e.Tag is null || !_tag.IsMatch(e.Tag))) return false;
+        return true;
+    }
+}

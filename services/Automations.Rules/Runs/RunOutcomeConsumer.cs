@@ -1,0 +1,60 @@
+using Automations.Contracts;
+using Automations.Persistence.Inbox;
+using Dapper;
+using MassTransit;
+using Npgsql;
+
+namespace Automations.Rules.Runs;
+
+/// <summary>
+/// Moves a run on from the workers' outcome events, keyed by RunId. Finished and Failed are final: a late or repeated
+/// outcome never changes them. LaunchJobEnqueued moves Pending to Enqueued only.
+/// </summary>
+public sealed class RunOutcomeConsumer(NpgsqlDataSource dataSource, RunMetrics metrics, ILogger<RunOutcomeConsumer> logger) :
+    IConsumer<WebhookDeliveryCompleted>,
+    IConsumer<WebhookDeliveryFailed>,
+    IConsumer<LaunchJobEnqueued>,
+    IConsumer<LaunchJobFinished>,
+    IConsumer<LaunchJobFailed>
+{
+    public const string Name = "rules-run-outcomes";
+
+    public Task Consume(ConsumeContext<WebhookDeliveryCompleted> context) =>
+        MoveAsync(context, context.Message.RunId, RunStatus.Finished, $"delivered: HTTP {context.Message.StatusCode} after {context.Message.Attempts} attempt(s)");
+
+    public Task Consume(ConsumeContext<WebhookDeliveryFailed> context) =>
+        MoveAsync(context, context.Message.RunId, RunStatus.Failed, Truncate(context.Message.Reason));
+
+    public Task Consume(ConsumeContext<LaunchJobEnqueued> context) =>
+        MoveAsync(context, context.Message.RunId, RunStatus.Enqueued, $"queued as item {context.Message.QueueItemId}");
+
+    public Task Consume(ConsumeContext<LaunchJobFinished> context) =>
+        context.Message.ExitCode == 0
+            ? MoveAsync(context, context.Message.RunId, RunStatus.Finished, "job exited with code 0")
+            : MoveAsync(context, context.Message.RunId, RunStatus.Failed, $"job exited with code {context.Message.ExitCode}");
+
+    public Task Consume(ConsumeContext<LaunchJobFailed> context) =>
+        MoveAsync(context, context.Message.RunId, RunStatus.Failed, Truncate(context.Message.Reason));
+
+    private static string Truncate(string s) => s.Length > 2000 ? s[..2000] : s;
+
+    private async Task MoveAsync(ConsumeContext context, Guid runId, string status, string reason)
+    {
+        var ct = context.CancellationToken;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        if (context.MessageId is { } messageId && !await Inbox.TryBeginAsync(connection, tx, Extensions.Schema, Name, messageId))
+            return;
+        var from = status == RunStatus.Enqueued ? new[] { RunStatus.Pending } : [RunStatus.Pending, RunStatus.Enqueued];
+        var actionType = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            """
+            update rules.runs set status = @status, reason = @reason, updated_at = now(),
+                   finished_at = case when @status in ('Finished', 'Failed') then now() end
+            where id = @runId and status = any(@from)
+            returning action_type
+            """, new { runId, status, reason, from }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        if (actionType is not null) metrics.Run(status, actionType);
+        else logger.LogInformation("Outcome {Status} for run {RunId} ignored: unknown run or already final", status, runId);
+    }
+}

@@ -1,0 +1,59 @@
+using Dapper;
+using Npgsql;
+
+namespace Automations.Persistence.Control;
+
+/// <summary>An automation as the Rules service needs it to match an event and issue its command.</summary>
+public sealed class AutomationRow
+{
+    public Guid Id { get; set; }
+    public Guid EntityId { get; set; }
+    public string Entity { get; set; } = "";
+    public string Project { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string EventType { get; set; } = "";
+    public string? Collection { get; set; }
+    public string? AliasRegex { get; set; }
+    public string? TagRegex { get; set; }
+    public string ActionType { get; set; } = "";
+    public Guid? WebhookId { get; set; }
+    public string? Payload { get; set; }
+    public Guid? JobId { get; set; }
+    public int? JobVersion { get; set; }
+    public Guid? QueueId { get; set; }
+    public string? TargetProject { get; set; }
+    public string? OverridesJson { get; set; }
+}
+
+/// <summary>Read queries over control.automations and the launch tables, for workers (they never write control).</summary>
+public static class AutomationQueries
+{
+    private const string Columns =
+        """
+        a.id as Id, a.entity_id as EntityId, e.name as Entity, a.project as Project, a.name as Name, a.event_type as EventType,
+        a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex, a.action_type as ActionType,
+        a.webhook_id as WebhookId, a.payload as Payload, a.job_id as JobId, a.job_version as JobVersion, a.queue_id as QueueId,
+        a.target_project as TargetProject, a.overrides::text as OverridesJson
+        """;
+
+    /// <summary>
+    /// The enabled automations of one entity/project (every event type and collection). Served by the partial index
+    /// automations_match (entity_id, project, ...) where enabled, so the cost does not depend on other projects.
+    /// </summary>
+    public static async Task<IReadOnlyList<AutomationRow>> EnabledForProjectAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string entity, string project, CancellationToken ct = default)
+    {
+        var rows = await connection.QueryAsync<AutomationRow>(new CommandDefinition(
+            $"""
+            select {Columns}
+            from control.automations a join control.entities e on e.id = a.entity_id
+            where e.name = @entity and a.project = @project and a.enabled
+            """, new { entity, project }, transaction, cancellationToken: ct));
+        return rows.AsList();
+    }
+
+    /// <summary>The newest version of a Launch job, for automations that name no version.</summary>
+    public static Task<int?> LatestJobVersionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid jobId, CancellationToken ct = default) =>
+        connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(
+            "select max(version) from control.launch_job_versions where job_id = @jobId", new { jobId }, transaction, cancellationToken: ct));
+}

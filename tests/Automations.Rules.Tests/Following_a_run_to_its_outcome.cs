@@ -1,0 +1,80 @@
+using Automations.Contracts;
+using Automations.Testing;
+using static Automations.Rules.Tests.RulesFixture;
+
+namespace Automations.Rules.Tests;
+
+public class Following_a_run_to_its_outcome(RulesFixture fx) : IClassFixture<RulesFixture>
+{
+    private async Task<RunRow> WebhookRunAsync()
+    {
+        var project = "p-" + Guid.NewGuid().ToString("N")[..10];
+        await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("a"));
+        var e = Event(project);
+        await fx.HandleAsync(e);
+        return (await fx.RunsOfEventAsync(e.EventId)).Single();
+    }
+
+    private async Task<RunRow> LaunchRunAsync()
+    {
+        var project = "p-" + Guid.NewGuid().ToString("N")[..10];
+        await fx.CreateLaunchAutomationAsync(project, "retrain", 1, null, null);
+        var e = Event(project);
+        await fx.HandleAsync(e);
+        return (await fx.RunsOfEventAsync(e.EventId)).Single();
+    }
+
+    private async Task<RunRow> WaitForStatusAsync(Guid runId, string status)
+    {
+        await Eventually.TrueAsync(async () => (await fx.RunAsync(runId)).Status == status, $"run {runId} is {status}");
+        return await fx.RunAsync(runId);
+    }
+
+    [Fact]
+    public async Task Should_finish_when_the_webhook_was_delivered()
+    {
+        var run = await WebhookRunAsync();
+        await fx.PublishAsync(new WebhookDeliveryCompleted(run.CommandId, run.Id, Guid.NewGuid(), 204, 2, DateTimeOffset.UtcNow));
+        var done = await WaitForStatusAsync(run.Id, "Finished");
+        Assert.Equal("delivered: HTTP 204 after 2 attempt(s)", done.Reason);
+    }
+
+    [Fact]
+    public async Task Should_fail_with_the_reason_when_the_delivery_failed_and_stay_failed()
+    {
+        var run = await WebhookRunAsync();
+        await fx.PublishAsync(new WebhookDeliveryFailed(run.CommandId, run.Id, Guid.NewGuid(), "HTTP 500 after 8 attempts", 500, 8, DateTimeOffset.UtcNow));
+        var failed = await WaitForStatusAsync(run.Id, "Failed");
+        Assert.Equal("HTTP 500 after 8 attempts", failed.Reason);
+
+        // A late, contradicting outcome does not reopen a final run.
+        var late = Guid.NewGuid();
+        await fx.PublishAsync(new WebhookDeliveryCompleted(run.CommandId, run.Id, Guid.NewGuid(), 200, 9, DateTimeOffset.UtcNow), late);
+        await Eventually.TrueAsync(() => Task.FromResult(fx.Consumed.Count(late) == 1), "the late outcome was consumed");
+        Assert.Equal(("Failed", "HTTP 500 after 8 attempts"), ((await fx.RunAsync(run.Id)).Status, (await fx.RunAsync(run.Id)).Reason));
+    }
+
+    [Fact]
+    public async Task Should_go_through_enqueued_to_finished_for_a_launch_job()
+    {
+        var run = await LaunchRunAsync();
+        var item = Guid.NewGuid();
+        await fx.PublishAsync(new LaunchJobEnqueued(run.CommandId, run.Id, item, fx.AcmeQueueId, DateTimeOffset.UtcNow));
+        Assert.Equal($"queued as item {item}", (await WaitForStatusAsync(run.Id, "Enqueued")).Reason);
+        await fx.PublishAsync(new LaunchJobFinished(run.CommandId, run.Id, item, 0, DateTimeOffset.UtcNow));
+        Assert.Equal("job exited with code 0", (await WaitForStatusAsync(run.Id, "Finished")).Reason);
+    }
+
+    [Theory]
+    [InlineData("exit code", "job exited with code 3")]
+    [InlineData("failure", "no agent claimed the item before it expired")]
+    public async Task Should_fail_a_launch_run_with_the_reason(string how, string reason)
+    {
+        var run = await LaunchRunAsync();
+        if (how == "exit code")
+            await fx.PublishAsync(new LaunchJobFinished(run.CommandId, run.Id, Guid.NewGuid(), 3, DateTimeOffset.UtcNow));
+        else
+            await fx.PublishAsync(new LaunchJobFailed(run.CommandId, run.Id, null, reason, DateTimeOffset.UtcNow));
+        Assert.Equal(reason, (await WaitForStatusAsync(run.Id, "Failed")).Reason);
+    }
+}
