@@ -7,6 +7,7 @@ using Automations.Api.Secrets;
 using Automations.Api.Webhooks;
 using Automations.Core.Webhooks;
 using Automations.Api.Runs;
+using Automations.Api.Deliveries;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 using MassTransit;
@@ -44,6 +45,7 @@ public static class Extensions
             .MapQueues()
             .MapJobs();
         app.MapRuns();
+        app.MapDeliveries();
         return app;
     }
 }

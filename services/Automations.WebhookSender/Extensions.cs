@@ -1,5 +1,10 @@
+using Automations.Core.Secrets;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
+using Automations.WebhookSender.Deliveries;
+using Automations.WebhookSender.Sending;
+using Automations.WebhookSender.Testing;
+using MassTransit;
 
 namespace Automations.WebhookSender;
 
@@ -10,7 +15,21 @@ public static class Extensions
     public static IHostApplicationBuilder AddWebhookSender(this IHostApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
-        builder.AddAutomationsBus();
+        builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
+        builder.Services.AddSingleton(_ => CipherFrom(builder.Configuration));
+        builder.Services.AddSingleton<WebhookClient>();
+        builder.Services.AddSingleton<DeliveryStore>();
+        builder.Services.AddSingleton<DeliveryDispatcher>();
+        builder.Services.AddSingleton<DeliveryScheduler>();
+        // Stopped after the bus (hosted services stop in reverse order): no new work arrives while attempts drain.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryScheduler>());
+        builder.AddAutomationsBus(x =>
+        {
+            x.AddConsumer<SendWebhookConsumer>(c => c.UseMessageRetry(r => r.Immediate(3)));
+            x.AddConsumer<RedeliverWebhookConsumer>(c => c.UseMessageRetry(r => r.Immediate(3)));
+            x.AddConsumer<TestWebhookConsumer>();
+        });
         builder.Services.AddOutboxRelay(Schema);
         return builder;
     }
@@ -19,5 +38,17 @@ public static class Extensions
     {
         app.UseExceptionHandler();
         return app;
+    }
+
+    /// <summary>Secrets:MasterKeys:&lt;id&gt; (base64 of 32 bytes) and Secrets:ActiveKeyId: the same keys the Api encrypts with.</summary>
+    public static SecretCipher CipherFrom(IConfiguration configuration)
+    {
+        var keys = configuration.GetSection("Secrets:MasterKeys").GetChildren()
+            .Where(c => !string.IsNullOrEmpty(c.Value))
+            .ToDictionary(c => c.Key, c => c.Value!);
+        var active = configuration["Secrets:ActiveKeyId"];
+        if (keys.Count == 0 || string.IsNullOrEmpty(active))
+            throw new InvalidOperationException("Secrets:MasterKeys:<id> and Secrets:ActiveKeyId must be set: the sender decrypts team secrets");
+        return SecretCipher.FromBase64(keys, active);
     }
 }

@@ -1,0 +1,206 @@
+using System.Text.Json;
+using Automations.Contracts;
+using Automations.Core.Security;
+using Automations.Persistence.Control;
+using Automations.Persistence.Outbox;
+using Dapper;
+using MassTransit;
+using Npgsql;
+
+namespace Automations.Api.Deliveries;
+
+/// <summary>
+/// Webhook test (request/response over the bus to the WebhookSender), delivery history, and redelivery by hand.
+/// The Api only reads the delivery schema; redelivery is a RedeliverWebhook command in the control outbox that the
+/// sender carries out (it owns the delivery rows and their schedule).
+/// </summary>
+public static class DeliveriesEndpoints
+{
+    public static IEndpointRouteBuilder MapDeliveries(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/entities/{entity}").WithTags("Deliveries");
+        group.MapPost("/webhooks/{id:guid}/test", TestAsync);
+        group.MapGet("/webhooks/{id:guid}/deliveries", ListAsync);
+        group.MapPost("/webhooks/{id:guid}/redeliver-failed", RedeliverFailedAsync);
+        group.MapGet("/deliveries/{id:guid}", GetAsync);
+        group.MapPost("/deliveries/{id:guid}/redeliver", RedeliverAsync);
+        return app;
+    }
+
+    /// <summary>The caller's principal when the key is valid, has the api scope, belongs to {entity} and (when asked) is an admin; else the error to answer.</summary>
+    private static async Task<(ApiKeyPrincipal? Principal, IResult? Error)> AuthorizeAsync(HttpContext http, NpgsqlDataSource dataSource, string entity, bool admin)
+    {
+        var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
+        var principal = key is null ? null : await ApiKeyQueries.AuthenticateAsync(dataSource, key, http.RequestAborted);
+        if (principal is null)
+            return (null, Results.Problem(statusCode: 401, title: "Unauthorized", detail: "An API key is required: Authorization: Bearer <key>"));
+        if (principal.Entity != entity)
+            return (null, Results.Problem(statusCode: 404, title: "Not found", detail: $"No entity '{entity}' for this key"));
+        if (!principal.HasScope(ApiKeys.Scopes.Api) || principal.Role is null)
+            return (null, Results.Problem(statusCode: 403, title: "Forbidden", detail: "This key cannot use the control API"));
+        if (admin && !principal.IsAdmin)
+            return (null, Results.Problem(statusCode: 403, title: "Forbidden", detail: "Only a team admin can do this"));
+        return (principal, null);
+    }
+
+    private static async Task<bool> WebhookExistsAsync(NpgsqlDataSource dataSource, Guid entityId, Guid id, CancellationToken ct)
+    {
+        await using var c = await dataSource.OpenConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "select exists (select 1 from control.webhooks where id = @id and entity_id = @entityId)", new { id, entityId }, cancellationToken: ct));
+    }
+
+    private static IResult WebhookNotFound(Guid id) => Results.Problem(statusCode: 404, title: "Not found", detail: $"No webhook {id} in this team");
+
+    private static async Task<IResult> TestAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource, IClientFactory clients)
+    {
+        var (principal, error) = await AuthorizeAsync(http, dataSource, entity, admin: true);
+        if (error is not null) return error;
+        if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
+
+        using var reader = new StreamReader(http.Request.Body);
+        var payload = await reader.ReadToEndAsync(http.RequestAborted);
+        try
+        {
+            using var _ = JsonDocument.Parse(payload);
+        }
+        catch (JsonException ex)
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["payload"] = [$"the body must be the JSON payload to send: {ex.Message}"] });
+        }
+
+        var client = clients.CreateRequestClient<TestWebhook>(RequestTimeout.After(s: 30));
+        try
+        {
+            var response = await client.GetResponse<WebhookTestResult>(new TestWebhook(id, entity, payload), http.RequestAborted);
+            return Results.Ok(response.Message);
+        }
+        catch (RequestTimeoutException)
+        {
+            return Results.Problem(statusCode: 504, title: "The webhook sender did not answer", detail: "No WebhookTestResult within 30 s; is the WebhookSender running?");
+        }
+    }
+
+    private static async Task<IResult> GetAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource)
+    {
+        var (_, error) = await AuthorizeAsync(http, dataSource, entity, admin: false);
+        if (error is not null) return error;
+        await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
+        var delivery = await c.QuerySingleOrDefaultAsync<DeliveryView>(new CommandDefinition(
+            $"{DeliveryView.Select} where d.id = @id and d.entity = @entity", new { id, entity }, cancellationToken: http.RequestAborted));
+        if (delivery is null) return Results.Problem(statusCode: 404, title: "Not found", detail: $"No delivery {id} in this team");
+        delivery.AttemptList = (await c.QueryAsync<AttemptView>(new CommandDefinition(
+            """
+            select number as Number, manual as Manual, started_at as StartedAt, duration_ms as DurationMs, status_code as StatusCode,
+                   response_headers::text as ResponseHeadersJson, response_body as ResponseBody, error as Error, next_attempt_at as NextAttemptAt
+            from delivery.attempts where delivery_id = @id order by number
+            """, new { id }, cancellationToken: http.RequestAborted))).AsList();
+        return Results.Ok(delivery);
+    }
+
+    private static async Task<IResult> ListAsync(string entity, Guid id, string? status, int? limit, HttpContext http, NpgsqlDataSource dataSource)
+    {
+        var (principal, error) = await AuthorizeAsync(http, dataSource, entity, admin: false);
+        if (error is not null) return error;
+        if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
+        if (status is not null and not ("pending" or "succeeded" or "failed"))
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["status"] = ["status is one of pending, succeeded, failed"] });
+        await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
+        var rows = await c.QueryAsync<DeliveryView>(new CommandDefinition(
+            $"{DeliveryView.Select} where d.webhook_id = @id and d.entity = @entity and (@status::text is null or d.status = @status) order by d.created_at desc limit @limit",
+            new { id, entity, status, limit = Math.Clamp(limit ?? 50, 1, 500) }, cancellationToken: http.RequestAborted));
+        return Results.Ok(rows);
+    }
+
+    private static async Task<IResult> RedeliverAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource)
+    {
+        var (principal, error) = await AuthorizeAsync(http, dataSource, entity, admin: true);
+        if (error is not null) return error;
+        await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
+        var status = await c.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+            "select status from delivery.deliveries where id = @id and entity = @entity", new { id, entity }, cancellationToken: http.RequestAborted));
+        if (status is null) return Results.Problem(statusCode: 404, title: "Not found", detail: $"No delivery {id} in this team");
+        if (status == "pending") return Results.Problem(statusCode: 409, title: "Conflict", detail: "This delivery is still being attempted; redeliver it once it has succeeded or failed");
+        var request = new RedeliverWebhook(Guid.CreateVersion7(), entity, id, null, null, null, principal!.UserName ?? principal.KeyId.ToString(), DateTimeOffset.UtcNow);
+        await PublishAsync(c, request, http.RequestAborted);
+        return Results.Accepted($"/v1/entities/{entity}/deliveries/{id}", new { requestId = request.RequestId, deliveries = 1 });
+    }
+
+    private static async Task<IResult> RedeliverFailedAsync(string entity, Guid id, string? from, string? to, HttpContext http, NpgsqlDataSource dataSource)
+    {
+        var (principal, error) = await AuthorizeAsync(http, dataSource, entity, admin: true);
+        if (error is not null) return error;
+        if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
+        var errors = new Dictionary<string, string[]>();
+        DateTimeOffset? f = null, t = null;
+        if (from is not null) { if (DateTimeOffset.TryParse(from, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var v)) f = v.ToUniversalTime(); else errors["from"] = ["from must be an ISO 8601 timestamp"]; }
+        if (to is not null) { if (DateTimeOffset.TryParse(to, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var v)) t = v.ToUniversalTime(); else errors["to"] = ["to must be an ISO 8601 timestamp"]; }
+        if (f is not null && t is not null && f >= t) errors["to"] = ["to must be after from"];
+        if (errors.Count > 0) return Results.ValidationProblem(errors);
+
+        await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
+        var count = await c.ExecuteScalarAsync<int>(new CommandDefinition(
+            """
+            select count(*) from delivery.deliveries where webhook_id = @id and entity = @entity and status = 'failed'
+              and created_at >= coalesce(@f, '-infinity'::timestamptz) and created_at < coalesce(@t, 'infinity'::timestamptz)
+            """, new { id, entity, f, t }, cancellationToken: http.RequestAborted));
+        var request = new RedeliverWebhook(Guid.CreateVersion7(), entity, null, id, f, t, principal.UserName ?? principal.KeyId.ToString(), DateTimeOffset.UtcNow);
+        await PublishAsync(c, request, http.RequestAborted);
+        return Results.Accepted(null as string, new { requestId = request.RequestId, deliveries = count });
+    }
+
+    private static async Task PublishAsync(NpgsqlConnection c, RedeliverWebhook request, CancellationToken ct)
+    {
+        await using var tx = await c.BeginTransactionAsync(ct);
+        await OutboxWriter.AddAsync(c, tx, Extensions.Schema, request, request.RequestId);
+        await tx.CommitAsync(ct);
+    }
+
+    public sealed class DeliveryView
+    {
+        public const string Select =
+            """
+            select d.id as Id, d.command_id as CommandId, d.run_id as RunId, d.event_id as EventId, d.automation_id as AutomationId,
+                   d.webhook_id as WebhookId, d.project as Project, d.status as Status, d.attempts as Attempts,
+                   d.next_attempt_at as NextAttemptAt, d.last_status_code as LastStatusCode, d.last_error as LastError,
+                   d.payload as Payload, d.created_at as CreatedAt, d.completed_at as CompletedAt
+            from delivery.deliveries d
+            """;
+
+        public Guid Id { get; set; }
+        public Guid CommandId { get; set; }
+        public Guid RunId { get; set; }
+        public Guid EventId { get; set; }
+        public Guid AutomationId { get; set; }
+        public Guid WebhookId { get; set; }
+        public string Project { get; set; } = "";
+        public string Status { get; set; } = "";
+        public int Attempts { get; set; }
+        public DateTime? NextAttemptAt { get; set; }
+        public int? LastStatusCode { get; set; }
+        public string? LastError { get; set; }
+        /// <summary>The payload as sent, with secret references (${NAME}) in place of their values.</summary>
+        public string Payload { get; set; } = "";
+        public DateTime CreatedAt { get; set; }
+        public DateTime? CompletedAt { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("attemptLog")]
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public List<AttemptView>? AttemptList { get; set; }
+    }
+
+    public sealed class AttemptView
+    {
+        public int Number { get; set; }
+        public bool Manual { get; set; }
+        public DateTime StartedAt { get; set; }
+        public double DurationMs { get; set; }
+        public int? StatusCode { get; set; }
+        [System.Text.Json.Serialization.JsonIgnore]
+        public string? ResponseHeadersJson { get; set; }
+        public Dictionary<string, string>? ResponseHeaders =>
+            ResponseHeadersJson is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(ResponseHeadersJson);
+        public string? ResponseBody { get; set; }
+        public string? Error { get; set; }
+        public DateTime? NextAttemptAt { get; set; }
+    }
+}

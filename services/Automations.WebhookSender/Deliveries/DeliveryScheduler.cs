@@ -1,0 +1,50 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace Automations.WebhookSender.Deliveries;
+
+/// <summary>
+/// The durable retry schedule's clock: claims due deliveries (its own, other replicas', ones whose claim ran out after a
+/// crash) and hands them to the dispatcher, never more than the dispatcher has room for.
+/// </summary>
+public sealed class DeliveryScheduler(DeliveryStore store, DeliveryDispatcher dispatcher, IOptions<WebhookOptions> options, ILogger<DeliveryScheduler> logger)
+    : BackgroundService
+{
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Look for due work now (after a redelivery, for instance).</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var claimed = 0;
+            try
+            {
+                var room = Math.Min(o.SchedulerBatchSize, o.MaxConcurrency * 4 - dispatcher.InFlight);
+                if (room > 0)
+                {
+                    var due = await store.ClaimDueAsync(room, stoppingToken);
+                    foreach (var work in due) dispatcher.Dispatch(work);
+                    claimed = due.Count;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Claiming due deliveries failed; trying again");
+            }
+            if (claimed >= o.SchedulerBatchSize) continue;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timeout.CancelAfter(o.SchedulerInterval);
+            try { await _wake.Reader.ReadAsync(timeout.Token); }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested) { }
+            catch (OperationCanceledException) { break; }
+        }
+    }
+}

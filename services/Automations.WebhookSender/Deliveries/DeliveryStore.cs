@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Automations.Contracts;
+using Automations.Persistence.Inbox;
+using Automations.Persistence.Outbox;
+using Automations.WebhookSender.Sending;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Automations.WebhookSender.Deliveries;
+
+/// <summary>A delivery this process holds a claim on: only the holder of <see cref="Claim"/> may record its next attempt.</summary>
+public sealed record WorkItem(Guid DeliveryId, Guid WebhookId, Guid Claim);
+
+/// <summary>A claimed delivery, loaded for its attempt.</summary>
+public sealed class ClaimedDelivery
+{
+    public Guid Id { get; set; }
+    public Guid CommandId { get; set; }
+    public Guid RunId { get; set; }
+    public Guid WebhookId { get; set; }
+    public string Entity { get; set; } = "";
+    public string Payload { get; set; } = "";
+    public int Attempts { get; set; }
+    public int MaxAttempts { get; set; }
+    public bool Manual { get; set; }
+    public string? Traceparent { get; set; }
+}
+
+/// <summary>The delivery schema: deliveries, their claims and schedule, attempts, outcomes (published through the outbox).</summary>
+public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookOptions> options)
+{
+    public const string Schema = Extensions.Schema;
+    private readonly WebhookOptions _options = options.Value;
+
+    /// <summary>Stores the delivery for a command, already claimed by the caller; null when the command was seen before.</summary>
+    public async Task<WorkItem?> CreateAsync(SendWebhook command, Guid messageId, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        if (!await Inbox.TryBeginAsync(connection, tx, Schema, "send-webhook", messageId))
+        {
+            await tx.CommitAsync(ct);
+            return null;
+        }
+        var id = Guid.CreateVersion7();
+        var claim = Guid.NewGuid();
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, status,
+                max_attempts, next_attempt_at, claim, traceparent, occurred_at)
+            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending',
+                @maxAttempts, now() + @lease, @claim, @traceparent, @OccurredAt)
+            on conflict (command_id) do nothing
+            """,
+            new
+            {
+                id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
+                command.Payload, maxAttempts = _options.Schedule().MaxAttempts, lease = _options.Lease, claim,
+                traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null,
+                OccurredAt = command.OccurredAt.ToUniversalTime(),
+            }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return inserted == 1 ? new WorkItem(id, command.WebhookId, claim) : null;
+    }
+
+    /// <summary>Claims due deliveries (any replica's, FOR UPDATE SKIP LOCKED) for one lease.</summary>
+    public async Task<IReadOnlyList<WorkItem>> ClaimDueAsync(int limit, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var rows = await connection.QueryAsync<WorkRow>(new CommandDefinition(
+            """
+            update delivery.deliveries d set claim = gen_random_uuid(), next_attempt_at = now() + @lease, updated_at = now()
+            from (select id from delivery.deliveries where status = 'pending' and next_attempt_at <= now()
+                  order by next_attempt_at limit @limit for update skip locked) due
+            where d.id = due.id
+            returning d.id as DeliveryId, d.webhook_id as WebhookId, d.claim as Claim
+            """, new { limit, lease = _options.Lease }, cancellationToken: ct));
+        return rows.Select(r => new WorkItem(r.DeliveryId, r.WebhookId, r.Claim)).ToList();
+    }
+
+    /// <summary>Renews the claim for a fresh lease and loads the delivery; null when the claim was lost (another replica has it).</summary>
+    public async Task<ClaimedDelivery?> StartAttemptAsync(WorkItem work, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<ClaimedDelivery>(new CommandDefinition(
+            """
+            update delivery.deliveries set next_attempt_at = now() + @lease, updated_at = now()
+            where id = @DeliveryId and claim = @Claim and status = 'pending'
+            returning id as Id, command_id as CommandId, run_id as RunId, webhook_id as WebhookId, entity as Entity, payload as Payload,
+                      attempts as Attempts, max_attempts as MaxAttempts, manual_pending as Manual, traceparent as Traceparent
+            """, new { work.DeliveryId, work.Claim, lease = _options.Lease }, cancellationToken: ct));
+    }
+
+    /// <summary>Gives a claim back without an attempt (shutdown): the delivery is due again at once, for any replica.</summary>
+    public async Task ReleaseAsync(WorkItem work)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await connection.ExecuteAsync(
+            "update delivery.deliveries set claim = null, next_attempt_at = now() where id = @DeliveryId and claim = @Claim and status = 'pending'",
+            new { work.DeliveryId, work.Claim });
+    }
+
+    /// <summary>The sender's own view of a webhook: disabled after a 410, until an admin updates the webhook in control.</summary>
+    public async Task<(DateTimeOffset DisabledAt, string Reason)?> FindDisabledAsync(Guid webhookId, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<StateRow>(new CommandDefinition(
+            "select disabled_at as DisabledAt, disabled_reason as DisabledReason from delivery.webhook_states where webhook_id = @webhookId",
+            new { webhookId }, cancellationToken: ct));
+        return row is null ? null : (new DateTimeOffset(DateTime.SpecifyKind(row.DisabledAt, DateTimeKind.Utc)), row.DisabledReason);
+    }
+
+    public enum Outcome { Succeeded, Retry, Failed, Gone }
+
+    /// <summary>
+    /// Records one attempt and moves the delivery on, in one transaction with its outbox messages.
+    /// Returns false when the claim was lost meanwhile (nothing is written then).
+    /// </summary>
+    public async Task<bool> RecordAsync(WorkItem work, ClaimedDelivery d, SendResult result, Outcome outcome, DateTimeOffset? nextAttemptAt, string? webhookEntity, CancellationToken ct)
+    {
+        var number = d.Attempts + 1;
+        var now = DateTimeOffset.UtcNow;
+        var status = outcome switch { Outcome.Succeeded => "succeeded", Outcome.Retry => "pending", _ => "failed" };
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            update delivery.deliveries set status = @status, attempts = @number, claim = null, manual_pending = false,
+                next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),
+                completed_at = case when @status = 'pending' then null else now() end
+            where id = @id and claim = @Claim and status = 'pending'
+            """,
+            new { status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim }, tx, cancellationToken: ct));
+        if (updated == 0)
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body, error, next_attempt_at)
+            values (@id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode, @headers::jsonb, @ResponseBody, @Error, @nextAttemptAt)
+            """,
+            new
+            {
+                id = d.Id, number, d.Manual, result.StartedAt, result.DurationMs, result.StatusCode,
+                headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, result.Error, nextAttemptAt,
+            }, tx, cancellationToken: ct));
+
+        switch (outcome)
+        {
+            case Outcome.Succeeded:
+                await OutboxWriter.AddAsync(connection, tx, Schema, new WebhookDeliveryCompleted(d.CommandId, d.RunId, d.Id, result.StatusCode ?? 0, number, now));
+                break;
+            case Outcome.Gone:
+                var reason = "the endpoint answered 410 Gone";
+                await connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) values (@WebhookId, @Entity, now(), @reason)
+                    on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @reason
+                    """, new { d.WebhookId, d.Entity, reason }, tx, cancellationToken: ct));
+                await OutboxWriter.AddAsync(connection, tx, Schema, new WebhookDisabled(d.WebhookId, webhookEntity ?? d.Entity, reason, now));
+                await OutboxWriter.AddAsync(connection, tx, Schema, new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, "410 Gone: webhook disabled", 410, number, now));
+                break;
+            case Outcome.Failed:
+                await OutboxWriter.AddAsync(connection, tx, Schema, new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, result.Error ?? "failed", result.StatusCode, number, now));
+                break;
+        }
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>
+    /// One more attempt, due now, for a finished delivery (or every failed delivery of a webhook created in a range).
+    /// Idempotent per request id. Returns how many deliveries were scheduled.
+    /// </summary>
+    public async Task<int> RedeliverAsync(RedeliverWebhook request, Guid messageId, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        if (!await Inbox.TryBeginAsync(connection, tx, Schema, "redeliver-webhook", messageId))
+        {
+            await tx.CommitAsync(ct);
+            return 0;
+        }
+        int count;
+        if (request.DeliveryId is { } deliveryId)
+        {
+            count = await connection.ExecuteAsync(new CommandDefinition(
+                """
+                update delivery.deliveries set status = 'pending', max_attempts = attempts + 1, manual_pending = true, claim = null,
+                    next_attempt_at = now(), completed_at = null, updated_at = now()
+                where id = @deliveryId and entity = @Entity and status in ('succeeded', 'failed')
+                """, new { deliveryId, request.Entity }, tx, cancellationToken: ct));
+        }
+        else
+        {
+            count = await connection.ExecuteAsync(new CommandDefinition(
+                """
+                update delivery.deliveries set status = 'pending', max_attempts = attempts + 1, manual_pending = true, claim = null,
+                    next_attempt_at = now(), completed_at = null, updated_at = now()
+                where webhook_id = @WebhookId and entity = @Entity and status = 'failed'
+                  and created_at >= coalesce(@From, '-infinity'::timestamptz) and created_at < coalesce(@To, 'infinity'::timestamptz)
+                """, new { request.WebhookId, request.Entity, From = request.From?.ToUniversalTime(), To = request.To?.ToUniversalTime() }, tx, cancellationToken: ct));
+        }
+        await tx.CommitAsync(ct);
+        return count;
+    }
+
+    private sealed class WorkRow
+    {
+        public Guid DeliveryId { get; set; }
+        public Guid WebhookId { get; set; }
+        public Guid Claim { get; set; }
+    }
+
+    private sealed class StateRow
+    {
+        public DateTime DisabledAt { get; set; }
+        public string DisabledReason { get; set; } = "";
+    }
+}

@@ -1,0 +1,32 @@
+using Automations.Core.Webhooks;
+
+namespace Automations.WebhookSender;
+
+/// <summary>Configuration section "Webhooks".</summary>
+public sealed class WebhookOptions
+{
+    public const string UserAgent = "Automations-Webhooks/1.0";
+
+    /// <summary>Comma-separated CIDRs the SSRF guard lets through (empty: public addresses only).</summary>
+    public string? AllowedCidrs { get; set; }
+    /// <summary>Delays between attempts, comma-separated TimeSpans; empty gives 5s, 5m, 30m, 2h, 5h, 10h, 10h.</summary>
+    public string? RetrySchedule { get; set; }
+    public double RetryJitter { get; set; } = 0.2;
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>Upper bound for a Retry-After honoured on 429/503.</summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromHours(10);
+    public int MaxConcurrencyPerWebhook { get; set; } = 8;
+    /// <summary>Requests in flight in this process, all webhooks together.</summary>
+    public int MaxConcurrency { get; set; } = 256;
+    /// <summary>How long a claimed delivery stays invisible to other replicas' schedulers (beyond the timeout).</summary>
+    public TimeSpan ClaimMargin { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    public int SchedulerBatchSize { get; set; } = 100;
+
+    /// <summary>How long a webhook's control row and disabled state are reused between attempts.</summary>
+    public TimeSpan ControlCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan Lease => Timeout + ClaimMargin;
+
+    public RetrySchedule Schedule() => Core.Webhooks.RetrySchedule.Parse(RetrySchedule, RetryJitter);
+}
