@@ -46,6 +46,7 @@ public static class Extensions
             .MapJobs();
         app.MapRuns();
         app.MapDeliveries();
+        app.MapQueueItems();
         return app;
     }
 }

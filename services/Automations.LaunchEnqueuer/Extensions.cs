@@ -1,3 +1,6 @@
+using Automations.LaunchEnqueuer.Agent;
+using Automations.LaunchEnqueuer.Enqueue;
+using Automations.LaunchEnqueuer.Leases;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 
@@ -10,7 +13,13 @@ public static class Extensions
     public static IHostApplicationBuilder AddLaunchEnqueuer(this IHostApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
-        builder.AddAutomationsBus();
+        builder.Services.AddMemoryCache();
+        builder.Services.Configure<LaunchOptions>(builder.Configuration.GetSection("Launch"));
+        builder.Services.AddSingleton<QueueItemStore>();
+        builder.Services.AddSingleton<QueueSignals>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueSignals>());
+        builder.Services.AddHostedService<LeaseSweeper>();
+        builder.AddAutomationsBus(x => x.AddConsumer<EnqueueLaunchJobConsumer>(typeof(EnqueueLaunchJobConsumerDefinition)));
         builder.Services.AddOutboxRelay(Schema);
         return builder;
     }
@@ -18,6 +27,8 @@ public static class Extensions
     public static WebApplication MapLaunchEnqueuer(this WebApplication app)
     {
         app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapAgentApi();
         return app;
     }
 }

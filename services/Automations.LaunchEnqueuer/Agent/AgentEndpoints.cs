@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Automations.Core.Security;
+using Automations.Persistence.Control;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Automations.LaunchEnqueuer.Agent;
+
+public sealed record LeaseRequest(Guid? LeaseId);
+public sealed record FinishedRequest(Guid? LeaseId, int? ExitCode);
+public sealed record FailedRequest(Guid? LeaseId, string? Reason);
+
+/// <summary>
+/// The agent HTTP API: claim with a lease (long-poll), heartbeat, running, finished, failed, release. Only keys with
+/// the queues:agent scope, and only for queues and items of the key's own entity (others look like 404).
+/// </summary>
+public static class AgentEndpoints
+{
+    private static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
+    public const int MaxReasonLength = 2000;
+
+    public static void MapAgentApi(this WebApplication app)
+    {
+        var agent = app.MapGroup("/v1/agent").WithTags("Agent");
+        agent.MapPost("/queues/{queueId:guid}/claim", ClaimAsync)
+            .WithSummary("Claim the next item of a queue (long-poll with ?wait=seconds). 200 with the item and its lease, 204 when none.");
+        agent.MapPost("/items/{id:guid}/heartbeat", (Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct) =>
+            HeartbeatAsync(id, body, http, store, running: false, ct)).WithSummary("Extend the lease.");
+        agent.MapPost("/items/{id:guid}/running", (Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct) =>
+            HeartbeatAsync(id, body, http, store, running: true, ct)).WithSummary("The process started (also extends the lease).");
+        agent.MapPost("/items/{id:guid}/finished", FinishedAsync).WithSummary("The process exited: 0 finishes the run, any other code fails it.");
+        agent.MapPost("/items/{id:guid}/failed", FailedAsync).WithSummary("The item could not be run (reason).");
+        agent.MapPost("/items/{id:guid}/release", ReleaseAsync).WithSummary("Hand the item back to its queue.");
+    }
+
+    private static async Task<IResult> ClaimAsync(Guid queueId, int? wait, string? agent, HttpContext http, QueueItemStore store, QueueSignals signals,
+        NpgsqlDataSource dataSource, IMemoryCache cache, IOptionsMonitor<LaunchOptions> options, CancellationToken ct)
+    {
+        var (principal, error) = await AuthenticateAsync(http, dataSource, cache, ct);
+        if (principal is null) return error!;
+        if (wait is < 0)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["wait"] = ["wait is a number of seconds, 0 or more."] });
+        if (agent is { Length: > 200 })
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["agent"] = ["agent is at most 200 characters."] });
+        var queue = await cache.GetOrCreateAsync("queue:" + queueId, async e =>
+        {
+            e.AbsoluteExpirationRelativeToNow = CacheTtl;
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            return await LaunchQueries.FindQueueAsync(connection, queueId, ct: ct);
+        });
+        if (queue is null || queue.EntityId != principal.EntityId)
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Queue not found", detail: $"No queue {queueId} in this key's entity.");
+        Activity.Current?.SetTag("automations.queue_id", queueId);
+
+        var o = options.CurrentValue;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(Math.Min(wait ?? 0, o.MaxWaitSeconds));
+        var poll = TimeSpan.FromMilliseconds(o.PollIntervalMilliseconds);
+        while (true)
+        {
+            var signal = signals.Next(queueId);
+            var item = await store.ClaimAsync(queueId, agent ?? principal.KeyId.ToString(), ct);
+            if (item is not null)
+            {
+                Activity.Current?.SetTag("automations.queue_item_id", item.Id);
+                LaunchMetrics.Count("claimed");
+                return Results.Ok(ToResponse(item));
+            }
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return Results.NoContent();
+            try { await signal.WaitAsync(left < poll ? left : poll, ct); }
+            catch (TimeoutException) { }
+        }
+    }
+
+    private static object ToResponse(ClaimedItem i) => new
+    {
+        id = i.Id,
+        leaseId = i.LeaseId,
+        leaseExpiresAt = DateTime.SpecifyKind(i.LeaseExpiresAt, DateTimeKind.Utc),
+        claims = i.Claims,
+        queueId = i.QueueId,
+        runId = i.RunId,
+        entity = i.Entity,
+        project = i.Project,
+        targetProject = i.TargetProject,
+        jobId = i.JobId,
+        jobName = i.JobName,
+        jobVersion = i.JobVersion,
+        command = i.Command,
+        args = JsonSerializer.Deserialize<JsonElement>(i.Args),
+        config = JsonSerializer.Deserialize<JsonElement>(i.RunConfig),
+        @event = JsonSerializer.Deserialize<JsonElement>(i.Event),
+    };
+
+    private static async Task<IResult> HeartbeatAsync(Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, bool running, CancellationToken ct)
+    {
+        var (principal, error) = await AuthenticateAsync(http, ct);
+        if (principal is null) return error!;
+        if (body?.LeaseId is not { } leaseId) return LeaseIdRequired();
+        var (outcome, expires) = await store.HeartbeatAsync(principal.EntityId, id, leaseId, running, ct);
+        return outcome == LeaseOutcome.Ok ? Results.Ok(new { id, leaseId, leaseExpiresAt = expires }) : Refused(outcome, id);
+    }
+
+    private static async Task<IResult> FinishedAsync(Guid id, FinishedRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct)
+    {
+        var (principal, error) = await AuthenticateAsync(http, ct);
+        if (principal is null) return error!;
+        if (body?.LeaseId is not { } leaseId) return LeaseIdRequired();
+        if (body.ExitCode is not { } exitCode)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["exitCode"] = ["exitCode is required (0 means success)."] });
+        var (outcome, state) = await store.FinishAsync(principal.EntityId, id, leaseId, exitCode, ct);
+        return outcome is LeaseOutcome.Ok or LeaseOutcome.AlreadyEnded ? Results.Ok(new { id, state }) : Refused(outcome, id);
+    }
+
+    private static async Task<IResult> FailedAsync(Guid id, FailedRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct)
+    {
+        var (principal, error) = await AuthenticateAsync(http, ct);
+        if (principal is null) return error!;
+        if (body?.LeaseId is not { } leaseId) return LeaseIdRequired();
+        if (string.IsNullOrWhiteSpace(body.Reason))
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["reason"] = ["reason is required."] });
+        var reason = body.Reason.Length > MaxReasonLength ? body.Reason[..MaxReasonLength] : body.Reason;
+        var (outcome, state) = await store.FailAsync(principal.EntityId, id, leaseId, reason, ct);
+        return outcome is LeaseOutcome.Ok or LeaseOutcome.AlreadyEnded ? Results.Ok(new { id, state }) : Refused(outcome, id);
+    }
+
+    private static async Task<IResult> ReleaseAsync(Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct)
+    {
+        var (principal, error) = await AuthenticateAsync(http, ct);
+        if (principal is null) return error!;
+        if (body?.LeaseId is not { } leaseId) return LeaseIdRequired();
+        var outcome = await store.ReleaseAsync(principal.EntityId, id, leaseId, ct);
+        return outcome == LeaseOutcome.Ok ? Results.Ok(new { id, state = "queued" }) : Refused(outcome, id);
+    }
+
+    private static IResult LeaseIdRequired() =>
+        Results.ValidationProblem(new Dictionary<string, string[]> { ["leaseId"] = ["leaseId (from the claim response) is required."] });
+
+    private static IResult Refused(LeaseOutcome outcome, Guid id) => outcome switch
+    {
+        LeaseOutcome.NotFound => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Item not found", detail: $"No queue item {id} in this key's entity."),
+        _ => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Lease lost",
+            detail: "This lease no longer holds the item: it expired and the item went back to the queue, was handed back, or has ended. Stop working on it."),
+    };
+
+    private static Task<(ApiKeyPrincipal?, IResult?)> AuthenticateAsync(HttpContext http, CancellationToken ct) =>
+        AuthenticateAsync(http, http.RequestServices.GetRequiredService<NpgsqlDataSource>(), http.RequestServices.GetRequiredService<IMemoryCache>(), ct);
+
+    private static async Task<(ApiKeyPrincipal?, IResult?)> AuthenticateAsync(HttpContext http, NpgsqlDataSource dataSource, IMemoryCache cache, CancellationToken ct)
+    {
+        var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
+        if (key is null)
+            return (null, Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing API key", detail: "Send `Authorization: Bearer <key>` with a key that has the queues:agent scope."));
+        var principal = await cache.GetOrCreateAsync("key:" + ApiKeys.Hash(key), e =>
+        {
+            e.AbsoluteExpirationRelativeToNow = CacheTtl;
+            return ApiKeyQueries.AuthenticateAsync(dataSource, key, ct);
+        });
+        if (principal is null)
+            return (null, Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Invalid API key", detail: "The key is unknown or revoked."));
+        if (!principal.HasScope(ApiKeys.Scopes.QueuesAgent))
+            return (null, Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Missing scope", detail: "This key lacks the queues:agent scope."));
+        return (principal, null);
+    }
+}

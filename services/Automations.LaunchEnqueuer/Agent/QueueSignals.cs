@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using Npgsql;
+
+namespace Automations.LaunchEnqueuer.Agent;
+
+/// <summary>
+/// Wakes long-polling claims when an item becomes claimable on their queue: one LISTEN connection per replica; the
+/// NOTIFY is sent in the transaction that queued the item, so it arrives only after commit. A lost notification
+/// costs at most one poll interval (claims re-check the table on their own).
+/// </summary>
+public sealed class QueueSignals(NpgsqlDataSource dataSource, ILogger<QueueSignals> logger) : BackgroundService
+{
+    public const string Channel = "launch_queue_items";
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _waiters = new();
+
+    /// <summary>A task that completes at the next notification for <paramref name="queueId"/>. Take it before looking at the table.</summary>
+    public Task Next(Guid queueId) =>
+        _waiters.GetOrAdd(queueId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    private void Signal(string payload)
+    {
+        if (Guid.TryParse(payload, out var queueId) && _waiters.TryRemove(queueId, out var tcs))
+            tcs.TrySetResult();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, e) => Signal(e.Payload);
+                await using (var cmd = new NpgsqlCommand($"listen {Channel}", connection))
+                    await cmd.ExecuteNonQueryAsync(stoppingToken);
+                while (!stoppingToken.IsCancellationRequested)
+                    await connection.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Queue listener lost its connection; claims poll until it is back");
+                try { await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken); } catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+}

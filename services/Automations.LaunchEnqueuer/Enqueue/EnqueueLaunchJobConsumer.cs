@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Automations.Contracts;
+using Automations.Core.Launch;
+using Automations.Persistence.Control;
+using Automations.Persistence.Inbox;
+using Automations.Persistence.Outbox;
+using Dapper;
+using MassTransit;
+using Npgsql;
+
+namespace Automations.LaunchEnqueuer.Enqueue;
+
+/// <summary>
+/// One queue item per command: the inbox absorbs a redelivered message, the unique command_id a second command with the
+/// same id. A queue or job version that vanished since the automation was saved ends the run as failed, with the reason.
+/// </summary>
+public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogger<EnqueueLaunchJobConsumer> logger) : IConsumer<EnqueueLaunchJob>
+{
+    public async Task Consume(ConsumeContext<EnqueueLaunchJob> context)
+    {
+        var m = context.Message;
+        var ct = context.CancellationToken;
+        Activity.Current?.SetTag("automations.command_id", m.CommandId);
+        Activity.Current?.SetTag("automations.run_id", m.RunId);
+
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        if (!await Inbox.TryBeginAsync(connection, tx, Extensions.Schema, nameof(EnqueueLaunchJobConsumer), context.MessageId ?? m.CommandId))
+        {
+            await tx.CommitAsync(ct);
+            return;
+        }
+
+        var queue = await LaunchQueries.FindQueueAsync(connection, m.QueueId, tx, ct);
+        var version = await LaunchQueries.FindJobVersionAsync(connection, m.JobId, m.JobVersion, tx, ct);
+        string? failure = null;
+        string? runConfig = null;
+        if (queue is null || queue.Entity != m.Entity)
+            failure = $"The launch queue {m.QueueId} no longer exists.";
+        else if (version is null || version.Entity != m.Entity)
+            failure = $"Version {m.JobVersion} of launch job {m.JobId} no longer exists.";
+        else
+        {
+            try { runConfig = ConfigMerge.Merge(version.DefaultConfig, m.OverridesJson); }
+            catch (JsonException) { failure = "The automation's config overrides are not valid JSON."; }
+        }
+
+        var id = Guid.CreateVersion7();
+        var now = DateTimeOffset.UtcNow;
+        var inserted = await connection.ExecuteAsync(
+            """
+            insert into launch.queue_items (id, command_id, run_id, event_id, automation_id, entity_id, entity, project, queue_id, job_id, job_name,
+                job_version, command, args, run_config, target_project, event, state, failure_reason, created_at, updated_at, ended_at)
+            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @entityId, @Entity, @Project, @QueueId, @JobId, @jobName,
+                @JobVersion, @command, @args::jsonb, @runConfig::jsonb, @TargetProject, @eventJson::jsonb, @state, @failure, @now, @now,
+                case when @state = 'failed' then @now end)
+            on conflict (command_id) do nothing
+            """,
+            new
+            {
+                id, m.CommandId, m.RunId, m.EventId, m.AutomationId, entityId = queue?.EntityId, m.Entity, m.Project, m.QueueId, m.JobId,
+                jobName = version?.JobName, m.JobVersion, command = version?.Command, args = version?.Args, runConfig, m.TargetProject,
+                eventJson = AsJson(m.EventJson), state = failure is null ? "queued" : "failed", failure, now,
+            }, tx);
+        if (inserted == 0)
+        {
+            logger.LogInformation("Command {CommandId} already has a queue item; nothing to do", m.CommandId);
+            await tx.CommitAsync(ct);
+            return;
+        }
+
+        if (failure is null)
+        {
+            await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobEnqueued(m.CommandId, m.RunId, id, m.QueueId, now));
+            await connection.ExecuteAsync("select pg_notify(@channel, @queue)", new { channel = Agent.QueueSignals.Channel, queue = m.QueueId.ToString() }, tx);
+            logger.LogInformation("Queued item {QueueItemId} of job {JobId} v{JobVersion} on queue {QueueId}", id, m.JobId, m.JobVersion, m.QueueId);
+        }
+        else
+        {
+            await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobFailed(m.CommandId, m.RunId, id, failure, now));
+            logger.LogWarning("Launch command {CommandId} failed: {Reason}", m.CommandId, failure);
+        }
+        await tx.CommitAsync(ct);
+        LaunchMetrics.Count(failure is null ? "queued" : "rejected");
+    }
+
+    /// <summary>The event is kept as JSON; text that is not JSON (never sent by Rules) is kept as a JSON string, not dropped.</summary>
+    private static string AsJson(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return "{}";
+        try
+        {
+            using var _ = JsonDocument.Parse(text);
+            return text;
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.Serialize(text);
+        }
+    }
+}
+
+public sealed class EnqueueLaunchJobConsumerDefinition : ConsumerDefinition<EnqueueLaunchJobConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<EnqueueLaunchJobConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(r => r.Immediate(3));
+}
