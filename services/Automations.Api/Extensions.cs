@@ -1,4 +1,5 @@
 using Automations.Api.Access;
+using Automations.Api.WebConsole;
 using Automations.Api.ProjectAutomations;
 using Automations.Api.Keys;
 using Automations.Api.Launch;
@@ -28,6 +29,7 @@ public static class Extensions
             builder.Services.AddHostedService<RotateSecretsOnStart>();
         builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseMessageRetry(r => r.Immediate(3))));
         builder.Services.AddOutboxRelay(Schema);
+        builder.AddConsole();
         return builder;
     }
 
@@ -47,6 +49,7 @@ public static class Extensions
         app.MapRuns();
         app.MapDeliveries();
         app.MapQueueItems();
+        app.MapConsole();
         return app;
     }
 }
