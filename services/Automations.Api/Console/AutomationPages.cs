@@ -80,16 +80,16 @@ public static class AutomationPages
             var enabled = a.TryGetProperty("enabled", out var en) && en.ValueKind == JsonValueKind.True;
             var toggle = enabled ? "disable" : "enable";
             rows.Append($"""
-                <tr data-id="{E(id)}"><td><a href="{Here(s, project)}/{E(id)}">{E(a, "name")}</a></td><td>{E(a, "triggerType")}</td><td>{E(a, "actionType")}</td>
-                <td>{E(a, "actionName")}</td><td>{E(a, "queue")}</td><td><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></td>
-                <td><details class="menu"><summary aria-label="Actions for {E(a, "name")}">Actions</summary><div class="row-actions">
+                <tr data-id="{E(id)}"><td data-label="Name"><a href="{Here(s, project)}/{E(id)}">{E(a, "name")}</a></td><td data-label="Trigger">{E(a, "triggerType")}</td><td data-label="Action type">{E(a, "actionType")}</td>
+                <td data-label="Action name">{E(a, "actionName")}</td><td data-label="Queue">{E(a, "queue")}</td><td data-label="Enabled"><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></td>
+                <td data-label="Menu"><details class="menu"><summary aria-label="Actions for {E(a, "name")}">Actions</summary><div class="row-actions">
                 <form method="post" action="{Here(s, project)}/{E(id)}/{toggle}">{Csrf(http)}<button type="submit" class="secondary" name="toggle">{(enabled ? "Disable" : "Enable")}</button></form>
                 <a class="button secondary" href="{Here(s, project)}/{E(id)}/delete">Delete</a></div></details></td></tr>
                 """);
         }
         var table = rows.Length == 0 ? "<p>No automations in this project yet.</p>"
             : $"""
-              <div class="table"><table id="automations"><thead><tr><th scope="col">Name</th><th scope="col">Trigger type</th><th scope="col">Action type</th>
+              <div class="table"><table id="automations" class="stack"><thead><tr><th scope="col">Name</th><th scope="col">Trigger type</th><th scope="col">Action type</th>
               <th scope="col">Action name</th><th scope="col">Queue</th><th scope="col">Enabled</th><th scope="col">Menu</th></tr></thead><tbody>{rows}</tbody></table></div>
               """;
         var body = $"""
@@ -140,6 +140,13 @@ public static class AutomationPages
         private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
     }
 
+    private static readonly Dictionary<string, string> FieldIds = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["name"] = "automation-name", ["description"] = "description", ["event.type"] = "event-type", ["event.collection"] = "collection",
+        ["event.aliasRegex"] = "alias-regex", ["action.webhook"] = "webhook", ["action.payload"] = "payload", ["action.job"] = "job",
+        ["action.jobVersion"] = "job-version", ["action.overrides"] = "overrides", ["action.targetProject"] = "target-project", ["action.queue"] = "queue",
+    };
+
     private const string WizardScript =
         """
         <script>
@@ -176,14 +183,13 @@ public static class AutomationPages
         var body = $"""
             <p><a href="{Here(s, project)}">← Automations</a></p>
             <form method="post" action="{Here(s, project)}/new" id="new-automation" novalidate>{Csrf(http)}
-            {OtherErrors(errors, "name", "description", "event", "event.type", "event.collection", "event.aliasRegex", "action", "action.type", "action.webhook", "action.payload",
-                "action.job", "action.jobVersion", "action.overrides", "action.targetProject", "action.queue")}
+            {ErrorSummary(errors, FieldIds)}
             <fieldset><legend>1. Event</legend>
             {Select("Event type", "eventType", "event-type", form.EventType, EventTypeOptions, errors, "event.type")}
             <div data-event="{EventTypes.CreateArtifact} {EventTypes.LinkArtifact}">{Input("Collection", "collection", "collection", form.Collection, errors, "event.collection", hint: "The artifact collection (or registry collection for links) whose new versions trigger this")}</div>
             <div data-event="{EventTypes.AddArtifactAlias}">{Input("Alias regex", "aliasRegex", "alias-regex", form.AliasRegex, errors, "event.aliasRegex", hint: "e.g. ^production$")}</div>
             {FieldErrors(errors, "event", "event")}</fieldset>
-            <fieldset><legend>2. Action type</legend><div class="field" role="radiogroup" aria-label="Action type">{radio("webhook", "Webhook")} {radio("launch", "Jobs (Launch)")}</div>
+            <fieldset><legend>2. Action type</legend><div role="radiogroup" aria-label="Action type">{radio("webhook", "Webhook")} {radio("launch", "Jobs (Launch)")}</div>
             {FieldErrors(errors, "action.type", "action-type")}</fieldset>
             <fieldset data-action="webhook"><legend>3. Webhook</legend>
             {Select("Webhook", "webhook", "webhook", form.Webhook, Names(webhooks, "(choose a webhook)"), errors, "action.webhook")}
@@ -288,13 +294,13 @@ public static class AutomationPages
             var alias = Str(evt, "alias").Length > 0 ? " alias " + Str(evt, "alias") : "";
             var evText = $"{Str(evt, "eventType")} {Str(evt, "collection")}{version}{alias}".Trim();
             rows.Append($"""
-                <tr><td>{Time(r, "createdAt")}</td><td>{E(evText.Length > 0 ? evText : Str(evt, "eventId"))}</td>
-                <td><span class="badge">{E(r, "status")}</span> {E(r, "reason")}</td><td>{attempts}</td></tr>
+                <tr><td data-label="When">{Time(r, "createdAt")}</td><td data-label="Event">{E(evText.Length > 0 ? evText : Str(evt, "eventId"))}</td>
+                <td data-label="Status"><span class="badge">{E(r, "status")}</span> {E(r, "reason")}</td><td data-label="Attempts">{attempts}</td></tr>
                 """);
         }
         var history = !runs.Ok ? $"""<p class="error">{E(runs.Detail)}</p>"""
             : rows.Length == 0 ? "<p>No runs yet.</p>"
-            : $"""<div class="table"><table id="runs"><thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts and responses</th></tr></thead><tbody>{rows}</tbody></table></div>""";
+            : $"""<div class="table"><table id="runs" class="stack"><thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts and responses</th></tr></thead><tbody>{rows}</tbody></table></div>""";
         var actionText = isWebhook
             ? $"""Webhook <strong>{E(action, "webhook")}</strong><pre>{E(action, "payload")}</pre>"""
             : $"""Job <strong>{E(action, "job")}</strong> v{E(action, "jobVersion")} on queue <strong>{E(action, "queue")}</strong>{(Str(action, "targetProject").Length > 0 ? " → project " + E(action, "targetProject") : "")}""";

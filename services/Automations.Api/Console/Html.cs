@@ -69,6 +69,16 @@ public static class Html
         return sb.ToString();
     }
 
+    /// <summary>All the form's errors at its top, linking to the fields (so a long form's problems are seen at once).</summary>
+    public static string ErrorSummary(IDictionary<string, List<string>>? errors, IDictionary<string, string> fieldIds)
+    {
+        if (errors is null || errors.Count == 0) return "";
+        var items = errors.SelectMany(e => e.Value.Select(m => fieldIds.TryGetValue(e.Key, out var id)
+            ? $"""<li><a href="#{id}">{E(e.Key)}: {E(m)}</a></li>"""
+            : $"<li>{E(e.Key.Length > 0 ? e.Key + ": " + m : m)}</li>"));
+        return $"""<div class="error" role="alert" id="error-summary"><strong>The automation was not saved:</strong><ul>{string.Concat(items)}</ul></div>""";
+    }
+
     public static string Time(JsonElement e, string property)
     {
         var s = Str(e, property);
@@ -98,7 +108,11 @@ public static class Html
         pre{background:#f0f2f5;padding:.6rem;border-radius:4px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.85em}
         .vars code{display:inline-block;margin:.1rem .2rem;background:#f0f2f5;padding:0 .25rem;border-radius:3px}
         .badge{font-size:.8em;padding:.05rem .4rem;border-radius:3px;background:#e6e8eb}.badge.on{background:#d1f3dc}.badge.off{background:#fde2e1}
-        @media (max-width:40rem){main{padding:.6rem}th,td{padding:.35rem}header form{margin-left:0}}
+        input[type=radio],input[type=checkbox]{width:auto;margin:0}label.radio{display:inline-flex;gap:.4rem;align-items:center;font-weight:400;margin-right:1.25rem}
+        .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+        @media (max-width:40rem){main{padding:.6rem}th,td{padding:.35rem}header form{margin-left:0}
+        table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}table.stack tr{display:block;border-bottom:2px solid #dde1e6;padding:.3rem 0}
+        table.stack td{display:flex;gap:.5rem;border:0;padding:.2rem .35rem}table.stack td::before{content:attr(data-label);font-weight:600;min-width:6.5rem;color:#555}}
         """;
 
     public static IResult Page(HttpContext http, string title, string body, ConsoleSession? session = null, int status = 200)

@@ -39,13 +39,13 @@ public static class SettingsPages
         {
             var n = Str(x, "name");
             rows.Append($"""
-                <tr><td><code>{E(n)}</code></td><td>{Time(x, "createdAt")}</td><td>{Time(x, "updatedAt")}</td>
-                <td><form method="post" action="{Here(s)}/secrets/{E(ConsoleApi.Seg(n))}/delete" onsubmit="return confirm('Delete the secret {E(n)}?')">{Csrf(http)}
+                <tr><td data-label="Name"><code>{E(n)}</code></td><td data-label="Created">{Time(x, "createdAt")}</td><td data-label="Updated">{Time(x, "updatedAt")}</td>
+                <td data-label=""><form method="post" action="{Here(s)}/secrets/{E(ConsoleApi.Seg(n))}/delete" onsubmit="return confirm('Delete the secret {E(n)}?')">{Csrf(http)}
                 <button type="submit" class="danger" aria-label="Delete secret {E(n)}">Delete</button></form></td></tr>
                 """);
         }
         var table = rows.Length == 0 ? "<p>No secrets yet.</p>"
-            : $"""<div class="table"><table id="secrets"><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Updated</th><th scope="col"><span class="sr">Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>""";
+            : $"""<div class="table"><table id="secrets" class="stack"><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Updated</th><th scope="col"><span class="sr">Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>""";
         var body = $"""
             {(notice is null ? "" : $"""<p class="notice" role="status">{E(notice)}</p>""")}
             <section aria-labelledby="list-h"><h2 id="list-h">Team secrets</h2><p><small>Values are stored encrypted and never shown again.</small></p>{table}</section>
@@ -126,12 +126,12 @@ public static class SettingsPages
                   """
                 : "";
             rows.Append($"""
-                <tr><td>{E(x, "name")}</td><td><code>{E(x, "url")}</code></td><td>{E(x, "secret")}</td><td>{E(x, "accessToken")}</td>
-                <td>{(disabled ? $"""<span class="badge off">disabled</span> {E(x, "disabledReason")}""" : """<span class="badge on">active</span>""")}</td><td>{actions}</td></tr>
+                <tr><td data-label="Name">{E(x, "name")}</td><td data-label="URL"><code>{E(x, "url")}</code></td><td data-label="Secret">{E(x, "secret")}</td><td data-label="Access token">{E(x, "accessToken")}</td>
+                <td data-label="Status">{(disabled ? $"""<span class="badge off">disabled</span> {E(x, "disabledReason")}""" : """<span class="badge on">active</span>""")}</td><td data-label="">{actions}</td></tr>
                 """);
         }
         var table = rows.Length == 0 ? "<p>No webhooks yet.</p>"
-            : $"""<div class="table"><table id="webhooks"><thead><tr><th scope="col">Name</th><th scope="col">URL</th><th scope="col">Secret</th><th scope="col">Access token</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead><tbody>{rows}</tbody></table></div>""";
+            : $"""<div class="table"><table id="webhooks" class="stack"><thead><tr><th scope="col">Name</th><th scope="col">URL</th><th scope="col">Secret</th><th scope="col">Access token</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead><tbody>{rows}</tbody></table></div>""";
         var create = s.IsAdmin
             ? $"""
               <section aria-labelledby="new-h"><h2 id="new-h">New webhook</h2>
