@@ -5,6 +5,7 @@ using Dapper;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Npgsql;
 using static Automations.Api.WebConsole.Html;
 
@@ -34,6 +35,10 @@ public static class ConsoleSetup
     {
         builder.Services.AddHttpClient(ConsoleApi.ClientName, c => c.Timeout = TimeSpan.FromSeconds(45));
         builder.Services.AddSingleton<ConsoleApi>();
+        // Session and antiforgery cookies are Data-Protection encrypted: keep the keys across restarts (and share them between replicas) when a path is given.
+        var dp = builder.Services.AddDataProtection().SetApplicationName("Automations.Api");
+        if (builder.Configuration["Console:DataProtectionKeysPath"] is { Length: > 0 } keysPath)
+            dp.PersistKeysToFileSystem(new DirectoryInfo(keysPath));
         builder.Services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "automations.console.csrf";
