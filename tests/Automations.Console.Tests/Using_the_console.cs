@@ -132,6 +132,44 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
     }
 
     [Fact]
+    public async Task Should_create_a_jobs_automation_with_the_wizard()
+    {
+        var job = await fx.CreateAsync("/v1/entities/acme/jobs", new { name = Unique("retrain-") });
+        var jobName = job.GetProperty("name").GetString()!;
+        await fx.CreateAsync($"/v1/entities/acme/jobs/{job.GetProperty("id").GetGuid()}/versions", new { command = "python", args = new[] { "train.py" } });
+        var queue = Unique("gpu-");
+        await fx.CreateAsync("/v1/entities/acme/queues", new { name = queue });
+        var project = Unique("vision-");
+        var name = Unique("retrain on production alias ");
+
+        B.SignIn(fx.MemberKey);
+        B.Go($"/console/acme/projects/{project}/automations/new");
+        B.ChooseValue("#event-type", "ADD_ARTIFACT_ALIAS");
+        Assert.False(B.Find("#collection").Displayed);
+        B.Fill("#alias-regex", "^production$");
+        B.Find("input[name=actionType][value=launch]").Click();
+        Assert.False(B.Find("#payload").Displayed);
+        B.ChooseValue("#job", jobName);
+        B.Fill("#job-version", "1");
+        B.SetValue("#overrides", "{\"epochs\": 3}");
+        B.Fill("#target-project", "vision-training");
+        B.ChooseValue("#queue", queue);
+        B.Fill("#automation-name", name);
+        B.Screenshot("automation-new-jobs");
+        B.ClickAndWait("#new-automation button[type=submit]");
+
+        Assert.Equal($"/console/acme/projects/{project}/automations", B.Path0);
+        var row = B.FindAll("#automations tbody tr").Single(r => r.Text.Contains(name, StringComparison.Ordinal));
+        var cells = row.FindElements(By.TagName("td")).Select(c => c.Text).ToArray();
+        Assert.Equal([name, "ADD_ARTIFACT_ALIAS", "launch", jobName, queue, "enabled"], cells[..6]);
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        var stored = await c.QuerySingleAsync<(string AliasRegex, int JobVersion, string TargetProject, string Overrides)>(
+            "select alias_regex, job_version, target_project, overrides::text from control.automations where project = @project and name = @name", new { project, name });
+        Assert.Equal(("^production$", 1, "vision-training"), (stored.AliasRegex, stored.JobVersion, stored.TargetProject));
+        Assert.Contains("\"epochs\": 3", stored.Overrides);
+    }
+
+    [Fact]
     public async Task Should_not_let_a_member_reach_the_secrets_form()
     {
         B.SignIn(fx.MemberKey);
