@@ -1,4 +1,5 @@
 using System.Net;
+using Automations.Testing;
 using Dapper;
 using OpenQA.Selenium;
 
@@ -167,6 +168,50 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
             "select alias_regex, job_version, target_project, overrides::text from control.automations where project = @project and name = @name", new { project, name });
         Assert.Equal(("^production$", 1, "vision-training"), (stored.AliasRegex, stored.JobVersion, stored.TargetProject));
         Assert.Contains("\"epochs\": 3", stored.Overrides);
+    }
+
+    [Fact]
+    public async Task Should_let_an_admin_edit_a_webhook_and_show_why_a_used_one_cannot_be_deleted()
+    {
+        var hook = Unique("edited hook ");
+        var created = await fx.CreateAsync("/v1/entities/acme/webhooks", new { name = hook, url = fx.Receiver.Url("/before") });
+        var project = Unique("users-");
+        await fx.CreateAsync($"/v1/entities/acme/projects/{project}/automations", new
+        {
+            name = "uses the hook",
+            @event = new { type = "CREATE_ARTIFACT", collection = "c" },
+            action = new { type = "webhook", webhook = hook, payload = "{}" },
+        });
+
+        B.SignIn(fx.AdminKey);
+        B.Go("/console/acme/settings/webhooks");
+        var row = B.FindAll("#webhooks tbody tr").Single(r => r.Text.Contains(hook, StringComparison.Ordinal));
+        B.ClickAndWait(row.FindElement(By.LinkText("Edit")));
+        Assert.Equal(fx.Receiver.Url("/before"), B.Find("#webhook-url").GetAttribute("value"));
+        B.Fill("#webhook-url", "ftp://example.com/hook");
+        B.ClickAndWait("#edit-webhook button[type=submit]");
+        Assert.NotEmpty(B.Text("#webhook-url-error"));
+        B.Screenshot("webhook-edit-invalid");
+        B.Fill("#webhook-url", fx.Receiver.Url("/after"));
+        B.ClickAndWait("#edit-webhook button[type=submit]");
+        Assert.Equal("/console/acme/settings/webhooks", B.Path0);
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            Assert.Equal(fx.Receiver.Url("/after"), await c.ExecuteScalarAsync<string>("select url from control.webhooks where id = @id", new { id = created.GetProperty("id").GetGuid() }));
+
+        row = B.FindAll("#webhooks tbody tr").Single(r => r.Text.Contains(hook, StringComparison.Ordinal));
+        var html = B.Find("html");
+        row.FindElement(By.CssSelector("button.danger")).Click();
+        B.Driver.SwitchTo().Alert().Accept();
+        await Eventually.TrueAsync(() => Task.FromResult(IsStale(html)), "the page reloaded", TimeSpan.FromSeconds(30));
+        Assert.Contains($"{project}/uses the hook", B.Text("div.error"));
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from control.webhooks where id = @id", new { id = created.GetProperty("id").GetGuid() }));
+    }
+
+    private static bool IsStale(IWebElement e)
+    {
+        try { _ = e.TagName; return false; }
+        catch (StaleElementReferenceException) { return true; }
     }
 
     [Fact]
