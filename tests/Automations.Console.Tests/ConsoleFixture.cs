@@ -27,6 +27,8 @@ public class ConsoleFixture : TestEnvironment
     public Receiver Receiver { get; private set; } = null!;
     public Browser Browser { get; private set; } = null!;
     public string AdminKey { get; private set; } = "";
+    /// <summary>Every log line of the Api and the sender, at Debug.</summary>
+    public CapturedLogs Logs { get; } = new();
     public string MemberKey { get; private set; } = "";
     public string GlobexKey { get; private set; } = "";
 
@@ -35,8 +37,20 @@ public class ConsoleFixture : TestEnvironment
         await base.InitializeAsync();
         AdminKey = (await Bootstrap.CreateEntityWithAdminAsync(DataSource, "acme", "alice")).ApiKey;
         GlobexKey = (await Bootstrap.CreateEntityWithAdminAsync(DataSource, "globex", "carol")).ApiKey;
-        Api = await ServiceHost.StartAsync(Automations.Api.Program.Build, ServiceConfiguration());
-        Sender = await ServiceHost.StartAsync(Automations.WebhookSender.Program.Build, ServiceConfiguration());
+        var config = ServiceConfiguration();
+        config["Logging:LogLevel:Default"] = "Debug";
+        Api = await ServiceHost.StartAsync(args =>
+        {
+            var app = Automations.Api.Program.Build(args);
+            app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
+            return app;
+        }, config);
+        Sender = await ServiceHost.StartAsync(args =>
+        {
+            var app = Automations.WebhookSender.Program.Build(args);
+            app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
+            return app;
+        }, config);
         Receiver = await Receiver.StartAsync();
 
         (await CallAsync(HttpMethod.Post, "/v1/entities/acme/members", new { user = "bob", role = "member" })).EnsureSuccessStatusCode();

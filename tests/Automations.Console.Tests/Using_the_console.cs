@@ -56,6 +56,10 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
         var received = Assert.Single(fx.Receiver.On(path));
         Assert.Contains(secretValue, received.Body);
         Assert.Equal("Bearer " + secretValue, received.Headers["Authorization"]);
+        var logs = string.Join("\n", fx.Logs.Lines);
+        Assert.Contains("/console/acme/settings/webhooks", logs);
+        Assert.DoesNotContain(secretValue, logs);
+        Assert.DoesNotContain(fx.AdminKey, logs);
     }
 
     [Fact]
