@@ -265,6 +265,25 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
     }
 
     [Fact]
+    public void Should_sign_in_with_the_keyboard_alone()
+    {
+        B.Driver.Manage().Cookies.DeleteAllCookies();
+        B.Go("/console/sign-in");
+        for (var i = 0; i < 10 && B.Driver.SwitchTo().ActiveElement().GetAttribute("id") != "key"; i++)
+            new OpenQA.Selenium.Interactions.Actions(B.Driver).SendKeys(Keys.Tab).Perform();
+        var focused = B.Driver.SwitchTo().ActiveElement();
+        Assert.Equal("key", focused.GetAttribute("id"));
+        Assert.Equal("API key", B.Find("label[for=key]").Text);
+        // The focus ring is drawn (an outline of 3px) for keyboard users.
+        Assert.Equal("3px", B.Driver.ExecuteScript("return getComputedStyle(document.activeElement).outlineWidth"));
+        focused.SendKeys(fx.MemberKey);
+        var html = B.Find("html");
+        focused.SendKeys(Keys.Enter);
+        new OpenQA.Selenium.Support.UI.WebDriverWait(B.Driver, TimeSpan.FromSeconds(30)).Until(_ => IsStale(html));
+        Assert.Equal("/console/acme/projects", B.Path0);
+    }
+
+    [Fact]
     public async Task Should_refuse_a_form_post_without_the_antiforgery_token()
     {
         B.SignIn(fx.AdminKey);
