@@ -331,11 +331,25 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
     [Fact]
     public async Task Should_show_launch_queues_and_projects()
     {
-        await fx.CreateAsync("/v1/entities/acme/queues", new { name = Unique("gpu-"), description = "A100 pool" });
+        var queue = await fx.CreateAsync("/v1/entities/acme/queues", new { name = Unique("gpu-"), description = "A100 pool" });
+        // Items as LaunchEnqueuer writes them: one waiting, one that ran.
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            await c.ExecuteAsync(
+                """
+                insert into launch.queue_items (id, command_id, run_id, event_id, automation_id, entity, project, queue_id, job_id, job_name, job_version, event, state, exit_code, claimed_by)
+                values (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'acme', 'mnist', @queueId, gen_random_uuid(), 'retrain', 2, '{}', 'queued', null, null),
+                       (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'acme', 'mnist', @queueId, gen_random_uuid(), 'retrain', 1, '{}', 'finished', 0, 'agent-7')
+                """, new { queueId = queue.GetProperty("id").GetGuid() });
         B.SignIn(fx.AdminKey);
         B.Go("/console/acme/queues");
         Assert.Equal("Launch queues", B.Title);
         Assert.Contains("A100 pool", B.Source);
+        var section = B.Find($"section[aria-labelledby='q-{queue.GetProperty("id").GetGuid()}']").Text;
+        Assert.Contains("queued (1)", section);
+        Assert.Contains("finished (1)", section);
+        Assert.Contains("retrain v1", section);
+        Assert.Contains("agent-7", section);
+        Assert.Contains("exit 0", section);
         B.Screenshot("queues");
         B.Go("/console/acme/projects");
         B.Screenshot("projects");
