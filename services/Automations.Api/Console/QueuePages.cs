@@ -23,7 +23,7 @@ public static class QueuePages
         stateOptions.AddRange(QueueItemsEndpoints.States.Select(x => (x, x)));
         var sb = new StringBuilder();
         sb.Append($"""
-            <form method="get" class="row-actions" aria-label="Filter">{Select("State", "state", "state", state, stateOptions, null, "state")}<button type="submit">Show</button></form>
+            <form method="get" class="filter" aria-label="Filter">{Select("State", "state", "state", state, stateOptions, null, "state")}<button type="submit">Show</button></form>
             """);
         var any = false;
         foreach (var q in Items(queues.Body))
@@ -36,12 +36,12 @@ public static class QueuePages
             else if (list.Count == 0) sb.Append("<p>No items.</p>");
             foreach (var group in list.GroupBy(i => Str(i, "state")).OrderBy(gr => Array.IndexOf(QueueItemsEndpoints.States, gr.Key)))
             {
-                sb.Append($"""<h3>{E(group.Key)} ({group.Count()})</h3><div class="table"><table><thead><tr><th scope="col">Created</th><th scope="col">Job</th><th scope="col">Project</th><th scope="col">Agent</th><th scope="col">Outcome</th></tr></thead><tbody>""");
+                sb.Append($"""<h3>{E(group.Key)} ({group.Count()})</h3><div class="table"><table class="stack"><thead><tr><th scope="col">Created</th><th scope="col">Job</th><th scope="col">Project</th><th scope="col">Agent</th><th scope="col">Outcome</th></tr></thead><tbody>""");
                 foreach (var i in group)
                 {
                     var job = i.TryGetProperty("job", out var j) ? $"{Str(j, "name")} v{Str(j, "version")}" : "";
                     var outcome = Str(i, "exitCode").Length > 0 ? "exit " + Str(i, "exitCode") : Str(i, "failureReason");
-                    sb.Append($"""<tr><td>{Time(i, "createdAt")}</td><td>{E(job)}</td><td>{E(i, "project")}{(Str(i, "targetProject").Length > 0 ? " → " + E(i, "targetProject") : "")}</td><td>{E(i, "claimedBy")}</td><td>{E(outcome)}</td></tr>""");
+                    sb.Append($"""<tr><td data-label="Created">{Time(i, "createdAt")}</td><td data-label="Job">{E(job)}</td><td data-label="Project">{E(i, "project")}{(Str(i, "targetProject").Length > 0 ? " → " + E(i, "targetProject") : "")}</td><td data-label="Agent">{E(i, "claimedBy")}</td><td data-label="Outcome">{E(outcome)}</td></tr>""");
                 }
                 sb.Append("</tbody></table></div>");
             }
