@@ -53,7 +53,9 @@ public static class Html
         var sb = new StringBuilder();
         sb.Append($"""<div class="field"><label for="{id}">{E(label)}</label>""");
         if (hint is not null) sb.Append($"""<small id="{id}-hint">{E(hint)}</small>""");
-        sb.Append($"""<input type="{type}" id="{id}" name="{name}" value="{E(value)}"{(required ? " required" : "")}{Described(errors, field, id)}>""");
+        var invalid = errors is not null && errors.ContainsKey(field);
+        var describedBy = string.Join(' ', new[] { hint is null ? null : id + "-hint", invalid ? id + "-error" : null }.Where(x => x is not null));
+        sb.Append($"""<input type="{type}" id="{id}" name="{name}" value="{E(value)}"{(required ? " required" : "")}{(describedBy.Length > 0 ? $" aria-describedby=\"{describedBy}\"" : "")}{(invalid ? " aria-invalid=\"true\"" : "")}>""");
         sb.Append(FieldErrors(errors, field, id)).Append("</div>");
         return sb.ToString();
     }
