@@ -61,6 +61,13 @@ else
     su postgres -c "psql -qc \"create database $PG_DB owner $PG_USER\"" >&2
 fi
 
+# Headless Chromium and its driver for the console's browser tests (tests/Automations.Console.Tests).
+if { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; } && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  log "installing chromium and chromium-driver from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2 ||
+    { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2; } || log "chromium could not be installed: the console's browser tests will fail"
+fi
+
 if [ "${1:-}" = "--print-env" ]; then
   echo "export AUTOMATIONS_TEST_POSTGRES='Host=127.0.0.1;Port=5432;Username=$PG_USER;Password=$PG_PASSWORD;Database=$PG_DB;SSL Mode=Disable'"
   echo "export AUTOMATIONS_TEST_RABBITMQ='amqp://guest:guest@127.0.0.1:5672/'"

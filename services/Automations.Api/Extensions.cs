@@ -1,6 +1,5 @@
-using Automations.Api.Deliveries;
-using Automations.Api.Runs;
 using Automations.Api.Access;
+using Automations.Api.WebConsole;
 using Automations.Api.ProjectAutomations;
 using Automations.Api.Keys;
 using Automations.Api.Launch;
@@ -8,6 +7,8 @@ using Automations.Api.Members;
 using Automations.Api.Secrets;
 using Automations.Api.Webhooks;
 using Automations.Core.Webhooks;
+using Automations.Api.Runs;
+using Automations.Api.Deliveries;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 using MassTransit;
@@ -28,6 +29,7 @@ public static class Extensions
             builder.Services.AddHostedService<RotateSecretsOnStart>();
         builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseMessageRetry(r => r.Immediate(3))));
         builder.Services.AddOutboxRelay(Schema);
+        builder.AddConsole();
         return builder;
     }
 
@@ -36,7 +38,6 @@ public static class Extensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();
-        app.MapRuns();
         app.MapEntityApi()
             .MapMembers()
             .MapKeys()
@@ -45,8 +46,10 @@ public static class Extensions
             .MapAutomations()
             .MapQueues()
             .MapJobs();
-        app.MapQueueItems();
+        app.MapRuns();
         app.MapDeliveries();
+        app.MapQueueItems();
+        app.MapConsole();
         return app;
     }
 }

@@ -1,0 +1,325 @@
+using System.Text;
+using System.Text.Json;
+using Automations.Contracts;
+using Automations.Core.Templates;
+using Npgsql;
+using static Automations.Api.WebConsole.Html;
+
+namespace Automations.Api.WebConsole;
+
+/// <summary>A project's Automations tab: the list with its row menu, the New automation wizard, and one automation's run history.</summary>
+public static class AutomationPages
+{
+    /// <summary>W&amp;B's GitHub Actions example: a repository_dispatch body filled from the event.</summary>
+    public const string RepositoryDispatchPayload =
+        """
+        {
+          "event_type": "${event_type}",
+          "client_payload": {
+            "event_author": "${event_author}",
+            "artifact_version": "${artifact_version}",
+            "artifact_version_string": "${artifact_version_string}",
+            "artifact_collection_name": "${artifact_collection_name}",
+            "project_name": "${project_name}",
+            "entity_name": "${entity_name}"
+          }
+        }
+        """;
+
+    private static readonly (string Value, string Text)[] EventTypeOptions =
+    [
+        (EventTypes.CreateArtifact, "A new version is added to a collection (CREATE_ARTIFACT)"),
+        (EventTypes.LinkArtifact, "A version is linked to a collection (LINK_ARTIFACT)"),
+        (EventTypes.AddArtifactAlias, "An alias is added to a version (ADD_ARTIFACT_ALIAS)"),
+    ];
+
+    private static string Api(ConsoleSession s, string project) => $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/projects/{ConsoleApi.Seg(project)}/automations";
+    private static string Here(ConsoleSession s, string project) => $"/console/{ConsoleApi.Seg(s.Entity)}/projects/{ConsoleApi.Seg(project)}/automations";
+
+    public static RouteGroupBuilder MapAutomationPages(this RouteGroupBuilder g)
+    {
+        g.MapGet("/projects", ProjectsAsync);
+        g.MapGet("/projects/{project}", (string project, HttpContext http) => Results.Redirect(Here(http.Session(), project)));
+        g.MapGet("/projects/{project}/automations", ListAsync);
+        g.MapGet("/projects/{project}/automations/new", (string project, HttpContext http, ConsoleApi api) => WizardAsync(project, http, api, null, null));
+        g.MapPost("/projects/{project}/automations/new", CreateAsync);
+        g.MapGet("/projects/{project}/automations/{id:guid}", DetailAsync);
+        g.MapPost("/projects/{project}/automations/{id:guid}/enable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, true, http, api));
+        g.MapPost("/projects/{project}/automations/{id:guid}/disable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, false, http, api));
+        g.MapGet("/projects/{project}/automations/{id:guid}/delete", ConfirmDeleteAsync);
+        g.MapPost("/projects/{project}/automations/{id:guid}/delete", DeleteAsync);
+        g.MapPost("/projects/{project}/deliveries/{deliveryId:guid}/redeliver", RedeliverAsync);
+        return g;
+    }
+
+    private static async Task<IResult> ProjectsAsync(HttpContext http, NpgsqlDataSource db, string? project)
+    {
+        var s = http.Session();
+        if (!string.IsNullOrWhiteSpace(project)) return Results.Redirect(Here(s, project.Trim()));
+        var known = await ConsoleSetup.KnownProjectsAsync(db, s.Principal.EntityId, http.RequestAborted);
+        var links = known.Count == 0 ? "<p>No project has automations yet.</p>"
+            : "<ul id=\"projects\">" + string.Concat(known.Select(p => $"""<li><a href="{Here(s, p)}">{E(p)}</a></li>""")) + "</ul>";
+        var body = $"""
+            <section aria-labelledby="open-h"><h2 id="open-h">Open a project</h2>
+            <form method="get" action="/console/{E(ConsoleApi.Seg(s.Entity))}/projects">
+            {Input("Project name", "project", "project", null, null, "project", required: true)}<button type="submit">Open Automations</button></form></section>
+            <section aria-labelledby="known-h"><h2 id="known-h">Projects with automations</h2>{links}</section>
+            """;
+        return Page(http, "Projects", body, s);
+    }
+
+    private static async Task<IResult> ListAsync(string project, HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        var list = await api.GetAsync(s.Key, Api(s, project), http.RequestAborted);
+        if (!list.Ok) return Error(http, (int)list.Status, "Automations", list.Detail, s);
+        var rows = new StringBuilder();
+        foreach (var a in Items(list.Body))
+        {
+            var id = Str(a, "id");
+            var enabled = a.TryGetProperty("enabled", out var en) && en.ValueKind == JsonValueKind.True;
+            var toggle = enabled ? "disable" : "enable";
+            rows.Append($"""
+                <tr data-id="{E(id)}"><td data-label="Name"><a href="{Here(s, project)}/{E(id)}">{E(a, "name")}</a></td><td data-label="Trigger">{E(a, "triggerType")}</td><td data-label="Action type">{E(a, "actionType")}</td>
+                <td data-label="Action name">{E(a, "actionName")}</td><td data-label="Queue">{E(a, "queue")}</td><td data-label="Enabled"><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></td>
+                <td data-label="Menu"><details class="menu"><summary aria-label="Actions for {E(a, "name")}">Actions</summary><div class="row-actions">
+                <form method="post" action="{Here(s, project)}/{E(id)}/{toggle}">{Csrf(http)}<button type="submit" class="secondary" name="toggle">{(enabled ? "Disable" : "Enable")}</button></form>
+                <a class="button secondary" href="{Here(s, project)}/{E(id)}/delete">Delete</a></div></details></td></tr>
+                """);
+        }
+        var table = rows.Length == 0 ? "<p>No automations in this project yet.</p>"
+            : $"""
+              <div class="table"><table id="automations" class="stack"><thead><tr><th scope="col">Name</th><th scope="col">Trigger type</th><th scope="col">Action type</th>
+              <th scope="col">Action name</th><th scope="col">Queue</th><th scope="col">Enabled</th><th scope="col">Menu</th></tr></thead><tbody>{rows}</tbody></table></div>
+              """;
+        var body = $"""
+            <p><a class="button" href="{Here(s, project)}/new">New automation</a></p>
+            <section aria-labelledby="list-h"><h2 id="list-h">Automations</h2>{table}</section>
+            """;
+        return Page(http, $"{project} · Automations", body, s);
+    }
+
+    private sealed record WizardForm(
+        string EventType, string Collection, string AliasRegex, string ActionType, string Webhook, string Payload,
+        string Job, string JobVersion, string Overrides, string TargetProject, string Queue, string Name, string Description)
+    {
+        public static WizardForm Empty => new(EventTypes.CreateArtifact, "", "", "webhook", "", RepositoryDispatchPayload, "", "", "", "", "", "", "");
+
+        public static WizardForm From(IFormCollection f) => new(f["eventType"].ToString(), f["collection"].ToString().Trim(), f["aliasRegex"].ToString().Trim(),
+            f["actionType"].ToString(), f["webhook"].ToString(), f["payload"].ToString(), f["job"].ToString(), f["jobVersion"].ToString().Trim(),
+            f["overrides"].ToString().Trim(), f["targetProject"].ToString().Trim(), f["queue"].ToString(), f["name"].ToString().Trim(), f["description"].ToString().Trim());
+
+        /// <summary>The API body; fields of the other branch are left out so they are not validated.</summary>
+        public (object? Body, Dictionary<string, List<string>> Errors) ToBody()
+        {
+            var errors = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            var ev = new Dictionary<string, object?> { ["type"] = EventType };
+            if (EventType == EventTypes.AddArtifactAlias) ev["aliasRegex"] = NullIfEmpty(AliasRegex);
+            else ev["collection"] = NullIfEmpty(Collection);
+            object action;
+            if (ActionType == "launch")
+            {
+                int? version = null;
+                if (JobVersion.Length > 0)
+                {
+                    if (int.TryParse(JobVersion, out var v)) version = v;
+                    else errors["action.jobVersion"] = ["must be a whole number"];
+                }
+                JsonElement? overrides = null;
+                if (Overrides.Length > 0)
+                {
+                    try { overrides = JsonDocument.Parse(Overrides).RootElement.Clone(); }
+                    catch (JsonException) { errors["action.overrides"] = ["is not valid JSON (a JSON object is expected)"]; }
+                }
+                action = new { type = "launch", job = NullIfEmpty(Job), jobVersion = version, queue = NullIfEmpty(Queue), targetProject = NullIfEmpty(TargetProject), overrides };
+            }
+            else action = new { type = ActionType, webhook = NullIfEmpty(Webhook), payload = Payload };
+            return (errors.Count > 0 ? null : new { name = Name, description = NullIfEmpty(Description), enabled = true, @event = ev, action }, errors);
+        }
+
+        private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+    }
+
+    private static readonly Dictionary<string, string> FieldIds = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["name"] = "automation-name", ["description"] = "description", ["event.type"] = "event-type", ["event.collection"] = "collection",
+        ["event.aliasRegex"] = "alias-regex", ["action.webhook"] = "webhook", ["action.payload"] = "payload", ["action.job"] = "job",
+        ["action.jobVersion"] = "job-version", ["action.overrides"] = "overrides", ["action.targetProject"] = "target-project", ["action.queue"] = "queue",
+    };
+
+    private const string WizardScript =
+        """
+        <script>
+        (function(){var f=document.getElementById('new-automation');if(!f)return;
+        function sync(){var ev=f.eventType.value,act=(f.querySelector('input[name=actionType]:checked')||{}).value;
+        f.querySelectorAll('[data-event]').forEach(function(e){e.hidden=e.getAttribute('data-event').split(' ').indexOf(ev)<0;});
+        f.querySelectorAll('[data-action]').forEach(function(e){e.hidden=e.getAttribute('data-action')!==act;});}
+        f.addEventListener('change',sync);sync();})();
+        </script>
+        """;
+
+    private static async Task<IResult> WizardAsync(string project, HttpContext http, ConsoleApi api, WizardForm? form, Dictionary<string, List<string>>? errors)
+    {
+        var s = http.Session();
+        form ??= WizardForm.Empty;
+        var ct = http.RequestAborted;
+        var entityApi = $"/v1/entities/{ConsoleApi.Seg(s.Entity)}";
+        var webhooks = await api.GetAsync(s.Key, entityApi + "/webhooks", ct);
+        var jobs = await api.GetAsync(s.Key, entityApi + "/jobs", ct);
+        var queues = await api.GetAsync(s.Key, entityApi + "/queues", ct);
+        // Secret names are for admins (the API answers 403 to members): members see the variables only.
+        var secrets = s.IsAdmin ? await api.GetAsync(s.Key, entityApi + "/secrets", ct) : null;
+        var secretNames = secrets is { Ok: true } ? Items(secrets.Body).Select(x => Str(x, "name")).ToList() : [];
+
+        static List<(string, string)> Names(ApiAnswer a, string none) =>
+            [("", none), .. Items(a.Body).Select(x => (Str(x, "name"), Str(x, "name")))];
+
+        var radio = (string value, string text) =>
+            $"""<label class="radio"><input type="radio" name="actionType" value="{value}"{(form.ActionType == value ? " checked" : "")}> {E(text)}</label>""";
+        var vars = string.Concat(TemplateVariables.Names.Select(n => $"<code>${{{E(n)}}}</code>")) + "<code>${artifact_metadata.KEY}</code>";
+        var secretList = s.IsAdmin
+            ? (secretNames.Count == 0 ? "none yet" : string.Concat(secretNames.Select(n => $"<code>${{{E(n)}}}</code>")))
+            : "visible to team admins";
+        var body = $"""
+            <p><a href="{Here(s, project)}">← Automations</a></p>
+            <form method="post" action="{Here(s, project)}/new" id="new-automation" novalidate>{Csrf(http)}
+            {ErrorSummary(errors, FieldIds)}
+            <fieldset><legend>1. Event</legend>
+            {Select("Event type", "eventType", "event-type", form.EventType, EventTypeOptions, errors, "event.type")}
+            <div data-event="{EventTypes.CreateArtifact} {EventTypes.LinkArtifact}">{Input("Collection", "collection", "collection", form.Collection, errors, "event.collection", hint: "The artifact collection (or registry collection for links) whose new versions trigger this")}</div>
+            <div data-event="{EventTypes.AddArtifactAlias}">{Input("Alias regex", "aliasRegex", "alias-regex", form.AliasRegex, errors, "event.aliasRegex", hint: "e.g. ^production$")}</div>
+            {FieldErrors(errors, "event", "event")}</fieldset>
+            <fieldset><legend>2. Action type</legend><div role="radiogroup" aria-label="Action type">{radio("webhook", "Webhook")} {radio("launch", "Jobs (Launch)")}</div>
+            {FieldErrors(errors, "action.type", "action-type")}</fieldset>
+            <fieldset data-action="webhook"><legend>3. Webhook</legend>
+            {Select("Webhook", "webhook", "webhook", form.Webhook, Names(webhooks, "(choose a webhook)"), errors, "action.webhook")}
+            <div class="field"><label for="payload">Payload (JSON template)</label>
+            <small id="payload-hint" class="vars">Variables: {vars}<br>Team secrets: {secretList}</small>
+            <textarea id="payload" name="payload" spellcheck="false" aria-describedby="payload-hint{(errors?.ContainsKey("action.payload") == true ? " payload-error" : "")}">{E(form.Payload)}</textarea>
+            {FieldErrors(errors, "action.payload", "payload")}</div></fieldset>
+            <fieldset data-action="launch"><legend>3. Job</legend>
+            {Select("Job", "job", "job", form.Job, Names(jobs, "(choose a job)"), errors, "action.job")}
+            {Input("Job version", "jobVersion", "job-version", form.JobVersion, errors, "action.jobVersion", type: "number")}
+            <div class="field"><label for="overrides">Config overrides (JSON object, optional)</label>
+            <textarea id="overrides" name="overrides" spellcheck="false" style="min-height:5rem">{E(form.Overrides)}</textarea>{FieldErrors(errors, "action.overrides", "overrides")}</div>
+            {Input("Target project (optional)", "targetProject", "target-project", form.TargetProject, errors, "action.targetProject")}
+            {Select("Queue", "queue", "queue", form.Queue, Names(queues, "(choose a queue)"), errors, "action.queue")}</fieldset>
+            <fieldset><legend>4. Details</legend>
+            {Input("Automation name", "name", "automation-name", form.Name, errors, "name", required: true)}
+            <div class="field"><label for="description">Description (optional)</label><textarea id="description" name="description" style="min-height:4rem">{E(form.Description)}</textarea>{FieldErrors(errors, "description", "description")}</div>
+            </fieldset>
+            <button type="submit">Create automation</button></form>
+            {WizardScript}
+            """;
+        return Page(http, $"{project} · New automation", body, s, errors is null ? 200 : 400);
+    }
+
+    private static async Task<IResult> CreateAsync(string project, HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        var form = WizardForm.From(await http.Request.ReadFormAsync(http.RequestAborted));
+        var (body, errors) = form.ToBody();
+        if (body is null) return await WizardAsync(project, http, api, form, errors);
+        var answer = await api.PostAsync(s.Key, Api(s, project), body, http.RequestAborted);
+        if (!answer.Ok) return await WizardAsync(project, http, api, form, answer.Errors());
+        return Results.Redirect(Here(s, project));
+    }
+
+    private static async Task<IResult> SetEnabledAsync(string project, Guid id, bool enabled, HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        var answer = await api.PostAsync(s.Key, $"{Api(s, project)}/{id}/{(enabled ? "enable" : "disable")}", null, http.RequestAborted);
+        if (!answer.Ok) return Error(http, (int)answer.Status, "Automation", answer.Detail, s);
+        return Results.Redirect(Here(s, project));
+    }
+
+    private static async Task<IResult> ConfirmDeleteAsync(string project, Guid id, HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        var a = await api.GetAsync(s.Key, $"{Api(s, project)}/{id}", http.RequestAborted);
+        if (!a.Ok) return Error(http, (int)a.Status, "Automation", a.Detail, s);
+        var body = $"""
+            <section role="alertdialog" aria-labelledby="confirm-h"><h2 id="confirm-h">Delete the automation “{E(a.Body, "name")}”?</h2>
+            <p>It stops matching new events at once. Runs already in progress continue and finish.</p>
+            <form method="post" action="{Here(s, project)}/{id}/delete" class="row-actions">{Csrf(http)}
+            <button type="submit" class="danger" id="confirm-delete">Delete automation</button><a class="button secondary" href="{Here(s, project)}">Cancel</a></form></section>
+            """;
+        return Page(http, "Delete automation", body, s);
+    }
+
+    private static async Task<IResult> DeleteAsync(string project, Guid id, HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        var answer = await api.DeleteAsync(s.Key, $"{Api(s, project)}/{id}", http.RequestAborted);
+        if (!answer.Ok) return Error(http, (int)answer.Status, "Automation", answer.Detail, s);
+        return Results.Redirect(Here(s, project));
+    }
+
+    private static async Task<IResult> DetailAsync(string project, Guid id, HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        var ct = http.RequestAborted;
+        var a = await api.GetAsync(s.Key, $"{Api(s, project)}/{id}", ct);
+        if (!a.Ok) return Error(http, (int)a.Status, "Automation", a.Detail, s);
+        var runs = await api.GetAsync(s.Key, $"{Api(s, project)}/{id}/runs?limit=20", ct);
+        var ev = a.Body.GetProperty("event");
+        var action = a.Body.GetProperty("action");
+        var isWebhook = Str(action, "type") == "webhook";
+
+        // Each webhook run's delivery (matched by run id) with its attempts.
+        var deliveries = new Dictionary<string, JsonElement>(StringComparer.OrdinalIgnoreCase);
+        var runItems = runs.Ok && runs.Body.TryGetProperty("runs", out var rr) ? Items(rr).ToList() : [];
+        var webhookIds = runItems.Select(r => r.TryGetProperty("action", out var ra) ? Str(ra, "webhookId") : "").Where(w => w.Length > 0).Distinct();
+        foreach (var w in webhookIds)
+        {
+            var list = await api.GetAsync(s.Key, $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/webhooks/{w}/deliveries?limit=200", ct);
+            foreach (var d in Items(list.Body)) deliveries.TryAdd(Str(d, "runId"), d);
+        }
+
+        var rows = new StringBuilder();
+        foreach (var r in runItems)
+        {
+            var attempts = "";
+            if (deliveries.TryGetValue(Str(r, "id"), out var d))
+            {
+                var full = await api.GetAsync(s.Key, $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/deliveries/{Str(d, "id")}", ct);
+                var log = full.Ok && full.Body.TryGetProperty("attemptLog", out var al) ? Items(al) : [];
+                attempts = $"""<p>Delivery <span class="badge">{E(d, "status")}</span></p>""" + "<ol class=\"attempts\">" + string.Concat(log.Select(t =>
+                    $"""<li>{Time(t, "startedAt")} · {(Str(t, "statusCode").Length > 0 ? "HTTP " + E(t, "statusCode") : E(t, "error"))} · {(t.TryGetProperty("durationMs", out var dm) && dm.TryGetDouble(out var dv) ? dv.ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "")} ms{(Str(t, "responseBody").Length > 0 ? $"<pre>{E(t, "responseBody")}</pre>" : "")}</li>""")) + "</ol>";
+                if (s.IsAdmin && Str(d, "status") != "pending")
+                    attempts += $"""<form method="post" action="/console/{E(ConsoleApi.Seg(s.Entity))}/projects/{E(ConsoleApi.Seg(project))}/deliveries/{E(Str(d, "id"))}/redeliver?automation={id}">{Csrf(http)}<button type="submit" class="secondary">Redeliver</button></form>""";
+            }
+            var evt = r.TryGetProperty("event", out var re) ? re : default;
+            var version = Str(evt, "versionIndex").Length > 0 ? ":v" + Str(evt, "versionIndex") : "";
+            var alias = Str(evt, "alias").Length > 0 ? " alias " + Str(evt, "alias") : "";
+            var evText = $"{Str(evt, "eventType")} {Str(evt, "collection")}{version}{alias}".Trim();
+            rows.Append($"""
+                <tr><td data-label="When">{Time(r, "createdAt")}</td><td data-label="Event">{E(evText.Length > 0 ? evText : Str(evt, "eventId"))}</td>
+                <td data-label="Status"><span class="badge">{E(r, "status")}</span> {E(r, "reason")}</td><td data-label="Attempts">{attempts}</td></tr>
+                """);
+        }
+        var history = !runs.Ok ? $"""<p class="error">{E(runs.Detail)}</p>"""
+            : rows.Length == 0 ? "<p>No runs yet.</p>"
+            : $"""<div class="table"><table id="runs" class="stack"><thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts and responses</th></tr></thead><tbody>{rows}</tbody></table></div>""";
+        var actionText = isWebhook
+            ? $"""Webhook <strong>{E(action, "webhook")}</strong><pre>{E(action, "payload")}</pre>"""
+            : $"""Job <strong>{E(action, "job")}</strong> v{E(action, "jobVersion")} on queue <strong>{E(action, "queue")}</strong>{(Str(action, "targetProject").Length > 0 ? " → project " + E(action, "targetProject") : "")}""";
+        var enabled = a.Body.TryGetProperty("enabled", out var en) && en.ValueKind == JsonValueKind.True;
+        var body = $"""
+            <p><a href="{Here(s, project)}">← Automations</a></p>
+            <section><p>{E(a.Body, "description")}</p>
+            <p>When <strong>{E(ev, "type")}</strong>{(Str(ev, "collection").Length > 0 ? " in collection <code>" + E(ev, "collection") + "</code>" : "")}{(Str(ev, "aliasRegex").Length > 0 ? " with alias matching <code>" + E(ev, "aliasRegex") + "</code>" : "")}</p>
+            <p>{actionText}</p><p><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></p></section>
+            <section aria-labelledby="runs-h"><h2 id="runs-h">Run history</h2>{history}</section>
+            """;
+        return Page(http, Str(a.Body, "name"), body, s);
+    }
+
+    private static async Task<IResult> RedeliverAsync(string project, Guid deliveryId, Guid? automation, HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        var answer = await api.PostAsync(s.Key, $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/deliveries/{deliveryId}/redeliver", null, http.RequestAborted);
+        if (!answer.Ok) return Error(http, (int)answer.Status, "Redeliver", answer.Detail, s);
+        return Results.Redirect(automation is { } a ? $"{Here(s, project)}/{a}" : Here(s, project));
+    }
+}

@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Automations.Persistence.Control;
+using Automations.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Automations.Console.Tests;
+
+/// <summary>
+/// The real Api (with the console) and WebhookSender on a migrated database and vhost, a local webhook receiver, and
+/// headless Chromium. acme: admin alice (AdminKey), member bob (MemberKey). globex: admin carol (GlobexKey).
+/// </summary>
+public class ConsoleFixture : TestEnvironment
+{
+    public ServiceHost Api { get; private set; } = null!;
+    public ServiceHost Sender { get; private set; } = null!;
+    public Receiver Receiver { get; private set; } = null!;
+    public Browser Browser { get; private set; } = null!;
+    public string AdminKey { get; private set; } = "";
+    /// <summary>Every log line of the Api and the sender, at Debug.</summary>
+    public CapturedLogs Logs { get; } = new();
+    public string MemberKey { get; private set; } = "";
+    public string GlobexKey { get; private set; } = "";
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        AdminKey = (await Bootstrap.CreateEntityWithAdminAsync(DataSource, "acme", "alice")).ApiKey;
+        GlobexKey = (await Bootstrap.CreateEntityWithAdminAsync(DataSource, "globex", "carol")).ApiKey;
+        var config = ServiceConfiguration();
+        config["Logging:LogLevel:Default"] = "Debug";
+        Api = await ServiceHost.StartAsync(args =>
+        {
+            var app = Automations.Api.Program.Build(args);
+            app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
+            return app;
+        }, config);
+        Sender = await ServiceHost.StartAsync(args =>
+        {
+            var app = Automations.WebhookSender.Program.Build(args);
+            app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
+            return app;
+        }, config);
+        Receiver = await Receiver.StartAsync();
+
+        (await CallAsync(HttpMethod.Post, "/v1/entities/acme/members", new { user = "bob", role = "member" })).EnsureSuccessStatusCode();
+        using var key = await CallAsync(HttpMethod.Post, "/v1/entities/acme/keys", new { name = "bob's key", scopes = new[] { "api" }, user = "bob" });
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        MemberKey = (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        Browser = Browser.Start(Api.BaseAddress);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        Browser?.Dispose();
+        if (Sender is not null) await Sender.DisposeAsync();
+        if (Api is not null) await Api.DisposeAsync();
+        if (Receiver is not null) await Receiver.DisposeAsync();
+        await base.DisposeAsync();
+    }
+
+    /// <summary>The REST API directly (to arrange data a test is not about).</summary>
+    public async Task<HttpResponseMessage> CallAsync(HttpMethod method, string path, object? body = null, string? key = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key ?? AdminKey);
+        return await Api.Client.SendAsync(request);
+    }
+
+    public async Task<JsonElement> CreateAsync(string path, object body, string? key = null)
+    {
+        using var response = await CallAsync(HttpMethod.Post, path, body, key);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST {path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>A plain HTTP client carrying only the given console cookie (no redirects followed), to see real status codes.</summary>
+    public HttpClient CookieClient(string? cookie)
+    {
+        var handler = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false };
+        var client = new HttpClient(handler) { BaseAddress = Api.BaseAddress };
+        if (cookie is not null) client.DefaultRequestHeaders.Add("Cookie", cookie);
+        return client;
+    }
+}
+
+/// <summary>A real HTTP endpoint on 127.0.0.1 that records every request and answers 201 with a recognisable body.</summary>
+public sealed class Receiver : IAsyncDisposable
+{
+    public sealed record Request(string Path, IReadOnlyDictionary<string, string> Headers, string Body);
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<Request> _requests = new();
+
+    private Receiver(WebApplication app) => _app = app;
+
+    public Uri BaseAddress { get; private set; } = null!;
+    public IReadOnlyList<Request> On(string path) => _requests.Where(r => r.Path == path).ToArray();
+    public string Url(string path) => new Uri(BaseAddress, path).ToString();
+
+    public static async Task<Receiver> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var receiver = new Receiver(app);
+        app.Run(async ctx =>
+        {
+            using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            receiver._requests.Enqueue(new Request(ctx.Request.Path.Value ?? "/",
+                ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
+            ctx.Response.StatusCode = 201;
+            ctx.Response.Headers["X-Receiver"] = "console-test";
+            await ctx.Response.WriteAsync("dispatched by the receiver");
+        });
+        await app.StartAsync();
+        receiver.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return receiver;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try { await _app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
+        await _app.DisposeAsync();
+    }
+}
