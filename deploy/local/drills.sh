@@ -10,7 +10,9 @@ mode=()
 [ "${1:-}" = "--short" ] && { mode=(--short); shift; }
 drills=("$@")
 [ ${#drills[@]} -eq 0 ] && drills=(malformed kill rabbitmq postgres errors slow)
-rate=${AUTOMATIONS_DRILL_RATE:-200}
+# The short form runs below the measured capacity (~100-130 events/s here, see README), so a drill tests
+# correctness under a fault, not a backlog; the full form takes AUTOMATIONS_DRILL_RATE.
+rate=${AUTOMATIONS_DRILL_RATE:-50}
 bench="$ROOT/tests/Automations.Benchmarks/bin/Release/net10.0/Automations.Benchmarks.dll"
 mkdir -p "$RUN_DIR/drills"
 passed=0; failed=0
