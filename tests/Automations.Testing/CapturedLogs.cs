@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Automations.Console.Tests;
+namespace Automations.Testing;
 
 /// <summary>Every log line a host writes (message, exception and scopes), registered into the real host's logger factory.</summary>
 public sealed class CapturedLogs : ILoggerProvider
