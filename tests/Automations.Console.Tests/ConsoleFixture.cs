@@ -51,7 +51,13 @@ public class ConsoleFixture : TestEnvironment
             app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
             return app;
         }, config);
-        Receiver = await Receiver.StartAsync();
+        // Every path answers 201 with a recognisable header and body, which the webhook test page must show.
+        Receiver = await Receiver.StartAsync(async (ctx, _) =>
+        {
+            ctx.Response.StatusCode = 201;
+            ctx.Response.Headers["X-Receiver"] = "console-test";
+            await ctx.Response.WriteAsync("dispatched by the receiver");
+        });
 
         (await CallAsync(HttpMethod.Post, "/v1/entities/acme/members", new { user = "bob", role = "member" })).EnsureSuccessStatusCode();
         using var key = await CallAsync(HttpMethod.Post, "/v1/entities/acme/keys", new { name = "bob's key", scopes = new[] { "api" }, user = "bob" });
@@ -93,49 +99,5 @@ public class ConsoleFixture : TestEnvironment
         var client = new HttpClient(handler) { BaseAddress = Api.BaseAddress };
         if (cookie is not null) client.DefaultRequestHeaders.Add("Cookie", cookie);
         return client;
-    }
-}
-
-/// <summary>A real HTTP endpoint on 127.0.0.1 that records every request and answers 201 with a recognisable body.</summary>
-public sealed class Receiver : IAsyncDisposable
-{
-    public sealed record Request(string Path, IReadOnlyDictionary<string, string> Headers, string Body);
-
-    private readonly WebApplication _app;
-    private readonly ConcurrentQueue<Request> _requests = new();
-
-    private Receiver(WebApplication app) => _app = app;
-
-    public Uri BaseAddress { get; private set; } = null!;
-    public IReadOnlyList<Request> On(string path) => _requests.Where(r => r.Path == path).ToArray();
-    public string Url(string path) => new Uri(BaseAddress, path).ToString();
-
-    public static async Task<Receiver> StartAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var receiver = new Receiver(app);
-        app.Run(async ctx =>
-        {
-            using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
-            var body = await reader.ReadToEndAsync();
-            receiver._requests.Enqueue(new Request(ctx.Request.Path.Value ?? "/",
-                ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
-            ctx.Response.StatusCode = 201;
-            ctx.Response.Headers["X-Receiver"] = "console-test";
-            await ctx.Response.WriteAsync("dispatched by the receiver");
-        });
-        await app.StartAsync();
-        receiver.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return receiver;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try { await _app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
-        await _app.DisposeAsync();
     }
 }

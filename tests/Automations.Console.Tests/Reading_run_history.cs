@@ -58,6 +58,6 @@ public class Reading_run_history(ConsoleFixture fx) : IClassFixture<ConsoleFixtu
         b.ClickAndWait(b.Driver.FindElement(By.XPath("//table[@id='runs']//button[normalize-space()='Redeliver']")));
         Assert.Equal($"/console/acme/projects/mnist/automations/{automationId}", b.Path0);
         await Eventually.TrueAsync(() => Task.FromResult(fx.Receiver.On(path).Count == 2), "the redelivery reached the receiver", TimeSpan.FromSeconds(30));
-        Assert.All(fx.Receiver.On(path), r => Assert.Equal("""{"v":"mnist-model:v3"}""", r.Body));
+        Assert.All(fx.Receiver.On(path), r => Assert.Equal("""{"v":"mnist-model:v3"}""", r.BodyText));
     }
 }

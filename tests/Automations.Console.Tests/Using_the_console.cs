@@ -54,7 +54,7 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
         Assert.Contains("********", B.Text("#test-request-body"));
         Assert.DoesNotContain(secretValue, B.Source);
         var received = Assert.Single(fx.Receiver.On(path));
-        Assert.Contains(secretValue, received.Body);
+        Assert.Contains(secretValue, received.BodyText);
         Assert.Equal("Bearer " + secretValue, received.Headers["Authorization"]);
         var logs = string.Join("\n", fx.Logs.Lines);
         Assert.Contains("/console/acme/settings/webhooks", logs);

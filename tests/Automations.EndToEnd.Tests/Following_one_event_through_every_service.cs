@@ -26,7 +26,7 @@ public class PipelineFixture : TestEnvironment
     public ServiceHost Rules { get; private set; } = null!;
     public ServiceHost Sender { get; private set; } = null!;
     public ServiceHost Launch { get; private set; } = null!;
-    public WebhookReceiver Receiver { get; private set; } = null!;
+    public Receiver Receiver { get; private set; } = null!;
     public string AdminKey { get; private set; } = "";
     public const string SigningSecret = "s3cr3t-signing-value";
     public const string AccessToken = "ghp_not-a-real-token-0123456789";
@@ -35,7 +35,7 @@ public class PipelineFixture : TestEnvironment
     {
         await base.InitializeAsync();
         AdminKey = (await Bootstrap.CreateEntityWithAdminAsync(DataSource, "acme", "admin")).ApiKey;
-        Receiver = await WebhookReceiver.StartAsync();
+        Receiver = await Receiver.StartAsync();
         var config = ServiceConfiguration();
         Api = await ServiceHost.StartAsync(Automations.Api.Program.Build, config);
         Ingestion = await ServiceHost.StartAsync(Automations.Ingestion.Program.Build, config);

@@ -1,5 +1,7 @@
 using Automations.Contracts;
 
+using Automations.Testing;
+
 namespace Automations.WebhookSender.Tests;
 
 public class Redelivering_by_hand(SenderFixture fx) : IClassFixture<SenderFixture>

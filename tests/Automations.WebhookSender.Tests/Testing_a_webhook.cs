@@ -7,6 +7,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
+using Automations.Testing;
+
 namespace Automations.WebhookSender.Tests;
 
 /// <summary>TestWebhook -> WebhookTestResult over the bus, as the Api asks it: one request, nothing stored, secrets masked.</summary>

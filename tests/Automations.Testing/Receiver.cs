@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Automations.WebhookSender.Tests;
+namespace Automations.Testing;
 
 /// <summary>A real HTTP endpoint on 127.0.0.1 that records every request and answers as each path is told to.</summary>
 public sealed class Receiver : IAsyncDisposable
@@ -28,6 +28,7 @@ public sealed class Receiver : IAsyncDisposable
 
     private Receiver(WebApplication app) => _app = app;
 
+    private Responder? _otherwise;
     public Uri BaseAddress { get; private set; } = null!;
     public IReadOnlyList<Request> Requests => _requests.ToArray();
     public IReadOnlyList<Request> On(string path) => _requests.Where(r => r.Path == path).ToArray();
@@ -49,13 +50,14 @@ public sealed class Receiver : IAsyncDisposable
         return ctx.Response.WriteAsync(n <= failures ? "not yet" : "ok");
     };
 
-    public static async Task<Receiver> StartAsync()
+    /// <param name="otherwise">How to answer a path no <see cref="Respond"/> call named; by default 200 "ok".</param>
+    public static async Task<Receiver> StartAsync(Responder? otherwise = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
-        var receiver = new Receiver(app);
+        var receiver = new Receiver(app) { _otherwise = otherwise };
         app.Run(receiver.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -73,6 +75,8 @@ public sealed class Receiver : IAsyncDisposable
         _requests.Enqueue(new Request(path, headers, ms.ToArray(), DateTimeOffset.UtcNow, number));
         if (_responders.TryGetValue(path, out var responder))
             await responder(context, number);
+        else if (_otherwise is not null)
+            await _otherwise(context, number);
         else
         {
             context.Response.StatusCode = 200;
