@@ -83,6 +83,11 @@ public sealed class Browser : IDisposable
         {
             try { _ = html.TagName; return false; }
             catch (StaleElementReferenceException) { return Driver.ExecuteScript("return document.readyState")?.ToString() == "complete"; }
+            // Chromium sometimes reports the same staleness, mid-navigation, as this inspector error instead.
+            catch (UnknownErrorException ex) when (ex.Message.Contains("does not belong to the document", StringComparison.Ordinal))
+            {
+                return Driver.ExecuteScript("return document.readyState")?.ToString() == "complete";
+            }
         });
     }
 
