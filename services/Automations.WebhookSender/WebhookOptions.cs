@@ -15,7 +15,7 @@ public sealed class WebhookOptions
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
     /// <summary>Upper bound for a Retry-After honoured on 429/503.</summary>
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromHours(10);
-    public int MaxConcurrencyPerWebhook { get; set; } = 8;
+    public int MaxConcurrencyPerWebhook { get; set; } = 32;
     /// <summary>Requests in flight in this process, all webhooks together.</summary>
     public int MaxConcurrency { get; set; } = 256;
     /// <summary>How long a claimed delivery stays invisible to other replicas' schedulers (beyond the timeout).</summary>

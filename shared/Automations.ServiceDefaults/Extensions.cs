@@ -43,6 +43,15 @@ public static class Extensions
         {
             var dsb = new NpgsqlDataSourceBuilder(postgres);
             dsb.ConnectionStringBuilder.ApplicationName ??= serviceName;
+            // Every service runs the same few statements thousands of times a second: prepared once per connection,
+            // PostgreSQL skips parsing and planning them (Npgsql's auto-prepare is off unless asked for).
+            // A connection string that names "Max Auto Prepare" keeps its own value.
+            if (!postgres.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+                dsb.ConnectionStringBuilder.MaxAutoPrepare = 128;
+            // No service keeps session state on a pooled connection (the relays' LISTEN has its own, never returned
+            // healthy), so the reset that would run before each reuse is only cost.
+            if (!postgres.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase))
+                dsb.ConnectionStringBuilder.NoResetOnClose = true;
             return dsb.Build();
         });
 

@@ -105,15 +105,16 @@ public sealed class Load : IAsyncDisposable
     }
 
     /// <summary>Sends for <paramref name="duration"/> (or until <paramref name="stop"/> says so), ids from <paramref name="prefix"/>.</summary>
-    public async Task<int> RunAsync(string prefix, TimeSpan duration, Func<bool>? stop = null)
+    public async Task<int> RunAsync(string prefix, TimeSpan duration, Func<bool>? stop = null, double? rate = null)
     {
         var sw = Stopwatch.StartNew();
         var sent = 0;
-        if (_o.Rate > 0)
+        var perSecond = rate ?? _o.Rate;
+        if (perSecond > 0)
         {
             while (sw.Elapsed < duration && !(stop?.Invoke() ?? false))
             {
-                var due = (int)(sw.Elapsed.TotalSeconds * _o.Rate);
+                var due = (int)(sw.Elapsed.TotalSeconds * perSecond);
                 while (sent < due) _inFlight.Add(SendOneAsync($"{prefix}-{sent++}"));
                 await Task.Delay(1);
             }

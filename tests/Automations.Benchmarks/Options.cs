@@ -22,6 +22,21 @@ public sealed class Options
     public bool Short { get; init; }
     public string RunDir { get; init; } = ".run";
 
+    public const string Usage = """
+        Automations.Benchmarks: end-to-end benchmark and fault drills against the system deploy/local/up.sh runs.
+          --rate N|max          events per second, open loop (default 200); max: closed loop with --concurrency (64)
+          --duration S          measured seconds (default 30; 15 with --short)
+          --min-warmup S        warm-up at least this long (default 30; 5 with --short)
+          --max-warmup S        then until steady, at most this long (default 120; 15 with --short)
+          --drain S             wait this long for everything to arrive and be recorded (default 90)
+          --via http|amqp       how events are sent (default http)
+          --drill NAME          rabbitmq | kill | postgres | errors | slow | malformed
+          --short               the short form (CI)
+          --out DIR             where the latency plot goes (default bench-results)
+          --api URL --ingestion URL --postgres CS --rabbitmq URI --run-dir DIR
+        Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT); exits 1 when the exactly-once check fails.
+        """;
+
     public static Options Parse(string[] args)
     {
         var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -45,8 +60,8 @@ public sealed class Options
             Rate = D("rate", 200),
             Concurrency = (int)D("concurrency", 64),
             Duration = TimeSpan.FromSeconds(D("duration", shortForm ? 15 : 30)),
-            MaxWarmup = TimeSpan.FromSeconds(D("max-warmup", shortForm ? 15 : 60)),
-            MinWarmup = TimeSpan.FromSeconds(D("min-warmup", shortForm ? 5 : 10)),
+            MaxWarmup = TimeSpan.FromSeconds(D("max-warmup", shortForm ? 15 : 120)),
+            MinWarmup = TimeSpan.FromSeconds(D("min-warmup", shortForm ? 5 : 30)),
             Drain = TimeSpan.FromSeconds(D("drain", 90)),
             Via = S("via", "http"),
             Out = S("out", "bench-results"),

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Automations.Contracts;
 using Automations.Core.Templates;
@@ -14,9 +15,9 @@ using Npgsql;
 namespace Automations.Rules.Runs;
 
 /// <summary>
-/// One transaction per event: inbox mark, matching, then per matched automation a run row (unique per automation and
-/// event) and its command in the outbox. Any failure rolls everything back; after the immediate retries the event goes
-/// to the error queue with its exception.
+/// One statement (so one round trip and one implicit transaction) per event: the inbox mark, and per matched automation
+/// a run row (unique per automation and event) and its command in the outbox. Any failure rolls everything back; after
+/// the immediate retries the event goes to the error queue with its exception. An event that matches nothing writes its inbox row only.
 /// </summary>
 public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, AutomationCache cache, RunMetrics metrics, ILogger<ArtifactEventConsumer> logger)
     : IConsumer<ArtifactEventReceived>
@@ -28,29 +29,39 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         var e = context.Message;
         var ct = context.CancellationToken;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        if (!await Inbox.TryBeginAsync(connection, tx, Extensions.Schema, Name, context.MessageId ?? e.EventId))
-            return;
 
         var started = Stopwatch.GetTimestamp();
-        var automations = await cache.GetAsync(connection, tx, e.Entity, e.Project, ct);
+        var automations = await cache.GetAsync(connection, null, e.Entity, e.Project, ct);
         var matched = cache.Match(automations, e);
         metrics.Matching(Stopwatch.GetElapsedTime(started), e.EventType);
+        var parameters = new DynamicParameters(new { consumer = Name, messageId = context.MessageId ?? e.EventId });
+        if (matched.Count == 0)
+        {
+            // Nothing fires; the inbox row still records that this message was handled (operators and tests look for it).
+            await connection.ExecuteAsync(new CommandDefinition(
+                "insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing", parameters, cancellationToken: ct));
+            return;
+        }
 
-        var created = new List<string>();
-        foreach (var automation in matched)
-            if (await StartRunAsync(connection, tx, e, automation.Row, ct))
-                created.Add(automation.Row.ActionType);
-        await tx.CommitAsync(ct);
+        var sql = new StringBuilder("with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)");
+        for (var i = 0; i < matched.Count; i++)
+            sql.Append(",\n").Append(await RunSqlAsync(connection, parameters, $"r{i}_", e, matched[i].Row, ct));
+        var runs = string.Join(", ", Enumerable.Range(0, matched.Count).Select(i => $"(select count(*) from r{i}_run)::int"));
+        var any = string.Join(" union all ", Enumerable.Range(0, matched.Count).Select(i => $"select 1 from r{i}_run"));
+        sql.Append($",\nmade as ({any})\nselect array[{runs}], {OutboxWriter.NotifyIfAny(Extensions.Schema, "made")}");
+        var inserted = await connection.ExecuteScalarAsync<int[]>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: ct));
 
+        var created = matched.Where((_, i) => inserted![i] == 1).Select(a => a.Row.ActionType).ToList();
         foreach (var group in created.GroupBy(t => t)) metrics.Run(RunStatus.Pending, group.Key, group.Count());
-        if (matched.Count > 0)
-            logger.LogInformation("Event {EventId} ({EventType} {Entity}/{Project}/{Collection}) fired {Runs} automation(s)",
-                e.EventId, e.EventType, e.Entity, e.Project, e.Collection, created.Count);
+        logger.LogInformation("Event {EventId} ({EventType} {Entity}/{Project}/{Collection}) fired {Runs} automation(s)",
+            e.EventId, e.EventType, e.Entity, e.Project, e.Collection, created.Count);
     }
 
-    /// <returns>false when this automation already has a run for this event (the event came again under another message id).</returns>
-    private static async Task<bool> StartRunAsync(NpgsqlConnection connection, NpgsqlTransaction tx, ArtifactEventReceived e, AutomationRow a, CancellationToken ct)
+    /// <summary>
+    /// Two CTEs for one automation: <c>{p}run</c> inserts the run (only for a new message, and only once per automation
+    /// and event: a row there means it is new), <c>{p}out</c> its command into the outbox.
+    /// </summary>
+    private static async Task<string> RunSqlAsync(NpgsqlConnection connection, DynamicParameters parameters, string p, ArtifactEventReceived e, AutomationRow a, CancellationToken ct)
     {
         var runId = Guid.CreateVersion7();
         var commandId = Guid.CreateVersion7();
@@ -69,7 +80,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         {
             var jobId = a.JobId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a job");
             var queueId = a.QueueId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a queue");
-            jobVersion ??= await AutomationQueries.LatestJobVersionAsync(connection, tx, jobId, ct)
+            jobVersion ??= await AutomationQueries.LatestJobVersionAsync(connection, null, jobId, ct)
                 ?? throw new InvalidOperationException($"Launch job {jobId} of automation {a.Id} has no version");
             // Overrides may use the same ${...} variables as a webhook payload (e.g. the artifact to evaluate).
             payload = PayloadTemplate.Render(string.IsNullOrEmpty(a.OverridesJson) ? "{}" : a.OverridesJson, variables, PayloadTemplate.RenderMode.Intermediate);
@@ -77,22 +88,25 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
                 a.TargetProject, payload, eventJson, e.OccurredAt);
         }
 
-        var inserted = await connection.ExecuteAsync(new CommandDefinition(
-            """
-            insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
-                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status)
-            values (@runId, @Id, @Name, @entity, @project, @eventId, @producerEventId, @eventType, @eventJson::jsonb,
-                    @ActionType, @WebhookId, @JobId, @jobVersion, @QueueId, @TargetProject, @commandId, @payload, 'Pending')
-            on conflict (automation_id, event_id) do nothing
-            """,
-            new
-            {
-                runId, a.Id, a.Name, entity = e.Entity, project = e.Project, eventId = e.EventId, producerEventId = e.ProducerEventId,
-                eventType = e.EventType, eventJson, a.ActionType, a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload,
-            }, tx, cancellationToken: ct));
-        if (inserted == 0) return false;
-
-        await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, command.GetType(), command, messageId: commandId);
-        return true;
+        var values = new Dictionary<string, object?>
+        {
+            ["runId"] = runId, ["id"] = a.Id, ["name"] = a.Name, ["entity"] = e.Entity, ["project"] = e.Project, ["eventId"] = e.EventId,
+            ["producerEventId"] = e.ProducerEventId, ["eventType"] = e.EventType, ["eventJson"] = eventJson, ["actionType"] = a.ActionType,
+            ["webhookId"] = a.WebhookId, ["jobId"] = a.JobId, ["jobVersion"] = jobVersion, ["queueId"] = a.QueueId,
+            ["targetProject"] = a.TargetProject, ["commandId"] = commandId, ["payload"] = payload,
+        };
+        foreach (var (name, value) in values) parameters.Add(p + name, value);
+        OutboxWriter.AddParameters(parameters, p + "o_", command.GetType(), command, commandId);
+        return $"""
+            {p}run as (
+                insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
+                                        action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status)
+                select @{p}runId, @{p}id, @{p}name, @{p}entity, @{p}project, @{p}eventId, @{p}producerEventId, @{p}eventType, @{p}eventJson::jsonb,
+                       @{p}actionType, @{p}webhookId::uuid, @{p}jobId::uuid, @{p}jobVersion::int, @{p}queueId::uuid, @{p}targetProject::text, @{p}commandId, @{p}payload::text, 'Pending'
+                where exists (select 1 from inbox)
+                on conflict (automation_id, event_id) do nothing
+                returning 1),
+            {p}out as ({OutboxWriter.InsertFrom(Extensions.Schema, p + "run", p + "o_")})
+            """;
     }
 }

@@ -1,5 +1,4 @@
 using Automations.Contracts;
-using Automations.Persistence.Inbox;
 using Dapper;
 using MassTransit;
 using Npgsql;
@@ -42,18 +41,16 @@ public sealed class RunOutcomeConsumer(NpgsqlDataSource dataSource, RunMetrics m
     {
         var ct = context.CancellationToken;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        if (context.MessageId is { } messageId && !await Inbox.TryBeginAsync(connection, tx, Extensions.Schema, Name, messageId))
-            return;
         var from = status == RunStatus.Enqueued ? new[] { RunStatus.Pending } : [RunStatus.Pending, RunStatus.Enqueued];
+        // One statement: the inbox mark and the move commit together (a message without an id is simply not deduplicated).
         var actionType = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
             """
+            with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)
             update rules.runs set status = @status, reason = @reason, updated_at = now(),
                    finished_at = case when @status in ('Finished', 'Failed') then now() end
-            where id = @runId and status = any(@from)
+            where id = @runId and status = any(@from) and exists (select 1 from inbox)
             returning action_type
-            """, new { runId, status, reason, from }, tx, cancellationToken: ct));
-        await tx.CommitAsync(ct);
+            """, new { consumer = Name, messageId = context.MessageId ?? Guid.NewGuid(), runId, status, reason, from }, cancellationToken: ct));
         if (actionType is not null) metrics.Run(status, actionType);
         else logger.LogInformation("Outcome {Status} for run {RunId} ignored: unknown run or already final", status, runId);
     }

@@ -30,9 +30,21 @@ public sealed class DeliveryDispatcher(
     private readonly ConcurrentDictionary<Guid, (WebhookTarget? Webhook, (DateTimeOffset DisabledAt, string Reason)? State, long Expires)> _control = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _inFlight;
+    /// <summary>A claim younger than this is used without renewing it (its lease is Timeout + ClaimMargin).</summary>
+    private long FreshClaimMs => (long)Math.Min(_options.ClaimMargin.TotalMilliseconds / 2, 10_000);
 
     /// <summary>Deliveries handed over and not finished yet (waiting for a slot or sending).</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>
+    /// Backpressure for the consumer: while the process already holds MaxConcurrency × 4 deliveries, new commands wait
+    /// in the broker (within the prefetch) instead of piling up in memory.
+    /// </summary>
+    public async ValueTask WaitForRoomAsync(CancellationToken ct)
+    {
+        while (Volatile.Read(ref _inFlight) >= _options.MaxConcurrency * 4)
+            await Task.Delay(10, ct);
+    }
 
     public void Dispatch(WorkItem work)
     {
@@ -51,23 +63,7 @@ public sealed class DeliveryDispatcher(
         var perWebhook = _perWebhook.GetOrAdd(work.WebhookId, _ => new SemaphoreSlim(_options.MaxConcurrencyPerWebhook));
         try
         {
-            await perWebhook.WaitAsync(stopping);
-            try
-            {
-                await _global.WaitAsync(stopping);
-                try
-                {
-                    await AttemptAsync(work, stopping);
-                }
-                finally
-                {
-                    _global.Release();
-                }
-            }
-            finally
-            {
-                perWebhook.Release();
-            }
+            await AttemptAsync(work, perWebhook, stopping);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -80,20 +76,59 @@ public sealed class DeliveryDispatcher(
         }
     }
 
-    private async Task AttemptAsync(WorkItem work, CancellationToken stopping)
+    /// <summary>
+    /// The webhook's slot (then a process-wide one) is held for the request only: loading the delivery before and
+    /// recording its outcome after do not count against the endpoint's concurrency.
+    /// </summary>
+    private async Task AttemptAsync(WorkItem work, SemaphoreSlim perWebhook, CancellationToken stopping)
     {
-        var delivery = await store.StartAttemptAsync(work, stopping);
-        if (delivery is null) return;
+        ClaimedDelivery? delivery;
+        WebhookTarget? webhook;
+        SendResult result;
+        Activity? activity = null;
+        try
+        {
+            await perWebhook.WaitAsync(stopping);
+            try
+            {
+                await _global.WaitAsync(stopping);
+                try
+                {
+                    // A fresh claim (taken with the delivery) is used as it is; one that waited for a slot is renewed
+                    // first, so its lease covers the whole request and a claim another replica took over is noticed.
+                    delivery = work.Loaded is { } loaded && Environment.TickCount64 - work.ClaimedAt < FreshClaimMs
+                        ? loaded
+                        : await store.StartAttemptAsync(work, stopping);
+                    if (delivery is null) return;
+                    ActivityContext.TryParse(delivery.Traceparent, null, out var parent);
+                    activity = Telemetry.Source.StartActivity("webhook deliver", ActivityKind.Internal, parent);
+                    activity?.SetTag("automations.entity", delivery.Entity);
+                    activity?.SetTag("automations.project", delivery.Project);
+                    activity?.SetTag("automations.automation_id", delivery.AutomationId);
+                    activity?.SetTag("webhook.id", delivery.WebhookId);
+                    activity?.SetTag("delivery.id", delivery.Id);
+                    activity?.SetTag("delivery.attempt", delivery.Attempts + 1);
+                    (webhook, result) = await SendOnceAsync(delivery, stopping);
+                }
+                finally
+                {
+                    _global.Release();
+                }
+            }
+            finally
+            {
+                perWebhook.Release();
+            }
+            await RecordAsync(work, delivery, webhook, result, activity);
+        }
+        finally
+        {
+            activity?.Dispose();
+        }
+    }
 
-        ActivityContext.TryParse(delivery.Traceparent, null, out var parent);
-        using var activity = Telemetry.Source.StartActivity("webhook deliver", ActivityKind.Internal, parent);
-        activity?.SetTag("automations.entity", delivery.Entity);
-        activity?.SetTag("automations.project", delivery.Project);
-        activity?.SetTag("automations.automation_id", delivery.AutomationId);
-        activity?.SetTag("webhook.id", delivery.WebhookId);
-        activity?.SetTag("delivery.id", delivery.Id);
-        activity?.SetTag("delivery.attempt", delivery.Attempts + 1);
-
+    private async Task<(WebhookTarget? Webhook, SendResult Result)> SendOnceAsync(ClaimedDelivery delivery, CancellationToken stopping)
+    {
         var (webhook, state) = await ControlViewAsync(delivery.WebhookId, stopping);
         string? blocked = null;
         if (webhook is null || webhook.Entity != delivery.Entity)
@@ -103,13 +138,14 @@ public sealed class DeliveryDispatcher(
         else if (state is { } st && st.DisabledAt >= webhook.UpdatedAt)
             blocked = "the webhook is disabled: " + st.Reason;
 
-        SendResult result;
         if (blocked is not null)
-            result = new SendResult(null, new Dictionary<string, string>(), null, blocked, 0, DateTimeOffset.UtcNow, true, null,
-                webhook?.Url ?? "", new Dictionary<string, string>(), "");
-        else
-            result = await client.SendAsync(webhook!, delivery.Id, delivery.Payload, stopping);
+            return (webhook, new SendResult(null, new Dictionary<string, string>(), null, blocked, 0, DateTimeOffset.UtcNow, true, null,
+                webhook?.Url ?? "", new Dictionary<string, string>(), ""));
+        return (webhook, await client.SendAsync(webhook!, delivery.Id, delivery.Payload, stopping));
+    }
 
+    private async Task RecordAsync(WorkItem work, ClaimedDelivery delivery, WebhookTarget? webhook, SendResult result, Activity? activity)
+    {
         var number = delivery.Attempts + 1;
         DeliveryStore.Outcome outcome;
         DateTimeOffset? next = null;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Automations.Contracts;
 using Automations.Persistence.Inbox;
@@ -11,7 +12,13 @@ using Npgsql;
 namespace Automations.WebhookSender.Deliveries;
 
 /// <summary>A delivery this process holds a claim on: only the holder of <see cref="Claim"/> may record its next attempt.</summary>
-public sealed record WorkItem(Guid DeliveryId, Guid WebhookId, Guid Claim);
+public sealed record WorkItem(Guid DeliveryId, Guid WebhookId, Guid Claim)
+{
+    /// <summary>The delivery as stored with the claim (a fresh command): its first attempt needs no second read while the claim is young.</summary>
+    public ClaimedDelivery? Loaded { get; init; }
+    /// <summary>When the claim (and its lease) was taken, in <see cref="Environment.TickCount64"/> milliseconds.</summary>
+    public long ClaimedAt { get; init; } = Environment.TickCount64;
+}
 
 /// <summary>A claimed delivery, loaded for its attempt.</summary>
 public sealed class ClaimedDelivery
@@ -43,6 +50,8 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var id = Guid.CreateVersion7();
         var claim = Guid.NewGuid();
+        var maxAttempts = _options.Schedule().MaxAttempts;
+        var traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
         // One statement, so one round trip and atomic: the inbox row (this message) and the delivery (this command).
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
             """
@@ -58,11 +67,19 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             new
             {
                 id, messageId, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
-                command.Payload, maxAttempts = _options.Schedule().MaxAttempts, lease = _options.Lease, claim,
-                traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null,
+                command.Payload, maxAttempts, lease = _options.Lease, claim, traceparent,
                 OccurredAt = command.OccurredAt.ToUniversalTime(),
             }, cancellationToken: ct));
-        return inserted == 1 ? new WorkItem(id, command.WebhookId, claim) : null;
+        if (inserted != 1) return null;
+        return new WorkItem(id, command.WebhookId, claim)
+        {
+            Loaded = new ClaimedDelivery
+            {
+                Id = id, CommandId = command.CommandId, RunId = command.RunId, WebhookId = command.WebhookId, AutomationId = command.AutomationId,
+                Entity = command.Entity, Project = command.Project, OccurredAt = command.OccurredAt.UtcDateTime, Payload = command.Payload,
+                Attempts = 0, MaxAttempts = maxAttempts, Manual = false, Traceparent = traceparent,
+            },
+        };
     }
 
     /// <summary>Claims due deliveries (any replica's, FOR UPDATE SKIP LOCKED) for one lease.</summary>
@@ -123,60 +140,63 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     public enum Outcome { Succeeded, Retry, Failed, Gone }
 
     /// <summary>
-    /// Records one attempt and moves the delivery on, in one transaction with its outbox messages.
-    /// Returns false when the claim was lost meanwhile (nothing is written then).
+    /// Records one attempt and moves the delivery on, with its outbox messages, in one statement (one round trip, one
+    /// implicit transaction). Returns false when the claim was lost meanwhile (nothing is written then).
     /// </summary>
     public async Task<bool> RecordAsync(WorkItem work, ClaimedDelivery d, SendResult result, Outcome outcome, DateTimeOffset? nextAttemptAt, string? webhookEntity, CancellationToken ct)
     {
         var number = d.Attempts + 1;
         var now = DateTimeOffset.UtcNow;
         var status = outcome switch { Outcome.Succeeded => "succeeded", Outcome.Retry => "pending", _ => "failed" };
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        // The delivery moves on and its attempt is logged in one statement, only while the claim is still ours.
-        var updated = await connection.ExecuteAsync(new CommandDefinition(
+        var parameters = new DynamicParameters(new
+        {
+            status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim, d.Manual, result.StartedAt, result.DurationMs,
+            headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, d.WebhookId, d.Entity,
+        });
+        // The delivery moves on only while the claim is still ours; everything else is written from its row.
+        var sql = new StringBuilder(
             """
             with moved as (
                 update delivery.deliveries set status = @status, attempts = @number, claim = null, manual_pending = false,
                     next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),
                     completed_at = case when @status = 'pending' then null else now() end
                 where id = @id and claim = @Claim and status = 'pending'
-                returning id)
-            insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body, error, next_attempt_at)
-            select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode, @headers::jsonb, @ResponseBody, @Error, @nextAttemptAt from moved
-            """,
-            new
-            {
-                status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim, d.Manual, result.StartedAt, result.DurationMs,
-                headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody,
-            }, tx, cancellationToken: ct));
-        if (updated == 0)
-        {
-            await tx.RollbackAsync(ct);
-            return false;
-        }
-
+                returning id),
+            attempt as (
+                insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body, error, next_attempt_at)
+                select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode::int, @headers::jsonb, @ResponseBody::text, @Error::text, @nextAttemptAt::timestamptz from moved)
+            """);
+        var messages = new List<object>();
         switch (outcome)
         {
             case Outcome.Succeeded:
-                await OutboxWriter.AddAsync(connection, tx, Schema, new WebhookDeliveryCompleted(d.CommandId, d.RunId, d.Id, result.StatusCode ?? 0, number, now));
+                messages.Add(new WebhookDeliveryCompleted(d.CommandId, d.RunId, d.Id, result.StatusCode ?? 0, number, now));
                 break;
             case Outcome.Gone:
-                var reason = "the endpoint answered 410 Gone";
-                await connection.ExecuteAsync(new CommandDefinition(
+                parameters.Add("reason", "the endpoint answered 410 Gone");
+                sql.Append(
                     """
-                    insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) values (@WebhookId, @Entity, now(), @reason)
-                    on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @reason
-                    """, new { d.WebhookId, d.Entity, reason }, tx, cancellationToken: ct));
-                await OutboxWriter.AddAsync(connection, tx, Schema, new WebhookDisabled(d.WebhookId, webhookEntity ?? d.Entity, reason, now));
-                await OutboxWriter.AddAsync(connection, tx, Schema, new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, "410 Gone: webhook disabled", 410, number, now));
+                    ,
+                    gone as (
+                        insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) select @WebhookId, @Entity, now(), @reason from moved
+                        on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @reason)
+                    """);
+                messages.Add(new WebhookDisabled(d.WebhookId, webhookEntity ?? d.Entity, "the endpoint answered 410 Gone", now));
+                messages.Add(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, "410 Gone: webhook disabled", 410, number, now));
                 break;
             case Outcome.Failed:
-                await OutboxWriter.AddAsync(connection, tx, Schema, new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, result.Error ?? "failed", result.StatusCode, number, now));
+                messages.Add(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, result.Error ?? "failed", result.StatusCode, number, now));
                 break;
         }
-        await tx.CommitAsync(ct);
-        return true;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            OutboxWriter.AddParameters(parameters, $"o{i}_", messages[i].GetType(), messages[i], Guid.CreateVersion7());
+            sql.Append($",\no{i} as ({OutboxWriter.InsertFrom(Schema, "moved", $"o{i}_")})");
+        }
+        sql.Append($"\nselect (select count(*) from moved)::int{(messages.Count > 0 ? ", " + OutboxWriter.NotifyIfAny(Schema, "moved") : "")}");
+
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: ct)) == 1;
     }
 
     /// <summary>

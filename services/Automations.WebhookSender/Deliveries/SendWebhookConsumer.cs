@@ -11,6 +11,7 @@ public sealed class SendWebhookConsumer(DeliveryStore store, DeliveryDispatcher 
 {
     public async Task Consume(ConsumeContext<SendWebhook> context)
     {
+        await dispatcher.WaitForRoomAsync(context.CancellationToken);
         var work = await store.CreateAsync(context.Message, context.MessageId ?? context.Message.CommandId, context.CancellationToken);
         if (work is not null) dispatcher.Dispatch(work);
     }
