@@ -18,8 +18,13 @@ public sealed class AgentOptions
     public double HeartbeatSeconds { get; set; } = 10;
     /// <summary>On SIGTERM: how long running processes may go on before they are killed and their items handed back.</summary>
     public double ShutdownGraceSeconds { get; set; } = 30;
-    /// <summary>How long an outcome report (running, finished, failed, release) is retried while LaunchEnqueuer cannot be reached.</summary>
+    /// <summary>
+    /// How long a hand-back (release, at shutdown) is retried while LaunchEnqueuer cannot be reached. An outcome (finished,
+    /// failed) is retried until LaunchEnqueuer answers it; heartbeat and running are sent again at the next interval.
+    /// </summary>
     public double ReportRetrySeconds { get; set; } = 60;
+    /// <summary>How long one report call (heartbeat, running, finished, failed, release) may take before it counts as failed.</summary>
+    public double ReportTimeoutSeconds { get; set; } = 10;
     /// <summary>A name for this agent, shown as the item's claimer. Default: the machine name and process id.</summary>
     public string Name { get; set; } = $"{Environment.MachineName}/{Environment.ProcessId}";
 

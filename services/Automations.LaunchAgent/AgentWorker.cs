@@ -46,16 +46,29 @@ public sealed class AgentWorker(LaunchApiClient api, ItemRunner runner, IOptions
             {
                 break;
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            catch (Exception ex)
             {
+                // A slot never ends while the agent runs: an unreachable LaunchEnqueuer (whatever the exception type; see
+                // LaunchApiClient.IsTransient) is waited out, and so is a refusal (a revoked key), logged as an error.
                 failures++;
                 var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failures, 7))));
-                logger.LogWarning("Claiming failed ({Error}); retrying in {Delay}", ex.Message, delay);
+                if (LaunchApiClient.IsTransient(ex, stopClaiming))
+                    logger.LogWarning("Claiming failed ({Error}: {Message}); retrying in {Delay}", ex.GetType().Name, ex.Message, delay);
+                else
+                    logger.LogError(ex, "Claiming was refused ({Message}); retrying in {Delay}", ex.Message, delay);
                 try { await Task.Delay(delay, stopClaiming); } catch (OperationCanceledException) { break; }
             }
 
-            if (item is not null)
+            if (item is null) continue;
+            try
+            {
                 await runner.RunAsync(item, _kill.Token);
+            }
+            catch (Exception ex)
+            {
+                // ItemRunner handles what it expects; anything else is a bug, but it must not stop the other items' slot.
+                logger.LogError(ex, "Item {QueueItemId}: the runner failed unexpectedly; its lease will expire and the item go back to its queue", item.Id);
+            }
         }
     }
 

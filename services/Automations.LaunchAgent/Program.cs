@@ -45,6 +45,7 @@ public static class Program
             .Validate(o => !string.IsNullOrWhiteSpace(o.Key), "Agent:Key is not set (an API key with the queues:agent scope).")
             .Validate(o => Uri.TryCreate(o.Api, UriKind.Absolute, out _), "Agent:Api is not an absolute URL.")
             .Validate(o => o.Concurrency >= 1 && o.HeartbeatSeconds > 0, "Agent:Concurrency must be at least 1 and Agent:HeartbeatSeconds above 0.")
+            .Validate(o => o.ReportTimeoutSeconds > 0 && o.ReportRetrySeconds >= 0, "Agent:ReportTimeoutSeconds must be above 0 and Agent:ReportRetrySeconds not negative.")
             .ValidateOnStart();
         var agent = builder.Configuration.GetSection("Agent");
         var waitSeconds = agent.GetValue("WaitSeconds", 20);

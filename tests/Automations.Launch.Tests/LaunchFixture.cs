@@ -79,7 +79,7 @@ public sealed class LaunchFixture : TestEnvironment
         var id = Guid.CreateVersion7();
         await using var c = await DataSource.OpenConnectionAsync();
         await c.ExecuteAsync("insert into control.launch_queues (id, entity_id, name) values (@id, @entityId, @name)",
-            new { id, entityId = entityId ?? EntityId, name = name ?? "q-" + id.ToString("N")[..12] });
+            new { id, entityId = entityId ?? EntityId, name = name ?? "q-" + id.ToString("N") });
         return id;
     }
 
@@ -92,7 +92,7 @@ public sealed class LaunchFixture : TestEnvironment
             """
             insert into control.launch_jobs (id, entity_id, name) values (@id, @entityId, @name);
             insert into control.launch_job_versions (job_id, version, command, args, default_config) values (@id, 1, @command, @argsJson::jsonb, @defaultConfigJson::jsonb);
-            """, new { id, entityId = EntityId, name = "job-" + id.ToString("N")[..12], command, argsJson, defaultConfigJson });
+            """, new { id, entityId = EntityId, name = "job-" + id.ToString("N"), command, argsJson, defaultConfigJson });
         return id;
     }
 

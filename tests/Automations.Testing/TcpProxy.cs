@@ -29,9 +29,9 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <summary>Drops every open connection and refuses new ones until <see cref="Restore"/>.</summary>
     public void Cut()
     {
-        _accepting = false;
         lock (_lock)
         {
+            _accepting = false;
             foreach (var c in _open)
             {
                 try { c.Client?.Close(0); } catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
@@ -61,7 +61,17 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             await upstream.ConnectAsync(_target, _cts.Token);
-            lock (_lock) { _open.Add(client); _open.Add(upstream); }
+            lock (_lock)
+            {
+                // Accepted before a Cut() that came while connecting upstream: the cut applies to it too.
+                if (!_accepting)
+                {
+                    client.Client.Close(0);
+                    return;
+                }
+                _open.Add(client);
+                _open.Add(upstream);
+            }
             var a = client.GetStream().CopyToAsync(upstream.GetStream(), _cts.Token);
             var b = upstream.GetStream().CopyToAsync(client.GetStream(), _cts.Token);
             await Task.WhenAny(a, b);
