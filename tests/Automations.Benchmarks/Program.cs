@@ -58,7 +58,7 @@ public static class Program
         var steady = false;
         var warmTask = load.RunAsync("w", o.MaxWarmup, () => steady);
         var windows = new List<int>();
-        var lastCount = 0;
+        var lastCount = receiver.All.Count;
         while (!warmTask.IsCompleted)
         {
             await Task.Delay(1000);
@@ -66,7 +66,7 @@ public static class Program
             windows.Add(now - lastCount);
             lastCount = now;
             var last3 = windows.TakeLast(3).ToList();
-            steady = warmup.Elapsed >= o.MinWarmup && last3.Count == 3 && last3.Min() > 0 && last3.Min() >= 0.9 * last3.Max()
+            steady = steady || warmup.Elapsed >= o.MinWarmup && last3.Count == 3 && last3.Min() > 0 && last3.Min() >= 0.9 * last3.Max()
                 && (o.Rate <= 0 || (last3.Average() >= 0.9 * o.Rate * endpoints.Length && RecentMedianLatencyMs(receiver) < 250));
         }
         await warmTask;
