@@ -7,7 +7,7 @@ using Npgsql;
 namespace Automations.Ingestion.Events;
 
 /// <summary>Stores an accepted event and its ArtifactEventReceived outbox row in one statement (one transaction); (entity, eventId) dedupes.</summary>
-public sealed class EventStore(NpgsqlDataSource dataSource)
+public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox)
 {
     public sealed record StoreResult(Guid Id, bool Duplicate);
 
@@ -24,7 +24,8 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
         });
         OutboxWriter.AddParameters(parameters, "o_", typeof(ArtifactEventReceived), message, id);
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        // One statement, so one round trip and one implicit transaction: the event, its outbox row, the relay's wake-up.
+        // One statement, so one round trip and one implicit transaction: the event and its outbox row, published right
+        // after the commit (the relay takes the row only if that fails).
         var stored = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             $"""
             with ev as (
@@ -32,10 +33,14 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
                 values (@id, @Entity, @EventId, @EventType, @Project, @Collection, @VersionId, @VersionIndex, @Alias, @Tag, @Author, @OccurredAt, @receivedAt, @source, @metadata::jsonb)
                 on conflict (entity, event_id) do nothing
                 returning id),
-            ob as ({OutboxWriter.InsertFrom(Extensions.Schema, "ev", "o_")})
-            select (select count(*) from ev)::int, {OutboxWriter.NotifyIfAny(Extensions.Schema, "ev")}
+            ob as ({outbox.InsertFrom("ev", "o_")})
+            select (select count(*) from ev)::int, {outbox.NotifyIfAny("ev")}
             """, parameters, cancellationToken: ct));
-        if (stored == 1) return new StoreResult(id, false);
+        if (stored == 1)
+        {
+            outbox.PublishCommitted(id, typeof(ArtifactEventReceived), message);
+            return new StoreResult(id, false);
+        }
 
         var existing = await connection.QuerySingleAsync<Guid>(new CommandDefinition(
             "select id from ingestion.events where entity = @Entity and event_id = @EventId", new { e.Entity, e.EventId }, cancellationToken: ct));

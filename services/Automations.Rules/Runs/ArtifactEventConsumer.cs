@@ -19,7 +19,8 @@ namespace Automations.Rules.Runs;
 /// a run row (unique per automation and event) and its command in the outbox. Any failure rolls everything back; after
 /// the immediate retries the event goes to the error queue with its exception. An event that matches nothing writes its inbox row only.
 /// </summary>
-public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, AutomationCache cache, RunMetrics metrics, ILogger<ArtifactEventConsumer> logger)
+public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, AutomationCache cache, RunMetrics metrics,
+    [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox, ILogger<ArtifactEventConsumer> logger)
     : IConsumer<ArtifactEventReceived>
 {
     public const string Name = "rules-artifact-events";
@@ -44,12 +45,19 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         }
 
         var sql = new StringBuilder("with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)");
+        var commands = new List<(Guid Id, object Command)>(matched.Count);
         for (var i = 0; i < matched.Count; i++)
-            sql.Append(",\n").Append(await RunSqlAsync(connection, parameters, $"r{i}_", e, matched[i].Row, ct));
+        {
+            var (runSql, command) = await RunSqlAsync(connection, outbox, parameters, $"r{i}_", e, matched[i].Row, ct);
+            sql.Append(",\n").Append(runSql);
+            commands.Add(command);
+        }
         var runs = string.Join(", ", Enumerable.Range(0, matched.Count).Select(i => $"(select count(*) from r{i}_run)::int"));
         var any = string.Join(" union all ", Enumerable.Range(0, matched.Count).Select(i => $"select 1 from r{i}_run"));
-        sql.Append($",\nmade as ({any})\nselect array[{runs}], {OutboxWriter.NotifyIfAny(Extensions.Schema, "made")}");
+        sql.Append($",\nmade as ({any})\nselect array[{runs}], {outbox.NotifyIfAny("made")}");
         var inserted = await connection.ExecuteScalarAsync<int[]>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: ct));
+        for (var i = 0; i < commands.Count; i++)
+            if (inserted![i] == 1) outbox.PublishCommitted(commands[i].Id, commands[i].Command.GetType(), commands[i].Command);
 
         var created = matched.Where((_, i) => inserted![i] == 1).Select(a => a.Row.ActionType).ToList();
         foreach (var group in created.GroupBy(t => t)) metrics.Run(RunStatus.Pending, group.Key, group.Count());
@@ -61,7 +69,8 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     /// Two CTEs for one automation: <c>{p}run</c> inserts the run (only for a new message, and only once per automation
     /// and event: a row there means it is new), <c>{p}out</c> its command into the outbox.
     /// </summary>
-    private static async Task<string> RunSqlAsync(NpgsqlConnection connection, DynamicParameters parameters, string p, ArtifactEventReceived e, AutomationRow a, CancellationToken ct)
+    private static async Task<(string Sql, (Guid Id, object Command) Command)> RunSqlAsync(NpgsqlConnection connection, OutboxPublisher outbox,
+        DynamicParameters parameters, string p, ArtifactEventReceived e, AutomationRow a, CancellationToken ct)
     {
         var runId = Guid.CreateVersion7();
         var commandId = Guid.CreateVersion7();
@@ -97,7 +106,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         };
         foreach (var (name, value) in values) parameters.Add(p + name, value);
         OutboxWriter.AddParameters(parameters, p + "o_", command.GetType(), command, commandId);
-        return $"""
+        return ($"""
             {p}run as (
                 insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
                                         action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status)
@@ -106,7 +115,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
                 where exists (select 1 from inbox)
                 on conflict (automation_id, event_id) do nothing
                 returning 1),
-            {p}out as ({OutboxWriter.InsertFrom(Extensions.Schema, p + "run", p + "o_")})
-            """;
+            {p}out as ({outbox.InsertFrom(p + "run", p + "o_")})
+            """, (commandId, command));
     }
 }

@@ -39,7 +39,7 @@ public sealed class ClaimedDelivery
 }
 
 /// <summary>The delivery schema: deliveries, their claims and schedule, attempts, outcomes (published through the outbox).</summary>
-public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookOptions> options)
+public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox)
 {
     public const string Schema = Extensions.Schema;
     private readonly WebhookOptions _options = options.Value;
@@ -188,15 +188,19 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                 messages.Add(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, result.Error ?? "failed", result.StatusCode, number, now));
                 break;
         }
+        var ids = new Guid[messages.Count];
         for (var i = 0; i < messages.Count; i++)
         {
-            OutboxWriter.AddParameters(parameters, $"o{i}_", messages[i].GetType(), messages[i], Guid.CreateVersion7());
-            sql.Append($",\no{i} as ({OutboxWriter.InsertFrom(Schema, "moved", $"o{i}_")})");
+            ids[i] = Guid.CreateVersion7();
+            OutboxWriter.AddParameters(parameters, $"o{i}_", messages[i].GetType(), messages[i], ids[i]);
+            sql.Append($",\no{i} as ({outbox.InsertFrom("moved", $"o{i}_")})");
         }
-        sql.Append($"\nselect (select count(*) from moved)::int{(messages.Count > 0 ? ", " + OutboxWriter.NotifyIfAny(Schema, "moved") : "")}");
+        sql.Append($"\nselect (select count(*) from moved)::int{(messages.Count > 0 ? ", " + outbox.NotifyIfAny("moved") : "")}");
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: ct)) == 1;
+        if (await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: ct)) != 1) return false;
+        for (var i = 0; i < messages.Count; i++) outbox.PublishCommitted(ids[i], messages[i].GetType(), messages[i]);
+        return true;
     }
 
     /// <summary>

@@ -8,7 +8,10 @@ namespace Automations.Persistence.Outbox;
 
 public static class OutboxExtensions
 {
-    /// <summary>Runs a relay for <paramref name="schema"/>'s outbox in this service.</summary>
+    /// <summary>
+    /// Runs a relay for <paramref name="schema"/>'s outbox in this service, and its direct path: an
+    /// <see cref="OutboxPublisher"/> keyed by the schema (options from the `Outbox` section).
+    /// </summary>
     public static IServiceCollection AddOutboxRelay(this IServiceCollection services, string schema, Action<OutboxRelayOptions>? configure = null)
     {
         services.Configure<OutboxRelayOptions>(schema, o =>
@@ -22,6 +25,14 @@ public static class OutboxExtensions
             sp.GetRequiredService<IOptionsMonitor<OutboxRelayOptions>>(),
             schema,
             sp.GetRequiredService<ILogger<OutboxRelay>>()));
+        services.AddOptions<OutboxPublisherOptions>(schema).BindConfiguration("Outbox");
+        services.AddKeyedSingleton(schema, (sp, _) => new OutboxPublisher(
+            sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<MassTransit.IBus>(),
+            sp.GetRequiredService<IOptionsMonitor<OutboxPublisherOptions>>(),
+            schema,
+            sp.GetRequiredService<ILogger<OutboxPublisher>>()));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredKeyedService<OutboxPublisher>(schema));
         return services;
     }
 }

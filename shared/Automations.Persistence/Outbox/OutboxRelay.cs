@@ -88,7 +88,7 @@ public sealed class OutboxRelay(
         var rows = (await connection.QueryAsync<OutboxRow>(
             $"""
             select id, message_id as MessageId, message_type as MessageType, body::text as Body, traceparent, tracestate, created_at as CreatedAt
-            from {options.Schema}.outbox order by id limit @batch for update skip locked
+            from {options.Schema}.outbox where available_at <= now() order by id limit @batch for update skip locked
             """, new { batch = options.BatchSize }, tx)).AsList();
         LagSeconds[options.Schema] = rows.Count == 0 ? 0 : Math.Max(0, (DateTime.UtcNow - rows[0].CreatedAt.ToUniversalTime()).TotalSeconds);
         if (rows.Count == 0)

@@ -40,9 +40,11 @@ public static class OutboxWriter
     /// CTE such as <c>insert ... on conflict do nothing returning ...</c>); its parameters come from
     /// <see cref="AddParameters"/> with the same <paramref name="prefix"/>.
     /// </summary>
-    public static string InsertFrom(string schema, string source, string prefix) =>
-        $"insert into {schema}.outbox (message_id, message_type, body, traceparent, tracestate) " +
-        $"select @{prefix}id, @{prefix}type, @{prefix}body::jsonb, @{prefix}traceparent::text, @{prefix}tracestate::text from {source}";
+    /// <remarks><paramref name="availableAt"/> (an SQL expression) is when the relay may take the row: now by default;
+    /// later for rows the writer publishes itself (<see cref="OutboxPublisher"/>).</remarks>
+    public static string InsertFrom(string schema, string source, string prefix, string? availableAt = null) =>
+        $"insert into {schema}.outbox (message_id, message_type, body, traceparent, tracestate{(availableAt is null ? "" : ", available_at")}) " +
+        $"select @{prefix}id, @{prefix}type, @{prefix}body::jsonb, @{prefix}traceparent::text, @{prefix}tracestate::text{(availableAt is null ? "" : ", " + availableAt)} from {source}";
 
     /// <summary>A scalar expression for the final select: notifies the relay only when <paramref name="source"/> has a row.</summary>
     public static string NotifyIfAny(string schema, string source) => $"(select pg_notify('{schema}_outbox', '') from {source} limit 1)";
