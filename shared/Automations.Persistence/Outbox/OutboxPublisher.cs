@@ -76,6 +76,11 @@ public sealed class OutboxPublisher(
     {
         try
         {
+            // The same span as the relay's, so a trace has one shape whichever path published the row.
+            using var activity = OutboxRelay.ActivitySource.StartActivity($"outbox {MessageTypes.NameOf(type)} publish", ActivityKind.Internal);
+            activity?.SetTag("messaging.message.id", messageId);
+            activity?.SetTag("automations.outbox.schema", schema);
+            activity?.SetTag("automations.outbox.path", "direct");
             using var timeout = new CancellationTokenSource(Options.PublishTimeout);
             await bus.Publish(message, type, ctx => ctx.MessageId = messageId, timeout.Token);
             _published.Writer.TryWrite(messageId);
