@@ -42,14 +42,12 @@ public sealed class OutboxPublisher(
     string schema,
     ILogger<OutboxPublisher> logger) : BackgroundService
 {
-    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Automations");
-    private static readonly System.Diagnostics.Metrics.Counter<long> Direct = Meter.CreateCounter<long>(
+    private static readonly System.Diagnostics.Metrics.Counter<long> Direct = OutboxRelay.Meter.CreateCounter<long>(
         "automations.outbox.direct", description: "Outbox rows published by their writer right after commit (the rest go through the relay)");
 
     private readonly Channel<Guid> _published = Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
     private int _inFlight;
 
-    public string Schema => schema;
     private OutboxPublisherOptions Options => optionsMonitor.Get(schema);
 
     /// <summary>A CTE body inserting one direct-path outbox row per row of <paramref name="source"/> (see <see cref="OutboxWriter.InsertFrom"/>).</summary>

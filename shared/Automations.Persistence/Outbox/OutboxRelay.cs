@@ -35,7 +35,7 @@ public sealed class OutboxRelay(
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     public static readonly ActivitySource ActivitySource = new("Automations");
-    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Automations");
+    internal static readonly System.Diagnostics.Metrics.Meter Meter = new("Automations");
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, double> LagSeconds = new();
     private static readonly System.Diagnostics.Metrics.Counter<long> Published = Meter.CreateCounter<long>("automations.outbox.published", description: "Outbox rows published and confirmed");
 
