@@ -9,6 +9,22 @@ mkdir -p "$RUN_DIR/logs" "$RUN_DIR/pids"
 "$ROOT/deploy/local/infra.sh"
 echo "[up] building (Release)"
 dotnet build Automations.sln -c Release -nologo -v q -clp:ErrorsOnly >&2
+# The services run ReadyToRun: precompiled, a cold service does not spend its first minutes under load in the JIT
+# (perf: a fifth of each service's CPU was libclrjit ~100 s after a start; ~27,000 methods JIT-compiled per service,
+# most of them MassTransit generics). AUTOMATIONS_READY_TO_RUN=0 runs the plain build output instead.
+case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) rid="" ;; esac
+if [ "${AUTOMATIONS_READY_TO_RUN:-1}" != 0 ] && [ -n "$rid" ]; then
+  echo "[up] publishing the services ReadyToRun ($rid)"
+  for entry in "${SERVICES[@]}"; do
+    name=${entry%%:*}
+    # Incremental: an unchanged service takes a few seconds; the first publish of a clone about half a minute each.
+    dotnet publish "services/$name/$name.csproj" -c Release -r "$rid" --self-contained false -p:PublishReadyToRun=true \
+      -o "$RUN_DIR/publish/$name" -nologo -v q -clp:ErrorsOnly >&2 ||
+      { echo "[up] ReadyToRun publish of $name failed; running its build output" >&2; rm -rf "$RUN_DIR/publish/$name"; }
+  done
+else
+  rm -rf "$RUN_DIR/publish"
+fi
 
 export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=127.0.0.1;Port=5432;Username=automations;Password=automations;Database=automations;SSL Mode=Disable;Maximum Pool Size=30}"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:guest@127.0.0.1:5672/}"

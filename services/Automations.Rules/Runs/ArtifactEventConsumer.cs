@@ -61,7 +61,9 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
 
         var created = matched.Where((_, i) => inserted![i] == 1).Select(a => a.Row.ActionType).ToList();
         foreach (var group in created.GroupBy(t => t)) metrics.Run(RunStatus.Pending, group.Key, group.Count());
-        logger.LogInformation("Event {EventId} ({EventType} {Entity}/{Project}/{Collection}) fired {Runs} automation(s)",
+        // Per event, so Debug: at hundreds of events a second the console logger's lock would serialise the consumers
+        // (the run history, metrics and traces carry the same facts).
+        logger.LogDebug("Event {EventId} ({EventType} {Entity}/{Project}/{Collection}) fired {Runs} automation(s)",
             e.EventId, e.EventType, e.Entity, e.Project, e.Collection, created.Count);
     }
 

@@ -176,7 +176,10 @@ public sealed class DeliveryDispatcher(
         if (!await store.RecordAsync(work, delivery, result, outcome, next, webhook?.Entity, CancellationToken.None))
             logger.LogWarning("Delivery {DeliveryId}: the claim was lost during attempt {Attempt}; another worker owns it", delivery.Id, number);
         else
-            logger.LogInformation("Delivery {DeliveryId} attempt {Attempt} to webhook {WebhookId}: {Outcome} {StatusCode} in {DurationMs:0} ms{Error}",
+            // A success is routine (hundreds a second under load: the attempt log, metrics and traces carry it): Debug.
+            // Anything else is worth an operator's eye in the log.
+            logger.Log(outcome == DeliveryStore.Outcome.Succeeded ? LogLevel.Debug : LogLevel.Information,
+                "Delivery {DeliveryId} attempt {Attempt} to webhook {WebhookId}: {Outcome} {StatusCode} in {DurationMs:0} ms{Error}",
                 delivery.Id, number, delivery.WebhookId, outcome, result.StatusCode, result.DurationMs, result.Error is null ? "" : " (" + result.Error + ")");
     }
 
