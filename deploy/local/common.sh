@@ -14,6 +14,3 @@ SERVICES=(
 service_dll() {
   if [ -f "$RUN_DIR/publish/$1/$1.dll" ]; then echo "$RUN_DIR/publish/$1/$1.dll"; else echo "$ROOT/services/$1/bin/Release/net10.0/$1.dll"; fi
 }
-# The .NET thread pool spins (sched_yield) before a worker sleeps. Five services, PostgreSQL and RabbitMQ share two
-# cores here: a spinning worker only takes CPU from the process it waits for (strace: ~3,000 yields/s per idle service).
-export DOTNET_ThreadPool_UnfairSemaphoreSpinLimit="${DOTNET_ThreadPool_UnfairSemaphoreSpinLimit:-0}"
