@@ -22,7 +22,7 @@ public static class Extensions
         var instanceId = builder.Configuration["Rules:InstanceId"] ?? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
         builder.AddAutomationsBus(x =>
         {
-            x.AddConfigureEndpointsCallback((_, _, cfg) => cfg.UseMessageRetry(r => r.Immediate(3)));
+            x.AddConfigureEndpointsCallback((_, _, cfg) => cfg.UseConsumerRetry());
             x.AddConsumer<ArtifactEventConsumer>().Endpoint(e => e.Name = ArtifactEventConsumer.Name);
             x.AddConsumer<RunOutcomeConsumer>().Endpoint(e => e.Name = RunOutcomeConsumer.Name);
             x.AddConsumer<AutomationsChangedConsumer>().Endpoint(e =>

@@ -5,6 +5,7 @@ using Automations.Core.Launch;
 using Automations.Persistence.Control;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Outbox;
+using Automations.ServiceDefaults;
 using Dapper;
 using MassTransit;
 using Npgsql;
@@ -105,5 +106,5 @@ public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogge
 public sealed class EnqueueLaunchJobConsumerDefinition : ConsumerDefinition<EnqueueLaunchJobConsumer>
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<EnqueueLaunchJobConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(r => r.Immediate(3));
+        endpointConfigurator.UseConsumerRetry();
 }

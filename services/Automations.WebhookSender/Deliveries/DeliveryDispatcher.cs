@@ -173,7 +173,7 @@ public sealed class DeliveryDispatcher(
         if (outcome == DeliveryStore.Outcome.Gone) _control.TryRemove(delivery.WebhookId, out _);
         DeliveryMetrics.Attempt(outcome, result.DurationMs);
         if (outcome == DeliveryStore.Outcome.Succeeded) DeliveryMetrics.Delivered(new DateTimeOffset(DateTime.SpecifyKind(delivery.OccurredAt, DateTimeKind.Utc)));
-        if (!await store.RecordAsync(work, delivery, result, outcome, next, webhook?.Entity, CancellationToken.None))
+        if (!await RecordOutcomeAsync(work, delivery, result, outcome, next, webhook?.Entity))
             logger.LogWarning("Delivery {DeliveryId}: the claim was lost during attempt {Attempt}; another worker owns it", delivery.Id, number);
         else
             // A success is routine (hundreds a second under load: the attempt log, metrics and traces carry it): Debug.
@@ -181,6 +181,33 @@ public sealed class DeliveryDispatcher(
             logger.Log(outcome == DeliveryStore.Outcome.Succeeded ? LogLevel.Debug : LogLevel.Information,
                 "Delivery {DeliveryId} attempt {Attempt} to webhook {WebhookId}: {Outcome} {StatusCode} in {DurationMs:0} ms{Error}",
                 delivery.Id, number, delivery.WebhookId, outcome, result.StatusCode, result.DurationMs, result.Error is null ? "" : " (" + result.Error + ")");
+    }
+
+    /// <summary>
+    /// Writes the outcome of a request that was sent. A failure here would let the claim run out and the endpoint get
+    /// the same webhook-id again, so a transient one (PostgreSQL restarting: a few seconds) is retried for up to two
+    /// thirds of the claim margin. A commit whose answer was lost is found on the retry as a claim no longer held
+    /// (false): its outbox rows were committed and go out through the relay.
+    /// </summary>
+    private async Task<bool> RecordOutcomeAsync(WorkItem work, ClaimedDelivery delivery, SendResult result, DeliveryStore.Outcome outcome,
+        DateTimeOffset? next, string? webhookEntity)
+    {
+        var deadline = Environment.TickCount64 + (long)(_options.ClaimMargin.TotalMilliseconds * 2 / 3);
+        var pause = 100;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await store.RecordAsync(work, delivery, result, outcome, next, webhookEntity, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is NpgsqlException { IsTransient: true } or TimeoutException && Environment.TickCount64 + pause < deadline)
+            {
+                if (attempt == 1)
+                    logger.LogWarning("Recording attempt {Attempt} of delivery {DeliveryId} failed ({Error}); retrying", delivery.Attempts + 1, delivery.Id, ex.Message);
+                await Task.Delay(pause);
+                pause = Math.Min(pause * 2, 2_000);
+            }
+        }
     }
 
     /// <summary>

@@ -1,0 +1,35 @@
+using MassTransit;
+using Npgsql;
+
+namespace Automations.ServiceDefaults;
+
+/// <summary>
+/// The in-memory retry policy of every consumer, as two MassTransit retry filters (the first configured is the outer
+/// one). No broker delays anywhere: Debian's RabbitMQ has no delayed-message plugin.
+/// </summary>
+/// <remarks>
+/// Three immediate retries alone sent messages to <c>&lt;queue&gt;_error</c> whenever PostgreSQL was restarting: the
+/// postgres drill at 100 events/s left a command there and its run Pending for good. A transient failure now waits
+/// for the database, about half a minute per try of the outer filter, while the message stays unacknowledged; a
+/// poison message (a bug, bad data) still reaches the error queue at once with its exception.
+/// </remarks>
+public static class ConsumerRetry
+{
+    /// <summary>Outer: any exception, three more tries at once.</summary>
+    public static void Immediate(IRetryConfigurator r) => r.Immediate(3);
+
+    /// <summary>Inner: only transient infrastructure failures (a PostgreSQL restart or failover, a pool exhausted, a timeout), with growing pauses (~31 s in all).</summary>
+    public static void Transient(IRetryConfigurator r)
+    {
+        r.Handle<NpgsqlException>(e => e.IsTransient);
+        r.Handle<TimeoutException>();
+        r.Intervals(100, 250, 500, 1_000, 2_000, 4_000, 8_000, 15_000);
+    }
+
+    /// <summary>Both filters on an endpoint or consumer pipe.</summary>
+    public static void UseConsumerRetry(this IConsumePipeConfigurator configurator)
+    {
+        configurator.UseMessageRetry(Immediate);
+        configurator.UseMessageRetry(Transient);
+    }
+}
