@@ -25,6 +25,8 @@ public sealed class DeliveryDispatcher(
     private readonly WebhookOptions _options = options.Value;
     private readonly RetrySchedule _schedule = options.Value.Schedule();
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _perWebhook = new();
+    /// <summary>Deliveries of each webhook held in this process (waiting for its slot or sending).</summary>
+    private readonly ConcurrentDictionary<Guid, int> _heldPerWebhook = new();
     private readonly SemaphoreSlim _global = new(options.Value.MaxConcurrency);
     private readonly ConcurrentDictionary<Task, bool> _running = new();
     private readonly ConcurrentDictionary<Guid, (WebhookTarget? Webhook, (DateTimeOffset DisabledAt, string Reason)? State, long Expires)> _control = new();
@@ -46,14 +48,30 @@ public sealed class DeliveryDispatcher(
             await Task.Delay(10, ct);
     }
 
+    /// <summary>How many deliveries of one webhook this process holds at most; more of them wait in the database.</summary>
+    private int MaxHeldPerWebhook => _options.MaxConcurrencyPerWebhook * 8;
+
+    /// <summary>
+    /// True when this process already holds <see cref="MaxHeldPerWebhook"/> deliveries of the webhook: a new one is
+    /// stored unclaimed instead and the scheduler takes it when the webhook has room. Without this, an endpoint that
+    /// hangs fills the whole process (MaxConcurrency × 4) with its own deliveries and the consumer stops taking
+    /// commands for every webhook (full slow drill: the healthy endpoint's p99 was 8 s during a 30 s hang).
+    /// </summary>
+    public bool IsBusy(Guid webhookId) => _heldPerWebhook.TryGetValue(webhookId, out var n) && n >= MaxHeldPerWebhook;
+
+    /// <summary>The webhooks that are <see cref="IsBusy"/> now: the scheduler leaves their due deliveries alone.</summary>
+    public Guid[] BusyWebhooks() => _heldPerWebhook.Where(kv => kv.Value >= MaxHeldPerWebhook).Select(kv => kv.Key).ToArray();
+
     public void Dispatch(WorkItem work)
     {
         Interlocked.Increment(ref _inFlight);
+        _heldPerWebhook.AddOrUpdate(work.WebhookId, 1, (_, n) => n + 1);
         var task = Task.Run(() => RunAsync(work, _stopping.Token));
         _running[task] = true;
         task.ContinueWith(t =>
         {
             _running.TryRemove(t, out _);
+            _heldPerWebhook.AddOrUpdate(work.WebhookId, 0, (_, n) => n - 1);
             Interlocked.Decrement(ref _inFlight);
         }, TaskScheduler.Default);
     }

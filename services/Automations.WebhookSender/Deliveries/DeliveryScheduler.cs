@@ -41,7 +41,7 @@ public sealed class DeliveryScheduler(
                 var room = Math.Min(o.SchedulerBatchSize, o.MaxConcurrency * 4 - dispatcher.InFlight);
                 if (room > 0)
                 {
-                    var due = await store.ClaimDueAsync(room, stoppingToken);
+                    var due = await store.ClaimDueAsync(room, dispatcher.BusyWebhooks(), stoppingToken);
                     foreach (var work in due) dispatcher.Dispatch(work);
                     claimed = due.Count;
                 }

@@ -44,12 +44,15 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     public const string Schema = Extensions.Schema;
     private readonly WebhookOptions _options = options.Value;
 
-    /// <summary>Stores the delivery for a command, already claimed by the caller; null when the command was seen before.</summary>
-    public async Task<WorkItem?> CreateAsync(SendWebhook command, Guid messageId, CancellationToken ct)
+    /// <summary>
+    /// Stores the delivery for a command, already claimed by the caller (or, with <paramref name="claimed"/> false,
+    /// unclaimed and due now, for the scheduler); null when the command was seen before or the delivery is unclaimed.
+    /// </summary>
+    public async Task<WorkItem?> CreateAsync(SendWebhook command, Guid messageId, bool claimed, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var id = Guid.CreateVersion7();
-        var claim = Guid.NewGuid();
+        Guid? claim = claimed ? Guid.NewGuid() : null;
         var maxAttempts = _options.Schedule().MaxAttempts;
         var traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
         // One statement, so one round trip and atomic: the inbox row (this message) and the delivery (this command).
@@ -60,7 +63,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, status,
                 max_attempts, next_attempt_at, claim, traceparent, occurred_at)
             select @id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending',
-                @maxAttempts, now() + @lease, @claim, @traceparent, @OccurredAt
+                @maxAttempts, case when @claim::uuid is null then now() else now() + @lease end, @claim, @traceparent, @OccurredAt
             where exists (select 1 from inbox)
             on conflict (command_id) do nothing
             """,
@@ -70,8 +73,8 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                 command.Payload, maxAttempts, lease = _options.Lease, claim, traceparent,
                 OccurredAt = command.OccurredAt.ToUniversalTime(),
             }, cancellationToken: ct));
-        if (inserted != 1) return null;
-        return new WorkItem(id, command.WebhookId, claim)
+        if (inserted != 1 || claim is not { } held) return null;
+        return new WorkItem(id, command.WebhookId, held)
         {
             Loaded = new ClaimedDelivery
             {
@@ -82,18 +85,18 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         };
     }
 
-    /// <summary>Claims due deliveries (any replica's, FOR UPDATE SKIP LOCKED) for one lease.</summary>
-    public async Task<IReadOnlyList<WorkItem>> ClaimDueAsync(int limit, CancellationToken ct)
+    /// <summary>Claims due deliveries (any replica's, FOR UPDATE SKIP LOCKED) for one lease, except those of <paramref name="busy"/> webhooks.</summary>
+    public async Task<IReadOnlyList<WorkItem>> ClaimDueAsync(int limit, Guid[] busy, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var rows = await connection.QueryAsync<WorkRow>(new CommandDefinition(
             """
             update delivery.deliveries d set claim = gen_random_uuid(), next_attempt_at = now() + @lease, updated_at = now()
-            from (select id from delivery.deliveries where status = 'pending' and next_attempt_at <= now()
+            from (select id from delivery.deliveries where status = 'pending' and next_attempt_at <= now() and webhook_id <> all(@busy)
                   order by next_attempt_at limit @limit for update skip locked) due
             where d.id = due.id
             returning d.id as DeliveryId, d.webhook_id as WebhookId, d.claim as Claim
-            """, new { limit, lease = _options.Lease }, cancellationToken: ct));
+            """, new { limit, busy, lease = _options.Lease }, cancellationToken: ct));
         return rows.Select(r => new WorkItem(r.DeliveryId, r.WebhookId, r.Claim)).ToList();
     }
 
