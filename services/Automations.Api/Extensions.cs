@@ -27,7 +27,7 @@ public static class Extensions
         builder.Services.AddSingleton(UrlPolicy.Parse(builder.Configuration["Webhooks:AllowedCidrs"]));
         if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
             builder.Services.AddHostedService<RotateSecretsOnStart>();
-        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => { c.UseMessageRetry(ConsumerRetry.Immediate); c.UseMessageRetry(ConsumerRetry.Transient); }));
+        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseConsumerRetry()));
         builder.Services.AddOutboxRelay(Schema);
         builder.AddConsole();
         return builder;

@@ -26,8 +26,8 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryScheduler>());
         builder.AddAutomationsBus(x =>
         {
-            x.AddConsumer<SendWebhookConsumer>(c => { c.UseMessageRetry(ConsumerRetry.Immediate); c.UseMessageRetry(ConsumerRetry.Transient); });
-            x.AddConsumer<RedeliverWebhookConsumer>(c => { c.UseMessageRetry(ConsumerRetry.Immediate); c.UseMessageRetry(ConsumerRetry.Transient); });
+            x.AddConsumer<SendWebhookConsumer>(c => c.UseConsumerRetry());
+            x.AddConsumer<RedeliverWebhookConsumer>(c => c.UseConsumerRetry());
             x.AddConsumer<TestWebhookConsumer>();
         });
         builder.Services.AddOutboxRelay(Schema);

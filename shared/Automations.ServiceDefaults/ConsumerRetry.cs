@@ -21,13 +21,22 @@ public static class ConsumerRetry
     /// <summary>Inner: only transient infrastructure failures (a PostgreSQL restart or failover, a pool exhausted, a timeout), with growing pauses (~31 s in all).</summary>
     public static void Transient(IRetryConfigurator r)
     {
-        r.Handle<NpgsqlException>(e => e.IsTransient);
-        r.Handle<TimeoutException>();
+        r.Handle<Exception>(IsTransient);
         r.Intervals(100, 250, 500, 1_000, 2_000, 4_000, 8_000, 15_000);
     }
 
-    /// <summary>Both filters on an endpoint or consumer pipe.</summary>
+    /// <summary>What counts as a transient infrastructure failure, here and wherever a service retries a write in place.</summary>
+    public static bool IsTransient(Exception ex) => ex is NpgsqlException { IsTransient: true } or TimeoutException;
+
+    /// <summary>Both filters on an endpoint's consume pipe.</summary>
     public static void UseConsumerRetry(this IConsumePipeConfigurator configurator)
+    {
+        configurator.UseMessageRetry(Immediate);
+        configurator.UseMessageRetry(Transient);
+    }
+
+    /// <summary>Both filters on one consumer.</summary>
+    public static void UseConsumerRetry<TConsumer>(this IConsumerConfigurator<TConsumer> configurator) where TConsumer : class
     {
         configurator.UseMessageRetry(Immediate);
         configurator.UseMessageRetry(Transient);

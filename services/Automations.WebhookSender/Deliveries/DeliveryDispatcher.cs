@@ -218,7 +218,7 @@ public sealed class DeliveryDispatcher(
             {
                 return await store.RecordAsync(work, delivery, result, outcome, next, webhookEntity, CancellationToken.None);
             }
-            catch (Exception ex) when (ex is NpgsqlException { IsTransient: true } or TimeoutException && Environment.TickCount64 + pause < deadline)
+            catch (Exception ex) when (ConsumerRetry.IsTransient(ex) && Environment.TickCount64 + pause < deadline)
             {
                 if (attempt == 1)
                     logger.LogWarning("Recording attempt {Attempt} of delivery {DeliveryId} failed ({Error}); retrying", delivery.Attempts + 1, delivery.Id, ex.Message);
