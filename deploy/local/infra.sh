@@ -63,6 +63,14 @@ else
     su postgres -c "psql -qc \"alter system set checkpoint_timeout = '15min'\"" >&2
     su postgres -c "psql -qc 'select pg_reload_conf()'" >/dev/null
   fi
+  # The services on this machine reach PostgreSQL over its Unix socket (up.sh): a round trip there costs less kernel
+  # time than loopback TCP (2026-12-02, 200 events/s: 7 % less CPU for the whole system, the services' and
+  # PostgreSQL's share alike). Password authentication for our role on the socket, ahead of Debian's `peer` line.
+  hba=$(su postgres -c "psql -tAc 'show hba_file'" 2>/dev/null || true)
+  if [ -n "$hba" ] && [ -f "$hba" ] && ! grep -qE "^local[[:space:]]+all[[:space:]]+$PG_USER[[:space:]]" "$hba"; then
+    sed -i "0,/^local[[:space:]]\+all[[:space:]]\+all[[:space:]]/s//local   all             $PG_USER                             scram-sha-256\n&/" "$hba"
+    su postgres -c "psql -qc 'select pg_reload_conf()'" >/dev/null
+  fi
   su postgres -c "psql -tAc \"select 1 from pg_roles where rolname='$PG_USER'\"" | grep -q 1 ||
     su postgres -c "psql -qc \"create role $PG_USER login createdb password '$PG_PASSWORD'\"" >&2
   su postgres -c "psql -tAc \"select 1 from pg_database where datname='$PG_DB'\"" | grep -q 1 ||
