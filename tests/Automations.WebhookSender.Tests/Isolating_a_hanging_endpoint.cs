@@ -51,3 +51,74 @@ public class Isolating_a_hanging_endpoint(SmallPoolFixture fx) : IClassFixture<S
         Assert.Equal(6, fx.Receiver.On(hanging).Count);
     }
 }
+
+public class TightHoldFixture : SenderFixture
+{
+    public override Dictionary<string, string?> ServiceConfiguration()
+    {
+        var config = base.ServiceConfiguration();
+        // The process holds at most 4 × 4 = 16 deliveries; one webhook at most 1 × 8 = 8 of them.
+        config["Webhooks:MaxConcurrency"] = "4";
+        config["Webhooks:MaxConcurrencyPerWebhook"] = "1";
+        config["Webhooks:Timeout"] = "00:01:00";
+        return config;
+    }
+}
+
+/// <summary>
+/// A webhook whose endpoint hangs gets more commands than the whole process may hold (30 against 16). Without the
+/// per-webhook hold limit its deliveries fill the process and the consumer stops taking commands for every webhook;
+/// with it, the sender holds 8 of them, stores the rest unclaimed in PostgreSQL (the scheduler leaves them while the
+/// webhook is busy), and goes on with other webhooks. When the endpoint answers again, every parked delivery is sent,
+/// each exactly once.
+/// </summary>
+public class Parking_the_deliveries_of_a_busy_webhook(TightHoldFixture fx) : IClassFixture<TightHoldFixture>
+{
+    [Fact]
+    public async Task Should_park_what_a_hanging_webhook_cannot_hold_and_send_each_once_when_it_answers()
+    {
+        var hanging = "/hang/" + Guid.NewGuid().ToString("N");
+        var healthy = "/ok/" + Guid.NewGuid().ToString("N");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fx.Receiver.Respond(hanging, async (ctx, _) =>
+        {
+            await release.Task.WaitAsync(ctx.RequestAborted);
+            ctx.Response.StatusCode = 200;
+        });
+        var slow = await fx.AddWebhookAsync(fx.Receiver.Url(hanging));
+        var fast = await fx.AddWebhookAsync(fx.Receiver.Url(healthy));
+
+        var slowCommands = Enumerable.Range(0, 30).Select(_ => SenderFixture.Command(slow)).ToList();
+        foreach (var c in slowCommands) await fx.PublishAsync(c);
+        // Every command is stored (none waits in the broker): 8 held by the process (one of them sending), 22 parked.
+        await Eventually.TrueAsync(async () => await CountAsync(slow, "status = 'pending' and claim is null") == 22, "22 deliveries stored unclaimed", TimeSpan.FromSeconds(30));
+        Assert.Equal(30, await CountAsync(slow, "status = 'pending'"));
+        Assert.Single(fx.Receiver.On(hanging));
+
+        // The consumer still takes commands for other webhooks.
+        var fastCommands = Enumerable.Range(0, 5).Select(_ => SenderFixture.Command(fast)).ToList();
+        foreach (var c in fastCommands) await fx.PublishAsync(c);
+        foreach (var c in fastCommands) await fx.WaitForStatusAsync(c.CommandId, "succeeded", TimeSpan.FromSeconds(30));
+        Assert.Equal(5, fx.Receiver.On(healthy).Count);
+
+        // The scheduler runs every 200 ms; the parked deliveries are due, but it leaves the busy webhook's alone.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(release.Task.IsCompleted);
+        Assert.Equal(22, await CountAsync(slow, "status = 'pending' and claim is null"));
+        Assert.Single(fx.Receiver.On(hanging));
+
+        release.SetResult();
+        foreach (var c in slowCommands) await fx.WaitForStatusAsync(c.CommandId, "succeeded", TimeSpan.FromSeconds(60));
+        var received = fx.Receiver.On(hanging);
+        Assert.Equal(30, received.Count);
+        Assert.Equal(30, received.Select(r => r.Header("webhook-id")).Distinct().Count());
+        Assert.Equal(30, await CountAsync(slow, "status = 'succeeded' and attempts = 1"));
+    }
+
+    private async Task<long> CountAsync(Guid webhookId, string where)
+    {
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(c,
+            $"select count(*) from delivery.deliveries where webhook_id = @webhookId and {where}", new { webhookId });
+    }
+}

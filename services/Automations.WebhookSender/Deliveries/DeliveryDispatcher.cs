@@ -52,26 +52,39 @@ public sealed class DeliveryDispatcher(
     private int MaxHeldPerWebhook => _options.MaxConcurrencyPerWebhook * 8;
 
     /// <summary>
-    /// True when this process already holds <see cref="MaxHeldPerWebhook"/> deliveries of the webhook: a new one is
-    /// stored unclaimed instead and the scheduler takes it when the webhook has room. Without this, an endpoint that
-    /// hangs fills the whole process (MaxConcurrency × 4) with its own deliveries and the consumer stops taking
-    /// commands for every webhook (full slow drill: the healthy endpoint's p99 was 8 s during a 30 s hang).
+    /// Takes one of the webhook's <see cref="MaxHeldPerWebhook"/> places in this process for a delivery about to be
+    /// dispatched; false when they are all taken (an endpoint that hangs): the delivery is then stored unclaimed and
+    /// the scheduler takes it when the webhook has room. Without this, such an endpoint fills the whole process
+    /// (MaxConcurrency × 4) with its own deliveries and the consumer stops taking commands for every webhook (full slow
+    /// drill: the healthy endpoint's p99 was 8 s during a 30 s hang). Check and take are one step: the broker hands
+    /// the consumer up to the prefetch count of commands at once, and a separate check let all of them through.
     /// </summary>
-    public bool IsBusy(Guid webhookId) => _heldPerWebhook.TryGetValue(webhookId, out var n) && n >= MaxHeldPerWebhook;
+    public bool TryHold(Guid webhookId)
+    {
+        while (true)
+        {
+            var held = _heldPerWebhook.GetOrAdd(webhookId, 0);
+            if (held >= MaxHeldPerWebhook) return false;
+            if (_heldPerWebhook.TryUpdate(webhookId, held + 1, held)) return true;
+        }
+    }
 
-    /// <summary>The webhooks that are <see cref="IsBusy"/> now: the scheduler leaves their due deliveries alone.</summary>
+    /// <summary>Gives back a place taken with <see cref="TryHold"/> for a delivery that was not dispatched after all.</summary>
+    public void ReleaseHold(Guid webhookId) => _heldPerWebhook.AddOrUpdate(webhookId, 0, (_, n) => n - 1);
+
+    /// <summary>The webhooks whose places are all taken now: the scheduler leaves their due deliveries alone.</summary>
     public Guid[] BusyWebhooks() => _heldPerWebhook.Where(kv => kv.Value >= MaxHeldPerWebhook).Select(kv => kv.Key).ToArray();
 
+    /// <summary>Runs a claimed delivery; the caller has taken its webhook's place with <see cref="TryHold"/>, given back when it is done.</summary>
     public void Dispatch(WorkItem work)
     {
         Interlocked.Increment(ref _inFlight);
-        _heldPerWebhook.AddOrUpdate(work.WebhookId, 1, (_, n) => n + 1);
         var task = Task.Run(() => RunAsync(work, _stopping.Token));
         _running[task] = true;
         task.ContinueWith(t =>
         {
             _running.TryRemove(t, out _);
-            _heldPerWebhook.AddOrUpdate(work.WebhookId, 0, (_, n) => n - 1);
+            ReleaseHold(work.WebhookId);
             Interlocked.Decrement(ref _inFlight);
         }, TaskScheduler.Default);
     }

@@ -42,7 +42,13 @@ public sealed class DeliveryScheduler(
                 if (room > 0)
                 {
                     var due = await store.ClaimDueAsync(room, dispatcher.BusyWebhooks(), stoppingToken);
-                    foreach (var work in due) dispatcher.Dispatch(work);
+                    // A webhook below its limit when the query ran may have reached it since (or get more due
+                    // deliveries than it has places): those claims go back at once, due for the next pass.
+                    List<WorkItem>? overflow = null;
+                    foreach (var work in due)
+                        if (dispatcher.TryHold(work.WebhookId)) dispatcher.Dispatch(work);
+                        else (overflow ??= []).Add(work);
+                    if (overflow is not null) await store.ReleaseAsync(overflow);
                     claimed = due.Count;
                 }
             }

@@ -130,6 +130,19 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             new { work.DeliveryId, work.Claim });
     }
 
+    /// <summary>Gives several claims back without an attempt (the scheduler took more than a webhook has room for).</summary>
+    public async Task ReleaseAsync(IReadOnlyList<WorkItem> works)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await connection.ExecuteAsync(
+            """
+            update delivery.deliveries d set claim = null, next_attempt_at = now()
+            from unnest(@ids::uuid[], @claims::uuid[]) as w(id, claim)
+            where d.id = w.id and d.claim = w.claim and d.status = 'pending'
+            """,
+            new { ids = works.Select(w => w.DeliveryId).ToArray(), claims = works.Select(w => w.Claim).ToArray() });
+    }
+
     /// <summary>The sender's own view of a webhook: disabled after a 410, until an admin updates the webhook in control.</summary>
     public async Task<(DateTimeOffset DisabledAt, string Reason)?> FindDisabledAsync(Guid webhookId, CancellationToken ct)
     {
