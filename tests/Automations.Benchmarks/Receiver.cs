@@ -23,7 +23,10 @@ public sealed class Receiver : IAsyncDisposable
     public ConcurrentQueue<Receipt> All { get; } = new();
     public long Requests;
     public long InvalidSignatures;
+    /// <summary>Requests that repeated a webhook-id already received (no second effect at a receiver that dedupes by it).</summary>
     public long DuplicateDeliveries;
+    /// <summary>For each repeated webhook-id, when its first copy was received.</summary>
+    public ConcurrentQueue<DateTime> ResentFirstReceivedAt { get; } = new();
     /// <summary>0..1: share of requests answered 500 (drill 4).</summary>
     public double FailureRate { get; set; }
     /// <summary>Requests to this path hang for this long (drill 5).</summary>
@@ -84,7 +87,10 @@ public sealed class Receiver : IAsyncDisposable
         }
         else
         {
+            // The same webhook-id again: the sender could not know the first copy arrived. A receiver that follows
+            // Standard Webhooks drops it by its id; the drill checks when the first copy came (see Program).
             Interlocked.Increment(ref DuplicateDeliveries);
+            if (ByWebhookId.TryGetValue(webhookId + "/" + name, out var first)) ResentFirstReceivedAt.Enqueue(first.ReceivedAt);
         }
         return Results.Ok();
     }

@@ -8,7 +8,7 @@ public sealed class Services(string runDir)
 {
     public sealed record Sample(string Name, double RssMb, double CpuPercent);
 
-    private readonly Dictionary<string, (double CpuSeconds, DateTime At)> _last = [];
+    private readonly Dictionary<string, (int Pid, double CpuSeconds, DateTime At)> _last = [];
     public Dictionary<string, double> PeakRssMb { get; } = [];
     public Dictionary<string, List<double>> Cpu { get; } = [];
 
@@ -38,12 +38,13 @@ public sealed class Services(string runDir)
                 var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
                 var cpuSeconds = (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / ticks;
                 var now = DateTime.UtcNow;
-                if (_last.TryGetValue(name, out var last) && now > last.At)
+                // A restarted process (the kill drill) starts its own count: no sample across the restart.
+                if (_last.TryGetValue(name, out var last) && last.Pid == pid && now > last.At)
                 {
                     if (!Cpu.TryGetValue(name, out var list)) Cpu[name] = list = [];
                     list.Add(100 * (cpuSeconds - last.CpuSeconds) / (now - last.At).TotalSeconds);
                 }
-                _last[name] = (cpuSeconds, now);
+                _last[name] = (pid, cpuSeconds, now);
             }
             catch (Exception ex) when (ex is IOException or InvalidOperationException or FormatException or UnauthorizedAccessException)
             {
