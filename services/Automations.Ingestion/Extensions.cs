@@ -1,5 +1,6 @@
 using Automations.Ingestion.Amqp;
 using Automations.Ingestion.Events;
+using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 
@@ -21,6 +22,7 @@ public static class Extensions
         builder.Services.AddHealthChecks().AddCheck<AmqpIntakeHealthCheck>("amqp-intake", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.AddAutomationsBus();
         builder.Services.AddOutboxRelay(Schema);
+        builder.Services.AddGroupCommit(Schema);
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.Rules.Matching;
 using Automations.Rules.Runs;
@@ -32,6 +33,7 @@ public static class Extensions
             });
         });
         builder.Services.AddOutboxRelay(Schema);
+        builder.Services.AddGroupCommit(Schema);
         return builder;
     }
 

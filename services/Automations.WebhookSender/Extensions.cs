@@ -1,4 +1,5 @@
 using Automations.Core.Secrets;
+using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 using Automations.WebhookSender.Deliveries;
@@ -31,6 +32,7 @@ public static class Extensions
             x.AddConsumer<TestWebhookConsumer>();
         });
         builder.Services.AddOutboxRelay(Schema);
+        builder.Services.AddGroupCommit(Schema);
         return builder;
     }
 

@@ -1,13 +1,15 @@
 using Automations.Contracts;
 using Automations.Core.Events;
+using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Dapper;
 using Npgsql;
 
 namespace Automations.Ingestion.Events;
 
-/// <summary>Stores an accepted event and its ArtifactEventReceived outbox row in one statement (one transaction); (entity, eventId) dedupes.</summary>
-public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox)
+/// <summary>Stores an accepted event and its ArtifactEventReceived outbox row in one statement, committed with whatever else is queued (group commit); (entity, eventId) dedupes.</summary>
+public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox,
+    [FromKeyedServices(Extensions.Schema)] GroupCommitter writes)
 {
     public sealed record StoreResult(Guid Id, bool Duplicate);
 
@@ -17,16 +19,15 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
         var receivedAt = DateTimeOffset.UtcNow;
         var message = new ArtifactEventReceived(id, e.EventId, e.EventType, e.Entity, e.Project, e.Collection, e.VersionId, e.VersionIndex,
             e.Alias, e.Tag, e.Author, e.OccurredAt, e.MetadataJson, receivedAt);
-        var parameters = new DynamicParameters(new
+        var parameters = new StatementParameters(new
         {
             id, e.Entity, e.EventId, e.EventType, e.Project, e.Collection, e.VersionId, e.VersionIndex, e.Alias, e.Tag, e.Author,
             e.OccurredAt, receivedAt, source, metadata = e.MetadataJson,
         });
         OutboxWriter.AddParameters(parameters, "o_", typeof(ArtifactEventReceived), message, id);
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        // One statement, so one round trip and one implicit transaction: the event and its outbox row, published right
-        // after the commit (the relay takes the row only if that fails).
-        var stored = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+        // One statement: the event and its outbox row commit together (with whatever else the group commit carries),
+        // published right after the commit (the relay takes the row only if that fails).
+        var stored = await writes.ScalarAsync<int>(
             $"""
             with ev as (
                 insert into ingestion.events (id, entity, event_id, event_type, project, collection, version_id, version_index, alias, tag, author, occurred_at, received_at, source, metadata)
@@ -35,13 +36,14 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
                 returning id),
             ob as ({outbox.InsertFrom("ev", "o_")})
             select (select count(*) from ev)::int, {outbox.NotifyIfAny("ev")}
-            """, parameters, cancellationToken: ct));
+            """, parameters, ct);
         if (stored == 1)
         {
             outbox.PublishCommitted(id, typeof(ArtifactEventReceived), message);
             return new StoreResult(id, false);
         }
 
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var existing = await connection.QuerySingleAsync<Guid>(new CommandDefinition(
             "select id from ingestion.events where entity = @Entity and event_id = @EventId", new { e.Entity, e.EventId }, cancellationToken: ct));
         return new StoreResult(existing, true);

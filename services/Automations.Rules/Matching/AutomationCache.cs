@@ -19,6 +19,10 @@ public sealed class AutomationCache(IOptions<RulesOptions> options, TimeProvider
     private readonly Lock _lock = new();
     private long _generation;
 
+    /// <summary>The project's automations when cached and fresh; null when they must be loaded (<see cref="GetAsync"/>).</summary>
+    public IReadOnlyList<CompiledAutomation>? TryGet(string entity, string project) =>
+        _entries.TryGetValue((entity, project), out var entry) && entry.ExpiresAt > time.GetUtcNow() ? entry.Automations : null;
+
     public async ValueTask<IReadOnlyList<CompiledAutomation>> GetAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string entity, string project, CancellationToken ct)
     {

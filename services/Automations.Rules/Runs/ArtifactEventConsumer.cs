@@ -5,6 +5,7 @@ using Automations.Contracts;
 using Automations.Core.Templates;
 using Automations.Persistence;
 using Automations.Persistence.Control;
+using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Outbox;
 using Automations.Rules.Matching;
@@ -15,12 +16,13 @@ using Npgsql;
 namespace Automations.Rules.Runs;
 
 /// <summary>
-/// One statement (so one round trip and one implicit transaction) per event: the inbox mark, and per matched automation
+/// One statement per event, committed with whatever else is queued (group commit): the inbox mark, and per matched automation
 /// a run row (unique per automation and event) and its command in the outbox. Any failure rolls everything back; after
 /// the immediate retries the event goes to the error queue with its exception. An event that matches nothing writes its inbox row only.
 /// </summary>
 public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, AutomationCache cache, RunMetrics metrics,
-    [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox, ILogger<ArtifactEventConsumer> logger)
+    [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox, [FromKeyedServices(Extensions.Schema)] GroupCommitter writes,
+    ILogger<ArtifactEventConsumer> logger)
     : IConsumer<ArtifactEventReceived>
 {
     public const string Name = "rules-artifact-events";
@@ -29,33 +31,39 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     {
         var e = context.Message;
         var ct = context.CancellationToken;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-
-        var started = Stopwatch.GetTimestamp();
-        var automations = await cache.GetAsync(connection, null, e.Entity, e.Project, ct);
-        var matched = cache.Match(automations, e);
-        metrics.Matching(Stopwatch.GetElapsedTime(started), e.EventType);
-        var parameters = new DynamicParameters(new { consumer = Name, messageId = context.MessageId ?? e.EventId });
+        // A pooled connection only for what is read (the project's automations when not cached, a launch job's latest
+        // version), given back before the write waits for its group commit.
+        var connection = new LazyConnection(dataSource);
+        var sql = new StringBuilder("with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)");
+        var commands = new List<(Guid Id, object Command)>();
+        var parameters = new StatementParameters(new { consumer = Name, messageId = context.MessageId ?? e.EventId });
+        List<CompiledAutomation> matched;
+        await using (connection)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var automations = cache.TryGet(e.Entity, e.Project) ?? await cache.GetAsync(await connection.GetAsync(ct), null, e.Entity, e.Project, ct);
+            matched = cache.Match(automations, e);
+            metrics.Matching(Stopwatch.GetElapsedTime(started), e.EventType);
+            for (var i = 0; i < matched.Count; i++)
+            {
+                var (runSql, command) = await RunSqlAsync(connection, outbox, parameters, $"r{i}_", e, matched[i].Row, ct);
+                sql.Append(",\n").Append(runSql);
+                commands.Add(command);
+            }
+        }
         if (matched.Count == 0)
         {
             // Nothing fires; the inbox row still records that this message was handled (operators and tests look for it).
-            await connection.ExecuteAsync(new CommandDefinition(
-                "insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing", parameters, cancellationToken: ct));
+            await writes.QueryAsync(
+                "with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1) select count(*) from inbox",
+                parameters, ct);
             return;
         }
 
-        var sql = new StringBuilder("with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)");
-        var commands = new List<(Guid Id, object Command)>(matched.Count);
-        for (var i = 0; i < matched.Count; i++)
-        {
-            var (runSql, command) = await RunSqlAsync(connection, outbox, parameters, $"r{i}_", e, matched[i].Row, ct);
-            sql.Append(",\n").Append(runSql);
-            commands.Add(command);
-        }
         var runs = string.Join(", ", Enumerable.Range(0, matched.Count).Select(i => $"(select count(*) from r{i}_run)::int"));
         var any = string.Join(" union all ", Enumerable.Range(0, matched.Count).Select(i => $"select 1 from r{i}_run"));
         sql.Append($",\nmade as ({any})\nselect array[{runs}], {outbox.NotifyIfAny("made")}");
-        var inserted = await connection.ExecuteScalarAsync<int[]>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: ct));
+        var inserted = await writes.ScalarAsync<int[]>(sql.ToString(), parameters, ct);
         for (var i = 0; i < commands.Count; i++)
             if (inserted![i] == 1) outbox.PublishCommitted(commands[i].Id, commands[i].Command.GetType(), commands[i].Command);
 
@@ -71,8 +79,8 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     /// Two CTEs for one automation: <c>{p}run</c> inserts the run (only for a new message, and only once per automation
     /// and event: a row there means it is new), <c>{p}out</c> its command into the outbox.
     /// </summary>
-    private static async Task<(string Sql, (Guid Id, object Command) Command)> RunSqlAsync(NpgsqlConnection connection, OutboxPublisher outbox,
-        DynamicParameters parameters, string p, ArtifactEventReceived e, AutomationRow a, CancellationToken ct)
+    private static async Task<(string Sql, (Guid Id, object Command) Command)> RunSqlAsync(LazyConnection connection, OutboxPublisher outbox,
+        StatementParameters parameters, string p, ArtifactEventReceived e, AutomationRow a, CancellationToken ct)
     {
         var runId = Guid.CreateVersion7();
         var commandId = Guid.CreateVersion7();
@@ -91,7 +99,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         {
             var jobId = a.JobId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a job");
             var queueId = a.QueueId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a queue");
-            jobVersion ??= await AutomationQueries.LatestJobVersionAsync(connection, null, jobId, ct)
+            jobVersion ??= await AutomationQueries.LatestJobVersionAsync(await connection.GetAsync(ct), null, jobId, ct)
                 ?? throw new InvalidOperationException($"Launch job {jobId} of automation {a.Id} has no version");
             // Overrides may use the same ${...} variables as a webhook payload (e.g. the artifact to evaluate).
             payload = PayloadTemplate.Render(string.IsNullOrEmpty(a.OverridesJson) ? "{}" : a.OverridesJson, variables, PayloadTemplate.RenderMode.Intermediate);
@@ -106,7 +114,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
             ["webhookId"] = a.WebhookId, ["jobId"] = a.JobId, ["jobVersion"] = jobVersion, ["queueId"] = a.QueueId,
             ["targetProject"] = a.TargetProject, ["commandId"] = commandId, ["payload"] = payload,
         };
-        foreach (var (name, value) in values) parameters.Add(p + name, value);
+        foreach (var (name, value) in values) parameters.Add<object?>(p + name, value);
         OutboxWriter.AddParameters(parameters, p + "o_", command.GetType(), command, commandId);
         return ($"""
             {p}run as (
@@ -119,5 +127,22 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
                 returning 1),
             {p}out as ({outbox.InsertFrom(p + "run", p + "o_")})
             """, (commandId, command));
+    }
+
+    /// <summary>A pooled connection opened on first use only: a cached project and a webhook automation read nothing.</summary>
+    private sealed class LazyConnection(NpgsqlDataSource dataSource) : IAsyncDisposable
+    {
+        private NpgsqlConnection? _connection;
+
+        public async ValueTask<NpgsqlConnection> GetAsync(CancellationToken ct) => _connection ??= await dataSource.OpenConnectionAsync(ct);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_connection is { } c)
+            {
+                _connection = null;
+                await c.DisposeAsync();
+            }
+        }
     }
 }

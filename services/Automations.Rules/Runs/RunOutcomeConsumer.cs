@@ -1,7 +1,6 @@
 using Automations.Contracts;
-using Dapper;
+using Automations.Persistence.GroupCommit;
 using MassTransit;
-using Npgsql;
 
 namespace Automations.Rules.Runs;
 
@@ -9,7 +8,7 @@ namespace Automations.Rules.Runs;
 /// Moves a run on from the workers' outcome events, keyed by RunId. Finished and Failed are final: a late or repeated
 /// outcome never changes them. LaunchJobEnqueued moves Pending to Enqueued only.
 /// </summary>
-public sealed class RunOutcomeConsumer(NpgsqlDataSource dataSource, RunMetrics metrics, ILogger<RunOutcomeConsumer> logger) :
+public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] GroupCommitter writes, RunMetrics metrics, ILogger<RunOutcomeConsumer> logger) :
     IConsumer<WebhookDeliveryCompleted>,
     IConsumer<WebhookDeliveryFailed>,
     IConsumer<LaunchJobEnqueued>,
@@ -40,17 +39,17 @@ public sealed class RunOutcomeConsumer(NpgsqlDataSource dataSource, RunMetrics m
     private async Task MoveAsync(ConsumeContext context, Guid runId, string status, string reason)
     {
         var ct = context.CancellationToken;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var from = status == RunStatus.Enqueued ? new[] { RunStatus.Pending } : [RunStatus.Pending, RunStatus.Enqueued];
-        // One statement: the inbox mark and the move commit together (a message without an id is simply not deduplicated).
-        var actionType = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+        // One statement: the inbox mark and the move commit together (a message without an id is simply not deduplicated),
+        // in the next group commit.
+        var actionType = await writes.ScalarAsync<string?>(
             """
             with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)
             update rules.runs set status = @status, reason = @reason, updated_at = now(),
                    finished_at = case when @status in ('Finished', 'Failed') then now() end
             where id = @runId and status = any(@from) and exists (select 1 from inbox)
             returning action_type
-            """, new { consumer = Name, messageId = context.MessageId ?? Guid.NewGuid(), runId, status, reason, from }, cancellationToken: ct));
+            """, new StatementParameters(new { consumer = Name, messageId = context.MessageId ?? Guid.NewGuid(), runId, status, reason, from }), ct);
         if (actionType is not null) metrics.Run(status, actionType);
         else logger.LogInformation("Outcome {Status} for run {RunId} ignored: unknown run or already final", status, runId);
     }

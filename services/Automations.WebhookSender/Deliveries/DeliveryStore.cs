@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Automations.Contracts;
+using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Outbox;
 using Automations.WebhookSender.Sending;
@@ -39,7 +40,8 @@ public sealed class ClaimedDelivery
 }
 
 /// <summary>The delivery schema: deliveries, their claims and schedule, attempts, outcomes (published through the outbox).</summary>
-public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox)
+public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox,
+    [FromKeyedServices(Extensions.Schema)] GroupCommitter writes)
 {
     public const string Schema = Extensions.Schema;
     private readonly WebhookOptions _options = options.Value;
@@ -50,29 +52,31 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     /// </summary>
     public async Task<WorkItem?> CreateAsync(SendWebhook command, Guid messageId, bool claimed, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
         var id = Guid.CreateVersion7();
         Guid? claim = claimed ? Guid.NewGuid() : null;
         var maxAttempts = _options.Schedule().MaxAttempts;
         var traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
-        // One statement, so one round trip and atomic: the inbox row (this message) and the delivery (this command).
-        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+        // One statement, atomic, in the next group commit: the inbox row (this message) and the delivery (this command).
+        var inserted = await writes.ScalarAsync<long>(
             """
             with inbox as (
-                insert into delivery.inbox (consumer, message_id) values ('send-webhook', @messageId) on conflict do nothing returning 1)
+                insert into delivery.inbox (consumer, message_id) values ('send-webhook', @messageId) on conflict do nothing returning 1),
+            made as (
             insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, status,
                 max_attempts, next_attempt_at, claim, traceparent, occurred_at)
             select @id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending',
                 @maxAttempts, case when @claim::uuid is null then now() else now() + @lease end, @claim, @traceparent, @OccurredAt
             where exists (select 1 from inbox)
             on conflict (command_id) do nothing
+            returning 1)
+            select count(*) from made
             """,
-            new
+            new StatementParameters(new
             {
                 id, messageId, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
                 command.Payload, maxAttempts, lease = _options.Lease, claim, traceparent,
                 OccurredAt = command.OccurredAt.ToUniversalTime(),
-            }, cancellationToken: ct));
+            }), ct);
         if (inserted != 1 || claim is not { } held) return null;
         return new WorkItem(id, command.WebhookId, held)
         {
@@ -164,7 +168,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var number = d.Attempts + 1;
         var now = DateTimeOffset.UtcNow;
         var status = outcome switch { Outcome.Succeeded => "succeeded", Outcome.Retry => "pending", _ => "failed" };
-        var parameters = new DynamicParameters(new
+        var parameters = new StatementParameters(new
         {
             status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim, d.Manual, result.StartedAt, result.DurationMs,
             headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, d.WebhookId, d.Entity,
@@ -213,8 +217,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         }
         sql.Append($"\nselect (select count(*) from moved)::int{(messages.Count > 0 ? ", " + outbox.NotifyIfAny("moved") : "")}");
 
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        if (await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: ct)) != 1) return false;
+        if (await writes.ScalarAsync<int>(sql.ToString(), parameters, ct) != 1) return false;
         for (var i = 0; i < messages.Count; i++) outbox.PublishCommitted(ids[i], messages[i].GetType(), messages[i]);
         return true;
     }

@@ -49,13 +49,28 @@ public static class OutboxWriter
     /// <summary>A scalar expression for the final select: notifies the relay only when <paramref name="source"/> has a row.</summary>
     public static string NotifyIfAny(string schema, string source) => $"(select pg_notify('{schema}_outbox', '') from {source} limit 1)";
 
+    public static void AddParameters(GroupCommit.StatementParameters parameters, string prefix, Type type, object message, Guid id)
+    {
+        var (name, body, traceparent, tracestate) = Row(type, message);
+        parameters.Add(prefix + "id", id).Add(prefix + "type", name).Add(prefix + "body", body)
+            .Add(prefix + "traceparent", traceparent).Add(prefix + "tracestate", tracestate);
+    }
+
     public static void AddParameters(DynamicParameters parameters, string prefix, Type type, object message, Guid id)
     {
-        var activity = Activity.Current;
+        var (name, body, traceparent, tracestate) = Row(type, message);
         parameters.Add(prefix + "id", id);
-        parameters.Add(prefix + "type", MessageTypes.NameOf(type));
-        parameters.Add(prefix + "body", JsonSerializer.Serialize(message, type, Json.Options));
-        parameters.Add(prefix + "traceparent", activity?.Id is { } tid && activity.IdFormat == ActivityIdFormat.W3C ? tid : null);
-        parameters.Add(prefix + "tracestate", activity?.TraceStateString);
+        parameters.Add(prefix + "type", name);
+        parameters.Add(prefix + "body", body);
+        parameters.Add(prefix + "traceparent", traceparent);
+        parameters.Add(prefix + "tracestate", tracestate);
+    }
+
+    /// <summary>An outbox row's values for a message: its type name, JSON body and the current trace context.</summary>
+    private static (string Type, string Body, string? Traceparent, string? Tracestate) Row(Type type, object message)
+    {
+        var activity = Activity.Current;
+        return (MessageTypes.NameOf(type), JsonSerializer.Serialize(message, type, Json.Options),
+            activity?.Id is { } tid && activity.IdFormat == ActivityIdFormat.W3C ? tid : null, activity?.TraceStateString);
     }
 }

@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Automations.Persistence.GroupCommit;
+
+/// <summary>
+/// The named parameters of one statement for <see cref="GroupCommitter"/>: Npgsql parameters, built on the caller's
+/// thread. Dapper cannot build an <see cref="NpgsqlBatchCommand"/>, so this is the small part of it the hot paths need:
+/// values by name, or every public property of an object (an anonymous type), typed from the declared type so that a
+/// null still has a PostgreSQL type.
+/// </summary>
+public sealed class StatementParameters
+{
+    private static readonly ConcurrentDictionary<Type, (string Name, Func<object, object?> Get, Type Type)[]> Properties = new();
+    internal readonly List<NpgsqlParameter> List = new(24);
+
+    public StatementParameters() { }
+
+    /// <summary>Every public instance property of <paramref name="values"/> (usually an anonymous object), by its name.</summary>
+    public StatementParameters(object values) => AddObject(values);
+
+    public StatementParameters Add<T>(string name, T value) => Add(name, value, typeof(T));
+
+    public StatementParameters Add(string name, object? value, Type declaredType)
+    {
+        var parameter = new NpgsqlParameter { ParameterName = name, Value = value ?? DBNull.Value };
+        if (DbTypeOf(declaredType == typeof(object) && value is not null ? value.GetType() : declaredType) is { } type) parameter.NpgsqlDbType = type;
+        List.Add(parameter);
+        return this;
+    }
+
+    public StatementParameters AddObject(object values)
+    {
+        var properties = Properties.GetOrAdd(values.GetType(), static t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0)
+            .Select(p => (p.Name, (Func<object, object?>)p.GetValue, p.PropertyType))
+            .ToArray());
+        foreach (var (name, get, type) in properties) Add(name, get(values), type);
+        return this;
+    }
+
+    /// <summary>The parameters' values by name, for tests and diagnostics.</summary>
+    public IReadOnlyDictionary<string, object?> ToDictionary() =>
+        List.ToDictionary(p => p.ParameterName, p => p.Value is DBNull ? null : p.Value, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The PostgreSQL type for a declared CLR type; null leaves it to Npgsql and PostgreSQL (the SQL then casts, as in
+    /// <c>@x::jsonb</c>). Strings stay untyped-by-us text, which PostgreSQL coerces to jsonb, uuid and so on where the
+    /// statement casts them.
+    /// </summary>
+    internal static NpgsqlDbType? DbTypeOf(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(Guid)) return NpgsqlDbType.Uuid;
+        if (type == typeof(int)) return NpgsqlDbType.Integer;
+        if (type == typeof(long)) return NpgsqlDbType.Bigint;
+        if (type == typeof(short)) return NpgsqlDbType.Smallint;
+        if (type == typeof(bool)) return NpgsqlDbType.Boolean;
+        if (type == typeof(double)) return NpgsqlDbType.Double;
+        if (type == typeof(decimal)) return NpgsqlDbType.Numeric;
+        if (type == typeof(DateTimeOffset)) return NpgsqlDbType.TimestampTz;
+        if (type == typeof(TimeSpan)) return NpgsqlDbType.Interval;
+        if (type == typeof(string)) return NpgsqlDbType.Text;
+        if (type == typeof(byte[])) return NpgsqlDbType.Bytea;
+        if (type == typeof(Guid[])) return NpgsqlDbType.Array | NpgsqlDbType.Uuid;
+        if (type == typeof(string[])) return NpgsqlDbType.Array | NpgsqlDbType.Text;
+        return null;
+    }
+}

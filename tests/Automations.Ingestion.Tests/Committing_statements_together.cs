@@ -1,0 +1,89 @@
+using Automations.Persistence.GroupCommit;
+using Automations.Testing;
+using Dapper;
+using Npgsql;
+
+namespace Automations.Ingestion.Tests;
+
+/// <summary>
+/// Group commit (shared by Ingestion, Rules and the sender): statements queued by many callers at once go to
+/// PostgreSQL together, each caller gets its own rows back, and one bad statement fails only its own caller.
+/// </summary>
+public class Committing_statements_together(TestEnvironment env) : IClassFixture<TestEnvironment>
+{
+    private async Task<string> TableAsync()
+    {
+        var table = "gc_" + Guid.NewGuid().ToString("N")[..8];
+        await using var c = await env.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync($"create table public.{table} (id int primary key, note text not null)");
+        return table;
+    }
+
+    private static string Insert(string table) =>
+        $"with made as (insert into public.{table} (id, note) values (@id, @note) on conflict (id) do nothing returning id) select count(*)::int from made";
+
+    [Fact]
+    public async Task Should_commit_concurrent_statements_in_fewer_round_trips_and_answer_each_caller()
+    {
+        var table = await TableAsync();
+        await using var committer = new GroupCommitter(env.DataSource, "test", new GroupCommitOptions { Writers = 1, MaxBatch = 64 });
+        var batches = new List<int>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (i, l) => { if (i.Name == "automations.group_commit.statements") l.EnableMeasurementEvents(i); };
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
+        {
+            foreach (var t in tags)
+                if (t.Key == "name" && (string?)t.Value == "test") lock (batches) batches.Add(value);
+        });
+        listener.Start();
+
+        // 400 callers at once, 100 of them repeating an id: each learns whether its own row was new.
+        var tasks = Enumerable.Range(0, 400).Select(i =>
+            committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", i % 300).Add("note", $"n{i}"))).ToArray();
+        var inserted = await Task.WhenAll(tasks);
+
+        Assert.Equal(300, inserted.Sum());
+        Assert.All(Enumerable.Range(0, 300), i => Assert.Equal(1, inserted[i]));
+        Assert.All(Enumerable.Range(300, 100), i => Assert.Equal(0, inserted[i]));
+        await using var c = await env.DataSource.OpenConnectionAsync();
+        Assert.Equal(300, await c.ExecuteScalarAsync<int>($"select count(*) from public.{table}"));
+        lock (batches)
+        {
+            Assert.Equal(400, batches.Sum());
+            Assert.True(batches.Count < 400, $"every statement went alone: {batches.Count} batches");
+            Assert.True(batches.Max() <= 64, $"a batch exceeded MaxBatch: {batches.Max()}");
+        }
+    }
+
+    [Fact]
+    public async Task Should_fail_only_the_caller_whose_statement_is_bad()
+    {
+        var table = await TableAsync();
+        await using var committer = new GroupCommitter(env.DataSource, "test-bad", new GroupCommitOptions { Writers = 1 });
+        var tasks = Enumerable.Range(0, 50).Select(i => i == 25
+            // note is not null: this statement fails in PostgreSQL, and with it the batch it rode in.
+            ? committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", i).Add<string?>("note", null))
+            : committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", i).Add("note", "ok"))).ToArray();
+        try { await Task.WhenAll(tasks); } catch (PostgresException) { }
+
+        var bad = await Assert.ThrowsAsync<PostgresException>(() => tasks[25]);
+        Assert.Equal(PostgresErrorCodes.NotNullViolation, bad.SqlState);
+        Assert.All(tasks.Where((_, i) => i != 25), t => Assert.Equal(1, t.Result));
+        await using var c = await env.DataSource.OpenConnectionAsync();
+        Assert.Equal(49, await c.ExecuteScalarAsync<int>($"select count(*) from public.{table}"));
+    }
+
+    [Fact]
+    public async Task Should_keep_working_after_the_database_drops_its_connection()
+    {
+        var table = await TableAsync();
+        await using var committer = new GroupCommitter(env.DataSource, "test-drop", new GroupCommitOptions { Writers = 1 });
+        Assert.Equal(1, await committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", 1).Add("note", "a")));
+        // Kill the writer's backend: its next batch fails with a broken connection, the one after opens a new one.
+        await using (var c = await env.DataSource.OpenConnectionAsync())
+            await c.ExecuteAsync($"select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query like 'with made as (insert into public.{table} %'");
+        var after = await Record.ExceptionAsync(() => committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", 2).Add("note", "b")));
+        Assert.True(after is null or NpgsqlException, $"unexpected {after}");
+        Assert.Equal(1, await committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", 3).Add("note", "c")));
+    }
+}
