@@ -40,16 +40,16 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Gr
     {
         var ct = context.CancellationToken;
         var from = status == RunStatus.Enqueued ? new[] { RunStatus.Pending } : [RunStatus.Pending, RunStatus.Enqueued];
-        // One statement: the inbox mark and the move commit together (a message without an id is simply not deduplicated),
-        // in the next group commit.
+        // One statement in the next group commit. No inbox row: the move is its own guard (Finished and Failed are final,
+        // Enqueued comes only from Pending), so a repeated outcome changes nothing; the inbox row was one more insert
+        // and two index entries per event.
         var actionType = await writes.ScalarAsync<string?>(
             """
-            with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)
             update rules.runs set status = @status, reason = @reason, updated_at = now(),
                    finished_at = case when @status in ('Finished', 'Failed') then now() end
-            where id = @runId and status = any(@from) and exists (select 1 from inbox)
+            where id = @runId and status = any(@from)
             returning action_type
-            """, new StatementParameters(new { consumer = Name, messageId = context.MessageId ?? Guid.NewGuid(), runId, status, reason, from }), ct);
+            """, new StatementParameters(new { runId, status, reason, from }), ct);
         if (actionType is not null) metrics.Run(status, actionType);
         else logger.LogInformation("Outcome {Status} for run {RunId} ignored: unknown run or already final", status, runId);
     }

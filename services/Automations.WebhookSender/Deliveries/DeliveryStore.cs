@@ -50,30 +50,29 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     /// Stores the delivery for a command, already claimed by the caller (or, with <paramref name="claimed"/> false,
     /// unclaimed and due now, for the scheduler); null when the command was seen before or the delivery is unclaimed.
     /// </summary>
-    public async Task<WorkItem?> CreateAsync(SendWebhook command, Guid messageId, bool claimed, CancellationToken ct)
+    public async Task<WorkItem?> CreateAsync(SendWebhook command, bool claimed, CancellationToken ct)
     {
         var id = Guid.CreateVersion7();
         Guid? claim = claimed ? Guid.NewGuid() : null;
         var maxAttempts = _options.Schedule().MaxAttempts;
         var traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
-        // One statement, atomic, in the next group commit: the inbox row (this message) and the delivery (this command).
+        // One statement in the next group commit. The delivery is unique per command: a command seen before (the broker
+        // redelivering it, the relay publishing a row the direct path had already sent) inserts nothing, so no inbox
+        // row is needed (it was one more insert and two index entries per event).
         var inserted = await writes.ScalarAsync<long>(
             """
-            with inbox as (
-                insert into delivery.inbox (consumer, message_id) values ('send-webhook', @messageId) on conflict do nothing returning 1),
-            made as (
+            with made as (
             insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, status,
                 max_attempts, next_attempt_at, claim, traceparent, occurred_at)
-            select @id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending',
-                @maxAttempts, case when @claim::uuid is null then now() else now() + @lease end, @claim, @traceparent, @OccurredAt
-            where exists (select 1 from inbox)
+            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending',
+                @maxAttempts, case when @claim::uuid is null then now() else now() + @lease end, @claim, @traceparent, @OccurredAt)
             on conflict (command_id) do nothing
             returning 1)
             select count(*) from made
             """,
             new StatementParameters(new
             {
-                id, messageId, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
+                id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
                 command.Payload, maxAttempts, lease = _options.Lease, claim, traceparent,
                 OccurredAt = command.OccurredAt.ToUniversalTime(),
             }), ct);

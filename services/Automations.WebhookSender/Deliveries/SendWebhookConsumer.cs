@@ -12,19 +12,18 @@ public sealed class SendWebhookConsumer(DeliveryStore store, DeliveryDispatcher 
     public async Task Consume(ConsumeContext<SendWebhook> context)
     {
         var m = context.Message;
-        var messageId = context.MessageId ?? m.CommandId;
         // A webhook whose deliveries already fill its share of this process (an endpoint that hangs): the delivery is
         // stored unclaimed and due, and the scheduler hands it over when the webhook has room; other webhooks go on.
         if (!dispatcher.TryHold(m.WebhookId))
         {
-            await store.CreateAsync(m, messageId, claimed: false, context.CancellationToken);
+            await store.CreateAsync(m, claimed: false, context.CancellationToken);
             return;
         }
         var dispatched = false;
         try
         {
             await dispatcher.WaitForRoomAsync(context.CancellationToken);
-            var work = await store.CreateAsync(m, messageId, claimed: true, context.CancellationToken);
+            var work = await store.CreateAsync(m, claimed: true, context.CancellationToken);
             if (work is not null)
             {
                 dispatcher.Dispatch(work);

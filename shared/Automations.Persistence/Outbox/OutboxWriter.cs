@@ -23,7 +23,7 @@ public static class OutboxWriter
         await connection.ExecuteAsync(
             $"""
             insert into {schema}.outbox (message_id, message_type, body, traceparent, tracestate)
-            values (@o_id, @o_type, @o_body::jsonb, @o_traceparent, @o_tracestate);
+            values (@o_id, @o_type, @o_body::json, @o_traceparent, @o_tracestate);
             select pg_notify('{schema}_outbox', '');
             """,
             parameters,
@@ -44,7 +44,7 @@ public static class OutboxWriter
     /// later for rows the writer publishes itself (<see cref="OutboxPublisher"/>).</remarks>
     public static string InsertFrom(string schema, string source, string prefix, string? availableAt = null) =>
         $"insert into {schema}.outbox (message_id, message_type, body, traceparent, tracestate{(availableAt is null ? "" : ", available_at")}) " +
-        $"select @{prefix}id, @{prefix}type, @{prefix}body::jsonb, @{prefix}traceparent::text, @{prefix}tracestate::text{(availableAt is null ? "" : ", " + availableAt)} from {source}";
+        $"select @{prefix}id, @{prefix}type, @{prefix}body::json, @{prefix}traceparent::text, @{prefix}tracestate::text{(availableAt is null ? "" : ", " + availableAt)} from {source}";
 
     /// <summary>A scalar expression for the final select: notifies the relay only when <paramref name="source"/> has a row.</summary>
     public static string NotifyIfAny(string schema, string source) => $"(select pg_notify('{schema}_outbox', '') from {source} limit 1)";
