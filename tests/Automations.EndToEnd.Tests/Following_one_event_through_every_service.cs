@@ -194,6 +194,12 @@ public class Following_one_event_through_every_service(PipelineFixture fx) : ICl
         };
         foreach (var (source, name) in path)
             Assert.True(spans.Any(s => s.Source.Name == source && s.DisplayName == name), $"no {source} span '{name}' in: {string.Join(" | ", names)}");
+        // The group commits its writes rode in (their own traces: one batch serves many events) link back to this one:
+        // the event stored, fired, delivered and recorded.
+        var commits = fx.Spans.Stopped.Where(s => s.DisplayName.StartsWith("group commit ", StringComparison.Ordinal) && s.Links.Any(l => l.Context.TraceId == traceId))
+            .Select(s => s.DisplayName).ToHashSet();
+        foreach (var schema in new[] { "ingestion", "rules", "delivery" })
+            Assert.True(commits.Contains("group commit " + schema), $"no group commit span of {schema} links to the event's trace: {string.Join(", ", commits)}");
         var deliver = spans.First(s => s.DisplayName == "webhook deliver");
         foreach (var tag in new[] { "automations.entity", "automations.project", "automations.automation_id", "delivery.id", "delivery.attempt", "http.response.status_code" })
             Assert.True(deliver.GetTagItem(tag) is not null, $"the delivery span lacks {tag}");

@@ -32,8 +32,7 @@ public sealed class GroupCommitOptions
 /// </remarks>
 public sealed class GroupCommitter : IAsyncDisposable
 {
-    private static readonly Meter Meter = new("Automations");
-    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("automations.group_commit.statements",
+    private static readonly Histogram<int> BatchSize = Outbox.OutboxRelay.Meter.CreateHistogram<int>("automations.group_commit.statements",
         description: "Statements committed together in one round trip (group commit)");
 
     private readonly NpgsqlDataSource _dataSource;
@@ -61,7 +60,7 @@ public sealed class GroupCommitter : IAsyncDisposable
         ct.ThrowIfCancellationRequested();
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.AddRange(parameters.List.ToArray());
-        var item = new Item(command, ct);
+        var item = new Item(command, ct, Activity.Current?.Context ?? default);
         if (!_queue.Writer.TryWrite(item)) throw new ObjectDisposedException(nameof(GroupCommitter), $"the group committer '{_name}' is stopped");
         return item.Result.Task;
     }
@@ -117,6 +116,11 @@ public sealed class GroupCommitter : IAsyncDisposable
     private async Task RunAsync(Writer writer, List<Item> items)
     {
         var results = new IReadOnlyList<object?[]>[items.Count];
+        // One span per batch, linked to every caller's span: an operator following one event sees the commit its
+        // statement rode in (and the Npgsql span under it), and how many others shared it.
+        using var activity = Outbox.OutboxRelay.ActivitySource.StartActivity(ActivityKind.Internal, parentContext: default,
+            tags: [new("automations.group_commit.name", _name), new("automations.group_commit.statements", items.Count)],
+            links: items.Where(i => i.Caller != default).Select(i => new ActivityLink(i.Caller)), name: $"group commit {_name}");
         if (writer.Connection is not { State: System.Data.ConnectionState.Open })
         {
             await writer.DropAsync();
@@ -184,8 +188,9 @@ public sealed class GroupCommitter : IAsyncDisposable
         catch (TimeoutException) { /* a writer stuck on a dead connection: its callers see the failure themselves */ }
     }
 
-    private sealed class Item(NpgsqlBatchCommand command, CancellationToken cancellation)
+    private sealed class Item(NpgsqlBatchCommand command, CancellationToken cancellation, ActivityContext caller)
     {
+        public ActivityContext Caller { get; } = caller;
         public NpgsqlBatchCommand Command { get; } = command;
         public CancellationToken Cancellation { get; } = cancellation;
         public bool Used { get; set; }
