@@ -26,6 +26,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     : IConsumer<ArtifactEventReceived>
 {
     public const string Name = "rules-artifact-events";
+    private const string InboxCte = "with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)";
 
     public async Task Consume(ConsumeContext<ArtifactEventReceived> context)
     {
@@ -34,7 +35,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         // A pooled connection only for what is read (the project's automations when not cached, a launch job's latest
         // version), given back before the write waits for its group commit.
         var connection = new LazyConnection(dataSource);
-        var sql = new StringBuilder("with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)");
+        var sql = new StringBuilder(InboxCte);
         var commands = new List<(Guid Id, object Command)>();
         var parameters = new StatementParameters(new { consumer = Name, messageId = context.MessageId ?? e.EventId });
         List<CompiledAutomation> matched;
@@ -54,9 +55,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         if (matched.Count == 0)
         {
             // Nothing fires; the inbox row still records that this message was handled (operators and tests look for it).
-            await writes.QueryAsync(
-                "with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1) select count(*) from inbox",
-                parameters, ct);
+            await writes.QueryAsync(InboxCte + " select count(*) from inbox", parameters, ct);
             return;
         }
 

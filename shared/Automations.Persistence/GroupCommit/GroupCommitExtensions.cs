@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Automations.Persistence.GroupCommit;
@@ -9,12 +9,9 @@ public static class GroupCommitExtensions
     /// <summary>A <see cref="GroupCommitter"/> keyed by <paramref name="schema"/> (options from the `GroupCommit` section).</summary>
     public static IServiceCollection AddGroupCommit(this IServiceCollection services, string schema)
     {
-        services.AddKeyedSingleton(schema, (sp, _) =>
-        {
-            var options = new GroupCommitOptions();
-            sp.GetService<IConfiguration>()?.GetSection("GroupCommit").Bind(options);
-            return new GroupCommitter(sp.GetRequiredService<NpgsqlDataSource>(), schema, options);
-        });
+        services.AddOptions<GroupCommitOptions>().BindConfiguration("GroupCommit");
+        services.AddKeyedSingleton(schema, (sp, _) => new GroupCommitter(
+            sp.GetRequiredService<NpgsqlDataSource>(), schema, sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value));
         return services;
     }
 }

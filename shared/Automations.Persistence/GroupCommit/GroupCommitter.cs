@@ -96,6 +96,8 @@ public sealed class GroupCommitter : IAsyncDisposable
                 // One statement's error (or a deadlock with another batch) rolled the whole batch back: each alone.
                 foreach (var item in batch)
                 {
+                    // A command belongs to one batch: a fresh copy for its run alone.
+                    item.Command = Copy(item.Command);
                     try { await RunAsync(writer, [item]); }
                     catch (Exception ex)
                     {
@@ -128,14 +130,7 @@ public sealed class GroupCommitter : IAsyncDisposable
         }
         await using (var batch = writer.Connection.CreateBatch())
         {
-            foreach (var item in items)
-            {
-                // A command belongs to one batch at a time: a copy when an item is run again alone.
-                var command = item.Command;
-                if (items.Count == 1 && item.Used) command = Copy(command);
-                item.Used = true;
-                batch.BatchCommands.Add(command);
-            }
+            foreach (var item in items) batch.BatchCommands.Add(item.Command);
             var reader = await batch.ExecuteReaderAsync();
             await using (reader)
             {
@@ -191,9 +186,8 @@ public sealed class GroupCommitter : IAsyncDisposable
     private sealed class Item(NpgsqlBatchCommand command, CancellationToken cancellation, ActivityContext caller)
     {
         public ActivityContext Caller { get; } = caller;
-        public NpgsqlBatchCommand Command { get; } = command;
+        public NpgsqlBatchCommand Command { get; set; } = command;
         public CancellationToken Cancellation { get; } = cancellation;
-        public bool Used { get; set; }
         public TaskCompletionSource<IReadOnlyList<object?[]>> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -41,16 +41,11 @@ public sealed class StatementParameters
         return this;
     }
 
-    /// <summary>The parameters' values by name, for tests and diagnostics.</summary>
-    public IReadOnlyDictionary<string, object?> ToDictionary() =>
-        List.ToDictionary(p => p.ParameterName, p => p.Value is DBNull ? null : p.Value, StringComparer.Ordinal);
-
     /// <summary>
-    /// The PostgreSQL type for a declared CLR type; null leaves it to Npgsql and PostgreSQL (the SQL then casts, as in
-    /// <c>@x::jsonb</c>). Strings stay untyped-by-us text, which PostgreSQL coerces to jsonb, uuid and so on where the
-    /// statement casts them.
+    /// The PostgreSQL type for a declared CLR type, as Dapper would send it; null (other types) leaves it to Npgsql.
+    /// Strings go as text: a statement that stores one as json, jsonb or uuid casts it (<c>@x::jsonb</c>).
     /// </summary>
-    internal static NpgsqlDbType? DbTypeOf(Type type)
+    private static NpgsqlDbType? DbTypeOf(Type type)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
         if (type == typeof(Guid)) return NpgsqlDbType.Uuid;
