@@ -1,3 +1,4 @@
+using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
@@ -32,6 +33,7 @@ public static class Extensions
             x.AddConsumer<TestWebhookConsumer>();
         });
         builder.Services.AddOutboxRelay(Schema);
+        builder.Services.AddOutboxBatch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(Schema, items => new WebhookDeliveriesCompleted(items));
         builder.Services.AddGroupCommit(Schema);
         return builder;
     }

@@ -40,6 +40,32 @@ public class Following_a_run_to_its_outcome(RulesFixture fx) : IClassFixture<Rul
     }
 
     [Fact]
+    public async Task Should_finish_every_run_of_a_batch_of_successes_and_leave_final_runs_alone()
+    {
+        var a = await WebhookRunAsync();
+        var b = await WebhookRunAsync();
+        var failed = await WebhookRunAsync();
+        await fx.PublishAsync(new WebhookDeliveryFailed(failed.CommandId, failed.Id, Guid.NewGuid(), "HTTP 500 after 8 attempts", 500, 8, DateTimeOffset.UtcNow));
+        await WaitForStatusAsync(failed.Id, "Failed");
+
+        await fx.PublishAsync(new WebhookDeliveriesCompleted([
+            new WebhookDeliveryCompleted(a.CommandId, a.Id, Guid.NewGuid(), 204, 1, DateTimeOffset.UtcNow),
+            new WebhookDeliveryCompleted(b.CommandId, b.Id, Guid.NewGuid(), 200, 3, DateTimeOffset.UtcNow),
+            new WebhookDeliveryCompleted(failed.CommandId, failed.Id, Guid.NewGuid(), 200, 9, DateTimeOffset.UtcNow),
+            new WebhookDeliveryCompleted(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), 200, 1, DateTimeOffset.UtcNow), // unknown run
+        ]));
+        Assert.Equal("delivered: HTTP 204 after 1 attempt(s)", (await WaitForStatusAsync(a.Id, "Finished")).Reason);
+        Assert.Equal("delivered: HTTP 200 after 3 attempt(s)", (await WaitForStatusAsync(b.Id, "Finished")).Reason);
+        Assert.Equal(("Failed", "HTTP 500 after 8 attempts"), ((await fx.RunAsync(failed.Id)).Status, (await fx.RunAsync(failed.Id)).Reason));
+
+        // The same success again as the single message (the relay's form after a lost batch confirm): nothing changes.
+        var again = Guid.NewGuid();
+        await fx.PublishAsync(new WebhookDeliveryCompleted(a.CommandId, a.Id, Guid.NewGuid(), 500, 7, DateTimeOffset.UtcNow), again);
+        await Eventually.TrueAsync(() => Task.FromResult(fx.Consumed.Count(again) == 1), "the repeated outcome was consumed");
+        Assert.Equal("delivered: HTTP 204 after 1 attempt(s)", (await fx.RunAsync(a.Id)).Reason);
+    }
+
+    [Fact]
     public async Task Should_fail_with_the_reason_when_the_delivery_failed_and_stay_failed()
     {
         var run = await WebhookRunAsync();

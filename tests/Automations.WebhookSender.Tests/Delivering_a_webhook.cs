@@ -25,7 +25,7 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         var webhook = await fx.AddWebhookAsync(fx.Receiver.Url(path), secret: secret);
         await fx.AddSecretAsync("GH_PAT", "ghp_supersecret\"value");
         var command = SenderFixture.Command(webhook, """{"event_type":"ADD_ARTIFACT_ALIAS","auth":"token ${GH_PAT}","literal":"$${NOT_A_SECRET}"}""");
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(WebhookDeliveryCompleted));
+        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(WebhookDeliveriesCompleted));
         await fx.PublishAsync(command);
 
         var request = (await ReceivedAsync(path, 1))[0];
@@ -53,7 +53,9 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         var standard = "v1," + Convert.ToBase64String(HMACSHA256.HashData(Convert.FromBase64String(secret["whsec_".Length..]), content));
         Assert.Equal(standard, request.Header("webhook-signature"));
 
-        var completed = (await probe.WaitForAsync(d => d.As<WebhookDeliveryCompleted>().CommandId == command.CommandId))[0].As<WebhookDeliveryCompleted>();
+        // Successes reach Rules in batches (WebhookDeliveriesCompleted): this one is in one of them.
+        var batch = (await probe.WaitForAsync(d => d.As<WebhookDeliveriesCompleted>().Deliveries.Any(c => c.CommandId == command.CommandId)))[0];
+        var completed = batch.As<WebhookDeliveriesCompleted>().Deliveries.Single(c => c.CommandId == command.CommandId);
         Assert.Equal(200, completed.StatusCode);
         Assert.Equal(1, completed.Attempts);
         Assert.Equal(delivery.Id, completed.DeliveryId);

@@ -10,6 +10,7 @@ namespace Automations.Rules.Runs;
 /// </summary>
 public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] GroupCommitter writes, RunMetrics metrics, ILogger<RunOutcomeConsumer> logger) :
     IConsumer<WebhookDeliveryCompleted>,
+    IConsumer<WebhookDeliveriesCompleted>,
     IConsumer<WebhookDeliveryFailed>,
     IConsumer<LaunchJobEnqueued>,
     IConsumer<LaunchJobFinished>,
@@ -18,7 +19,30 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Gr
     public const string Name = "rules-run-outcomes";
 
     public Task Consume(ConsumeContext<WebhookDeliveryCompleted> context) =>
-        MoveAsync(context, context.Message.RunId, RunStatus.Finished, $"delivered: HTTP {context.Message.StatusCode} after {context.Message.Attempts} attempt(s)");
+        MoveAsync(context, context.Message.RunId, RunStatus.Finished, Reason(context.Message));
+
+    /// <summary>The sender's successes of the last few milliseconds: every run in one statement (one row each, as the single message).</summary>
+    public async Task Consume(ConsumeContext<WebhookDeliveriesCompleted> context)
+    {
+        var items = context.Message.Deliveries ?? [];
+        if (items.Count == 0) return;
+        var runIds = items.Select(d => d.RunId).ToArray();
+        var reasons = items.Select(Reason).ToArray();
+        var moved = await writes.ScalarAsync<string[]>(
+            """
+            with moved as (
+                update rules.runs r set status = 'Finished', reason = v.reason, updated_at = now(), finished_at = now()
+                from unnest(@runIds, @reasons) as v(id, reason)
+                where r.id = v.id and r.status in ('Pending', 'Enqueued')
+                returning r.action_type)
+            select coalesce(array_agg(action_type), '{}') from moved
+            """, new StatementParameters(new { runIds, reasons }), context.CancellationToken) ?? [];
+        foreach (var actionType in moved) metrics.Run(RunStatus.Finished, actionType);
+        if (moved.Length < items.Count)
+            logger.LogInformation("{Ignored} of {Count} delivered outcomes ignored: unknown runs or already final", items.Count - moved.Length, items.Count);
+    }
+
+    private static string Reason(WebhookDeliveryCompleted d) => $"delivered: HTTP {d.StatusCode} after {d.Attempts} attempt(s)";
 
     public Task Consume(ConsumeContext<WebhookDeliveryFailed> context) =>
         MoveAsync(context, context.Message.RunId, RunStatus.Failed, Truncate(context.Message.Reason));

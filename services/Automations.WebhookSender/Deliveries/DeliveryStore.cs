@@ -41,7 +41,7 @@ public sealed class ClaimedDelivery
 
 /// <summary>The delivery schema: deliveries, their claims and schedule, attempts, outcomes (published through the outbox).</summary>
 public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox,
-    [FromKeyedServices(Extensions.Schema)] GroupCommitter writes)
+    [FromKeyedServices(Extensions.Schema)] GroupCommitter writes, OutboxBatchPublisher<WebhookDeliveryCompleted, WebhookDeliveriesCompleted> completions)
 {
     public const string Schema = Extensions.Schema;
     private readonly WebhookOptions _options = options.Value;
@@ -217,7 +217,12 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         sql.Append($"\nselect (select count(*) from moved)::int{(messages.Count > 0 ? ", " + outbox.NotifyIfAny("moved") : "")}");
 
         if (await writes.ScalarAsync<int>(sql.ToString(), parameters, ct) != 1) return false;
-        for (var i = 0; i < messages.Count; i++) outbox.PublishCommitted(ids[i], messages[i].GetType(), messages[i]);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            // Successes, the bulk, travel to Rules together (one broker message per batch); the rest one by one.
+            if (messages[i] is WebhookDeliveryCompleted completed) completions.PublishCommitted(ids[i], completed);
+            else outbox.PublishCommitted(ids[i], messages[i].GetType(), messages[i]);
+        }
         return true;
     }
 

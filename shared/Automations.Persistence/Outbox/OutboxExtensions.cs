@@ -35,4 +35,25 @@ public static class OutboxExtensions
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredKeyedService<OutboxPublisher>(schema));
         return services;
     }
+
+    /// <summary>
+    /// Publishes committed <typeparamref name="TItem"/> rows of <paramref name="schema"/>'s outbox together, as one
+    /// <typeparamref name="TBatch"/> made by <paramref name="combine"/> (see <see cref="OutboxBatchPublisher{TItem, TBatch}"/>;
+    /// options `Outbox:BatchLinger`, `Outbox:MaxBatch`). Call after <see cref="AddOutboxRelay"/>: it stops first.
+    /// </summary>
+    public static IServiceCollection AddOutboxBatch<TItem, TBatch>(this IServiceCollection services, string schema, Func<IReadOnlyList<TItem>, TBatch> combine)
+        where TItem : class
+        where TBatch : class
+    {
+        services.AddOptions<OutboxBatchOptions>(schema).BindConfiguration("Outbox");
+        services.AddSingleton(sp => new OutboxBatchPublisher<TItem, TBatch>(
+            sp.GetRequiredKeyedService<OutboxPublisher>(schema),
+            sp.GetRequiredService<MassTransit.IBus>(),
+            combine,
+            sp.GetRequiredService<IOptionsMonitor<OutboxBatchOptions>>(),
+            schema,
+            sp.GetRequiredService<ILogger<OutboxBatchPublisher<TItem, TBatch>>>()));
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<OutboxBatchPublisher<TItem, TBatch>>());
+        return services;
+    }
 }

@@ -50,6 +50,18 @@ public sealed class OutboxPublisher(
 
     private OutboxPublisherOptions Options => optionsMonitor.Get(schema);
 
+    /// <summary>Whether writers publish their committed rows themselves (`Outbox:Direct`); off, the relay sends everything.</summary>
+    public bool IsDirect => Options.Direct;
+
+    public TimeSpan PublishTimeout => Options.PublishTimeout;
+
+    /// <summary>A row of this schema's outbox published and confirmed on the direct path: deleted with the next batch.</summary>
+    public void Confirmed(Guid messageId)
+    {
+        _published.Writer.TryWrite(messageId);
+        Direct.Add(1, new KeyValuePair<string, object?>("schema", schema));
+    }
+
     /// <summary>A CTE body inserting one direct-path outbox row per row of <paramref name="source"/> (see <see cref="OutboxWriter.InsertFrom"/>).</summary>
     public string InsertFrom(string source, string prefix) => Options.Direct
         ? OutboxWriter.InsertFrom(schema, source, prefix, $"now() + interval '{(int)Math.Ceiling(Options.Grace.TotalMilliseconds)} milliseconds'")
@@ -81,8 +93,7 @@ public sealed class OutboxPublisher(
             activity?.SetTag("automations.outbox.path", "direct");
             using var timeout = new CancellationTokenSource(Options.PublishTimeout);
             await bus.Publish(message, type, ctx => ctx.MessageId = messageId, timeout.Token);
-            _published.Writer.TryWrite(messageId);
-            Direct.Add(1, new KeyValuePair<string, object?>("schema", schema));
+            Confirmed(messageId);
         }
         catch (Exception ex)
         {
