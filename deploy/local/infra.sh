@@ -66,16 +66,16 @@ else
     wait_for postgresql 60 pg_isready -q -h 127.0.0.1 -p 5432
   fi
   # Every event writes a few small rows and deletes outbox rows: with the default 1 GB of WAL between checkpoints,
-  # PostgreSQL checkpoints every few seconds under the benchmark, and the full-page writes after each one cost CPU
-  # the pipeline needs (latency spikes in the benchmark's plot). Reloadable, no restart.
+  # PostgreSQL checkpoints every few seconds under sustained load, and the full-page writes after each one cost CPU
+  # the pipeline needs (they show as latency spikes). Reloadable, no restart.
   if [ "$(su postgres -c "psql -tAc 'show max_wal_size'" 2>/dev/null)" != "4GB" ]; then
     su postgres -c "psql -qc \"alter system set max_wal_size = '4GB'\"" >&2
     su postgres -c "psql -qc \"alter system set checkpoint_timeout = '15min'\"" >&2
     su postgres -c "psql -qc 'select pg_reload_conf()'" >/dev/null
   fi
-  # The services on this machine reach PostgreSQL over its Unix socket (up.sh): a round trip there costs less kernel
-  # time than loopback TCP (2026-12-02, 200 events/s: 7 % less CPU for the whole system, the services' and
-  # PostgreSQL's share alike). Password authentication for our role on the socket, ahead of Debian's `peer` line.
+  # The services up.sh starts reach PostgreSQL over its Unix socket: a round trip there costs less kernel time than
+  # loopback TCP, for the services and PostgreSQL alike. Password authentication for our role on the socket, ahead of
+  # Debian's `peer` line.
   hba=$(su postgres -c "psql -tAc 'show hba_file'" 2>/dev/null || true)
   if [ -n "$hba" ] && [ -f "$hba" ] && ! grep -qE "^local[[:space:]]+all[[:space:]]+$PG_USER[[:space:]]" "$hba"; then
     sed -i "0,/^local[[:space:]]\+all[[:space:]]\+all[[:space:]]/s//local   all             $PG_USER                             scram-sha-256\n&/" "$hba"
