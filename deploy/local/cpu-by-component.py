@@ -3,10 +3,10 @@
 
     python3 deploy/local/cpu-by-component.py          # Ctrl-C to stop
 
-Each line: percent of one core per component (200 = both cores of this machine), then the outbox backlogs
+Each line: percent of one core per component (100 per core: 200 is all of a two-core machine), then the outbox backlogs
 (ingestion, rules, delivery), the deliveries pending in the sender, and PostgreSQL commits per second.
-Reads /proc and asks psql (PGPASSWORD from the environment, default "automations"). Written for the README's
-performance profile: it shows where the machine's two cores go per event.
+Reads /proc and asks psql (PGPASSWORD from the environment, default "automations"). Used for the CPU profile in
+docs/performance.md: it shows where the machine's cores go per event.
 """
 import os, subprocess, time
 

@@ -10,7 +10,7 @@ mode=()
 [ "${1:-}" = "--short" ] && { mode=(--short); shift; }
 drills=("$@")
 [ ${#drills[@]} -eq 0 ] && drills=(malformed kill rabbitmq postgres errors slow)
-# Both forms run below the measured capacity (~350 events/s on this machine, see README), so a drill tests
+# Both forms run well below the system's capacity on a small machine (docs/performance.md), so a drill tests
 # correctness under a fault, not a backlog: the short form (CI, a cold system, within the time budget) at 50/s, the
 # full form at 200/s. AUTOMATIONS_DRILL_RATE sets either.
 if [ ${#mode[@]} -gt 0 ]; then rate=${AUTOMATIONS_DRILL_RATE:-50}; else rate=${AUTOMATIONS_DRILL_RATE:-200}; fi

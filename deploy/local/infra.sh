@@ -2,9 +2,19 @@
 # Makes sure RabbitMQ (with the management API) and PostgreSQL run on loopback, and that the
 # `automations` role and database exist. Idempotent. Uses a Docker engine when one answers,
 # else Debian's rabbitmq-server and postgresql (installed when missing).
-# Prints nothing on stdout but `export` lines when called with --print-env.
+# Prints nothing on stdout but `export` lines when called with --print-env. --with-browser also installs headless
+# Chromium and its driver, which only the test command needs (the console's browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+print_env=""; with_browser=""
+for arg in "$@"; do
+  case "$arg" in
+    --print-env) print_env=1 ;;
+    --with-browser) with_browser=1 ;;
+    *) echo "[infra] unknown argument: $arg (usage: infra.sh [--print-env] [--with-browser])" >&2; exit 2 ;;
+  esac
+done
 
 PG_USER=${AUTOMATIONS_PG_USER:-automations}
 PG_PASSWORD=${AUTOMATIONS_PG_PASSWORD:-automations}
@@ -56,16 +66,16 @@ else
     wait_for postgresql 60 pg_isready -q -h 127.0.0.1 -p 5432
   fi
   # Every event writes a few small rows and deletes outbox rows: with the default 1 GB of WAL between checkpoints,
-  # PostgreSQL checkpoints every few seconds under the benchmark, and the full-page writes after each one cost CPU
-  # the pipeline needs (latency spikes in the benchmark's plot). Reloadable, no restart.
+  # PostgreSQL checkpoints every few seconds under sustained load, and the full-page writes after each one cost CPU
+  # the pipeline needs (they show as latency spikes). Reloadable, no restart.
   if [ "$(su postgres -c "psql -tAc 'show max_wal_size'" 2>/dev/null)" != "4GB" ]; then
     su postgres -c "psql -qc \"alter system set max_wal_size = '4GB'\"" >&2
     su postgres -c "psql -qc \"alter system set checkpoint_timeout = '15min'\"" >&2
     su postgres -c "psql -qc 'select pg_reload_conf()'" >/dev/null
   fi
-  # The services on this machine reach PostgreSQL over its Unix socket (up.sh): a round trip there costs less kernel
-  # time than loopback TCP (2026-12-02, 200 events/s: 7 % less CPU for the whole system, the services' and
-  # PostgreSQL's share alike). Password authentication for our role on the socket, ahead of Debian's `peer` line.
+  # The services up.sh starts reach PostgreSQL over its Unix socket: a round trip there costs less kernel time than
+  # loopback TCP, for the services and PostgreSQL alike. Password authentication for our role on the socket, ahead of
+  # Debian's `peer` line.
   hba=$(su postgres -c "psql -tAc 'show hba_file'" 2>/dev/null || true)
   if [ -n "$hba" ] && [ -f "$hba" ] && ! grep -qE "^local[[:space:]]+all[[:space:]]+$PG_USER[[:space:]]" "$hba"; then
     sed -i "0,/^local[[:space:]]\+all[[:space:]]\+all[[:space:]]/s//local   all             $PG_USER                             scram-sha-256\n&/" "$hba"
@@ -77,14 +87,14 @@ else
     su postgres -c "psql -qc \"create database $PG_DB owner $PG_USER\"" >&2
 fi
 
-# Headless Chromium and its driver for the console's browser tests (tests/Automations.Console.Tests).
-if { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; } && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+# Headless Chromium and its driver for the console's browser tests (tests/Automations.Console.Tests): test.sh only.
+if [ -n "$with_browser" ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; } && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   log "installing chromium and chromium-driver from Debian"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2 ||
     { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2; } || log "chromium could not be installed: the console's browser tests will fail"
 fi
 
-if [ "${1:-}" = "--print-env" ]; then
+if [ -n "$print_env" ]; then
   echo "export AUTOMATIONS_TEST_POSTGRES='Host=127.0.0.1;Port=5432;Username=$PG_USER;Password=$PG_PASSWORD;Database=$PG_DB;SSL Mode=Disable'"
   echo "export AUTOMATIONS_TEST_RABBITMQ='amqp://guest:guest@127.0.0.1:5672/'"
   echo "export AUTOMATIONS_TEST_RABBITMQ_MANAGEMENT='http://guest:guest@127.0.0.1:15672/'"

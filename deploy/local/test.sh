@@ -4,7 +4,7 @@
 set -uo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
-eval "$("$ROOT/deploy/local/infra.sh" --print-env)" || { echo "infrastructure did not start"; echo "0 passed, 1 failed"; exit 1; }
+eval "$("$ROOT/deploy/local/infra.sh" --print-env --with-browser)" || { echo "infrastructure did not start"; echo "0 passed, 1 failed"; exit 1; }
 
 mkdir -p "$RUN_DIR"
 log="$RUN_DIR/test-output.log"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole system on this machine: broker and database, migrations, a first team and key, every service.
+# Runs the whole system locally: broker and database, migrations, a first team and key, every service.
 # Idempotent: services already running are restarted with the fresh build.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -10,8 +10,8 @@ mkdir -p "$RUN_DIR/logs" "$RUN_DIR/pids"
 echo "[up] building (Release)"
 dotnet build Automations.sln -c Release -nologo -v q -clp:ErrorsOnly >&2
 # The services run ReadyToRun: precompiled, a cold service does not spend its first minutes under load in the JIT
-# (perf: a fifth of each service's CPU was libclrjit ~100 s after a start; ~27,000 methods JIT-compiled per service,
-# most of them MassTransit generics). AUTOMATIONS_READY_TO_RUN=0 runs the plain build output instead.
+# (each service compiles tens of thousands of methods, most of them MassTransit generics).
+# AUTOMATIONS_READY_TO_RUN=0 runs the plain build output instead.
 case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) rid="" ;; esac
 if [ "${AUTOMATIONS_READY_TO_RUN:-1}" != 0 ] && [ -n "$rid" ]; then
   echo "[up] publishing the services ReadyToRun ($rid)"
@@ -41,11 +41,11 @@ export Webhooks__AllowedCidrs="${Webhooks__AllowedCidrs:-127.0.0.0/8,::1/128}"
 export Secrets__MasterKeys__local1="${Secrets__MasterKeys__local1:-$(cat "$RUN_DIR/master.key")}"
 export Secrets__ActiveKeyId="${Secrets__ActiveKeyId:-local1}"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
-# Workstation (concurrent) GC for the services here: five .NET processes, the broker and the database share two cores,
-# and Server GC's per-core GC threads spin while the others wait for the CPU. Same-hour A/B at 200 events/s, two
-# rounds in reversed order (2026-12-03): p99 69-121 ms with workstation GC, 116-170 ms with Server GC; RSS ~150 vs
-# ~160 MB. The container image (deploy/Dockerfile) and the Kubernetes manifests set the same; the project files keep
-# ASP.NET's default (Server GC). DOTNET_gcServer=1 ./deploy/local/up.sh brings Server GC back here.
+# Workstation (concurrent) GC for the services here: five .NET processes, the broker and the database share the
+# machine's cores, and Server GC's per-core GC threads spin while the others wait for the CPU; workstation GC also
+# keeps each process smaller (docs/performance.md, "Runtime settings"). The container image (deploy/Dockerfile) and
+# the Kubernetes manifests set the same; the project files keep ASP.NET's default (Server GC).
+# DOTNET_gcServer=1 ./deploy/local/up.sh brings Server GC back here.
 export DOTNET_gcServer="${DOTNET_gcServer:-0}"
 
 echo "[up] applying migrations"

@@ -8,9 +8,9 @@ namespace Automations.ServiceDefaults;
 /// one). No broker delays anywhere: Debian's RabbitMQ has no delayed-message plugin.
 /// </summary>
 /// <remarks>
-/// Three immediate retries alone sent messages to <c>&lt;queue&gt;_error</c> whenever PostgreSQL was restarting: the
-/// postgres drill at 100 events/s left a command there and its run Pending for good. A transient failure now waits
-/// for the database, about half a minute per try of the outer filter, while the message stays unacknowledged; a
+/// Immediate retries alone would send a message to <c>&lt;queue&gt;_error</c> whenever PostgreSQL restarts or fails
+/// over, and leave its run Pending for good. A transient failure therefore waits for the database, about half a
+/// minute per try of the outer filter, while the message stays unacknowledged; a
 /// poison message (a bug, bad data) still reaches the error queue at once with its exception.
 /// </remarks>
 public static class ConsumerRetry

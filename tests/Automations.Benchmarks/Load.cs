@@ -116,8 +116,8 @@ public sealed class Load : IAsyncDisposable
             {
                 var due = (int)(sw.Elapsed.TotalSeconds * perSecond);
                 while (sent < due) _inFlight.Add(SendOneAsync($"{prefix}-{sent++}"));
-                // Sleep until the next event is due, not a fixed millisecond: at 200/s a 1 ms loop woke the benchmark
-                // five times per event, CPU taken from the system it measures (perf: its timer thread alone ~1.4 % of a core).
+                // Sleep until the next event is due, not a fixed millisecond: a 1 ms loop wakes the benchmark several
+                // times per event, CPU taken from the system it measures.
                 var next = TimeSpan.FromSeconds((sent + 1) / perSecond) - sw.Elapsed;
                 await Task.Delay(next > TimeSpan.FromMilliseconds(1) ? next : TimeSpan.FromMilliseconds(1));
             }

@@ -30,7 +30,7 @@ public sealed class Browser : IDisposable
     public static Browser Start(Uri baseAddress)
     {
         if (!File.Exists(ChromiumPath) || !File.Exists(DriverPath))
-            throw new InvalidOperationException($"The browser tests need {ChromiumPath} and {DriverPath}: apt-get install -y chromium chromium-driver (deploy/local/infra.sh does).");
+            throw new InvalidOperationException($"The browser tests need {ChromiumPath} and {DriverPath}: apt-get install -y chromium chromium-driver (deploy/local/test.sh does, through infra.sh --with-browser).");
         var profile = Directory.CreateTempSubdirectory("console-chromium-").FullName;
         var options = new ChromeOptions { BinaryLocation = ChromiumPath };
         options.AddArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",

@@ -55,9 +55,10 @@ public sealed class DeliveryDispatcher(
     /// Takes one of the webhook's <see cref="MaxHeldPerWebhook"/> places in this process for a delivery about to be
     /// dispatched; false when they are all taken (an endpoint that hangs): the delivery is then stored unclaimed and
     /// the scheduler takes it when the webhook has room. Without this, such an endpoint fills the whole process
-    /// (MaxConcurrency × 4) with its own deliveries and the consumer stops taking commands for every webhook (full slow
-    /// drill: the healthy endpoint's p99 was 8 s during a 30 s hang). Check and take are one step: the broker hands
-    /// the consumer up to the prefetch count of commands at once, and a separate check let all of them through.
+    /// (MaxConcurrency × 4) with its own deliveries and the consumer stops taking commands for every webhook, so one
+    /// hanging endpoint would delay all the others (the slow drill checks it does not). Check and take are one step:
+    /// the broker hands the consumer up to the prefetch count of commands at once, and a separate check would let all
+    /// of them through.
     /// </summary>
     public bool TryHold(Guid webhookId)
     {

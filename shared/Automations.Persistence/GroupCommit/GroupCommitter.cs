@@ -18,8 +18,8 @@ public sealed class GroupCommitOptions
 /// transaction when run alone) and a few writers send whatever is queued as one <see cref="NpgsqlBatch"/>: one round
 /// trip and one commit for all of them. A statement never waits for a timer: a writer that is free takes it at once, so
 /// alone it costs what it cost before; under load the queue fills while the writers are busy and each commit carries
-/// more statements. On this machine PostgreSQL's cost was per round trip and commit more than per statement (context
-/// switches, the WAL flush, the backend's wake-up), so batching is what buys throughput.
+/// more statements. For statements this small PostgreSQL's cost is per round trip and commit more than per statement
+/// (context switches, the WAL flush, the backend's wake-up), so batching is what buys throughput.
 /// </summary>
 /// <remarks>
 /// <para>The batch runs in one implicit transaction (Npgsql sends one Sync at its end), so it is all or nothing: a

@@ -32,8 +32,8 @@ public static class OutboxWriter
     }
 
     // The pieces below put the outbox row into the same statement as the write it belongs to: one round trip and one
-    // implicit transaction instead of BEGIN, write, outbox insert, COMMIT. On this machine a round trip (two context
-    // switches) costs more than the statement, and every event crosses several services.
+    // implicit transaction instead of BEGIN, write, outbox insert, COMMIT. For writes this small a round trip (two
+    // context switches) costs more than the statement itself, and every event crosses several services.
 
     /// <summary>
     /// A CTE body that inserts one outbox row for each row of <paramref name="source"/> (usually a zero-or-one-row
