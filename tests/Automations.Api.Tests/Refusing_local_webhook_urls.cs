@@ -46,7 +46,8 @@ public class Refusing_local_webhook_urls(TwoAllowListsFixture fx) : IClassFixtur
         { "http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", "is localhost" },
         { "http://127。0。0。1:5080/", "IP address literal" },
         { "http://loc\u00ADalhost/", "is localhost" },
-        { "http://⑴⑵⑺.0.0.1/", "does not allow" },
+        { "http://⑴⑵⑺.0.0.1/", "after IDNA mapping" },
+        { "http://⒈⒉⒎/", "does not allow" },
     };
 
     private IEnumerable<(string Name, HttpClient Client)> Apis() => [("allow-list 127.0.0.0/8", fx.Api.Client), ("no allow-list", fx.WithoutAllowList.Client)];

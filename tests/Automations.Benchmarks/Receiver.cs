@@ -61,9 +61,9 @@ public sealed class Receiver : IAsyncDisposable
     {
         var name = System.Net.Dns.GetHostName();
         var addresses = System.Net.Dns.GetHostAddresses(name);
-        if (addresses.Length == 0 || !addresses.All(System.Net.IPAddress.IsLoopback))
+        if (!addresses.Any(System.Net.IPAddress.IsLoopback))
             throw new InvalidOperationException(
-                $"The benchmark's receiver is reached by this machine's host name '{name}', which must resolve to loopback addresses only, " +
+                $"The benchmark's receiver is reached by this machine's host name '{name}', which must resolve to a loopback address, " +
                 $"but it resolves to [{string.Join(", ", addresses.Select(a => a.ToString()))}]. Map it in /etc/hosts ('127.0.0.1 {name}').");
         return name;
     }

@@ -11,7 +11,7 @@ public static class LocalName
 {
     private static readonly Lazy<string> Name = new(Find);
 
-    /// <summary>The machine's host name; throws, saying what to fix, when it does not resolve to loopback addresses only.</summary>
+    /// <summary>The machine's host name; throws, saying what to fix, when it does not resolve to a loopback address.</summary>
     public static string Value => Name.Value;
 
     /// <summary><paramref name="url"/> with its host replaced by <see cref="Value"/>.</summary>
@@ -29,12 +29,13 @@ public static class LocalName
         {
             throw new InvalidOperationException(Explain(name, $"it does not resolve ({ex.SocketErrorCode})"), ex);
         }
-        if (addresses.Length == 0 || !addresses.All(IPAddress.IsLoopback))
+        // .NET adds the interface addresses to the machine's own name; the sender keeps the allow-listed (loopback) ones.
+        if (!addresses.Any(IPAddress.IsLoopback))
             throw new InvalidOperationException(Explain(name, $"it resolves to {string.Join(", ", addresses.Select(a => a.ToString()))}"));
         return name;
     }
 
     private static string Explain(string name, string problem) =>
-        $"Tests reach local webhook receivers by this machine's host name '{name}', which must resolve to loopback addresses only, " +
+        $"Tests reach local webhook receivers by this machine's host name '{name}', which must resolve to a loopback address, " +
         $"but {problem}. Map it in /etc/hosts (a line '127.0.0.1 {name}'), as the CI and developer machines do.";
 }
