@@ -6,7 +6,6 @@ using Automations.Api.Launch;
 using Automations.Api.Members;
 using Automations.Api.Secrets;
 using Automations.Api.Webhooks;
-using Automations.Core.Webhooks;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
 using Automations.Persistence.Outbox;
@@ -24,7 +23,6 @@ public static class Extensions
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(MasterKeys.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
-        builder.Services.AddSingleton(UrlPolicy.Parse(builder.Configuration["Webhooks:AllowedCidrs"]));
         if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
             builder.Services.AddHostedService<RotateSecretsOnStart>();
         builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseConsumerRetry()));

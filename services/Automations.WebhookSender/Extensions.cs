@@ -1,5 +1,6 @@
 using Automations.Contracts;
 using Automations.Core.Secrets;
+using Automations.Core.Webhooks;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
@@ -7,6 +8,7 @@ using Automations.WebhookSender.Deliveries;
 using Automations.WebhookSender.Sending;
 using Automations.WebhookSender.Testing;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Automations.WebhookSender;
 
@@ -19,6 +21,7 @@ public static class Extensions
         builder.Services.AddProblemDetails();
         builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
         builder.Services.AddSingleton(_ => CipherFrom(builder.Configuration));
+        builder.Services.TryAddSingleton<IHostResolver, DnsHostResolver>();
         builder.Services.AddSingleton<WebhookClient>();
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<DeliveryDispatcher>();

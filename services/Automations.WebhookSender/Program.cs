@@ -6,11 +6,15 @@ public static class Program
 {
     public static Task Main(string[] args) => Build(args).RunAsync();
 
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args) => Build(args, _ => { });
+
+    /// <param name="services">runs after the sender's own registrations: tests replace a service here (e.g. the resolver).</param>
+    public static WebApplication Build(string[] args, Action<IServiceCollection> services)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("automations-webhook-sender");
         builder.AddWebhookSender();
+        services(builder.Services);
         var app = builder.Build();
         app.MapWebhookSender();
         app.MapDefaultEndpoints();

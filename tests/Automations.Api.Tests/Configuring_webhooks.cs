@@ -25,9 +25,9 @@ public class Configuring_webhooks(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Equal("https://api.github.com/repos/acme/ml/dispatches", asMember.Body.GetProperty("url").GetString());
         Assert.Contains((await fx.GetAsync(Webhooks, fx.MemberKey)).Body.EnumerateArray(), w => w.GetProperty("id").GetGuid() == id);
 
-        var updated = await fx.PutAsync($"{Webhooks}/{id}", new { name, url = "http://127.0.0.1:9/hook" });
+        var updated = await fx.PutAsync($"{Webhooks}/{id}", new { name, url = "http://hooks.example.com:9/hook" });
         Assert.Equal(HttpStatusCode.OK, updated.Status);
-        Assert.Equal("http://127.0.0.1:9/hook", updated.Body.GetProperty("url").GetString());
+        Assert.Equal("http://hooks.example.com:9/hook", updated.Body.GetProperty("url").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, updated.Body.GetProperty("secret").ValueKind);
 
         Assert.Equal(HttpStatusCode.NoContent, (await fx.DeleteAsync($"{Webhooks}/{id}")).Status);
@@ -78,14 +78,6 @@ public class Configuring_webhooks(ApiFixture fx) : IClassFixture<ApiFixture>
         var r = await fx.PostAsync(Webhooks, new { name = "x", url = "https://example.com/", accessToken = "NOPE" });
         Assert.Equal(HttpStatusCode.BadRequest, r.Status);
         Assert.Contains(ApiFixture.ErrorsOf(r.Body, "accessToken"), e => e.Contains("no secret named 'NOPE'", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task Should_accept_a_loopback_literal_the_operator_allow_list_contains()
-    {
-        // The test configuration sets Webhooks:AllowedCidrs=127.0.0.0/8,::1/128.
-        foreach (var url in new[] { "http://127.0.0.1:8080/", "http://2130706433/", "http://[::1]:8080/", "http://localhost:8080/" })
-            Assert.Equal(HttpStatusCode.Created, (await fx.PostAsync(Webhooks, new { name = Unique("loop"), url })).Status);
     }
 
     [Fact]

@@ -48,8 +48,24 @@ public sealed class Receiver : IAsyncDisposable
         var receiver = new Receiver(app, secret);
         app.MapPost("/hook/{name}", receiver.HandleAsync);
         await app.StartAsync();
-        receiver.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var listening = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        receiver.BaseAddress = new UriBuilder(listening) { Host = MachineName() }.Uri;
         return receiver;
+    }
+
+    /// <summary>
+    /// The webhook URL names this machine: the Api refuses IP literals and localhost whatever the allow-list says, and the
+    /// sender's allow-list (up.sh: 127.0.0.0/8) admits a name that resolves to loopback.
+    /// </summary>
+    private static string MachineName()
+    {
+        var name = System.Net.Dns.GetHostName();
+        var addresses = System.Net.Dns.GetHostAddresses(name);
+        if (!addresses.Any(System.Net.IPAddress.IsLoopback))
+            throw new InvalidOperationException(
+                $"The benchmark's receiver is reached by this machine's host name '{name}', which must resolve to a loopback address, " +
+                $"but it resolves to [{string.Join(", ", addresses.Select(a => a.ToString()))}]. Map it in /etc/hosts ('127.0.0.1 {name}').");
+        return name;
     }
 
     private async Task<IResult> HandleAsync(HttpContext http, string name)

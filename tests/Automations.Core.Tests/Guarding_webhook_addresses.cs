@@ -77,4 +77,8 @@ public class Guarding_webhook_addresses
     {
         Assert.Equal(allowed, AddressPolicy.Parse(cidrs).Check(IPAddress.Parse(address)) is null);
     }
+
+    [Fact]
+    public void Should_refuse_an_allow_list_entry_that_is_not_a_cidr() =>
+        Assert.Throws<FormatException>(() => AddressPolicy.Parse("10.0.0.0/8,not-a-cidr"));
 }

@@ -9,7 +9,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Automations.Testing;
 
-/// <summary>A real HTTP endpoint on 127.0.0.1 that records every request and answers as each path is told to.</summary>
+/// <summary>
+/// A real HTTP endpoint on 127.0.0.1 that records every request and answers as each path is told to. Its URLs name the
+/// machine (<see cref="LocalName"/>), not the address: the URL rule refuses IP literals and localhost.
+/// </summary>
 public sealed class Receiver : IAsyncDisposable
 {
     public sealed record Request(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body, DateTimeOffset At, int Number)
@@ -61,7 +64,7 @@ public sealed class Receiver : IAsyncDisposable
         app.Run(receiver.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        receiver.BaseAddress = new Uri(address);
+        receiver.BaseAddress = new Uri(LocalName.Url(new Uri(address)));
         return receiver;
     }
 

@@ -88,7 +88,8 @@ public class TestEnvironment : IAsyncLifetime
         ["Database:MigrateOnStart"] = "false",
         [$"Secrets:MasterKeys:{TestMasterKeyId}"] = TestMasterKey,
         ["Secrets:ActiveKeyId"] = TestMasterKeyId,
-        // Tests' webhook receivers listen on loopback: the operator allow-list lets them through the URL policy and SSRF guard.
+        // Tests' webhook receivers listen on loopback and are reached by the machine's name (LocalName): the allow-list lets
+        // that name through the SSRF guard. It does not admit IP literals or localhost, which the URL rule always refuses.
         ["Webhooks:AllowedCidrs"] = "127.0.0.0/8,::1/128",
     };
 }

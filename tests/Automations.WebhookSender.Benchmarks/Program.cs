@@ -141,7 +141,8 @@ public static class Program
             ctx.Response.StatusCode = 204;
         });
         await app.StartAsync();
-        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/";
+        // Reached by the machine's name: the URL rule refuses IP literals even when they are allow-listed.
+        return LocalName.Url(new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()));
     }
 
 }

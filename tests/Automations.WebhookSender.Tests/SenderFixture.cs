@@ -1,10 +1,12 @@
 using System.Text;
 using Automations.Contracts;
 using Automations.Core.Secrets;
+using Automations.Core.Webhooks;
 using Automations.Persistence.Control;
 using Automations.Persistence.Outbox;
 using Automations.Testing;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Automations.WebhookSender.Tests;
 
@@ -21,6 +23,9 @@ public class SenderFixture : TestEnvironment
     public SecretCipher Cipher { get; } = SecretCipher.FromBase64(new Dictionary<string, string> { [TestMasterKeyId] = TestMasterKey }, TestMasterKeyId);
 
     protected virtual bool StartSender => true;
+
+    /// <summary>The resolver the sender looks names up with; null: the system's.</summary>
+    public virtual IHostResolver? Resolver => null;
 
     public override Dictionary<string, string?> ServiceConfiguration()
     {
@@ -46,7 +51,10 @@ public class SenderFixture : TestEnvironment
     {
         var config = ServiceConfiguration();
         foreach (var (k, v) in overrides ?? new Dictionary<string, string?>()) config[k] = v;
-        return ServiceHost.StartAsync(Program.Build, config);
+        return ServiceHost.StartAsync(args => Program.Build(args, services =>
+        {
+            if (Resolver is { } resolver) services.AddSingleton(resolver);
+        }), config);
     }
 
     public override async Task DisposeAsync()

@@ -103,7 +103,7 @@ public static class SettingsPages
     private static string WebhookFields(List<(string, string)> secrets, WebhookForm? w, Dictionary<string, List<string>>? errors) => $"""
         {OtherErrors(errors, "name", "url", "secret", "accessToken")}
         {Input("Name", "name", "webhook-name", w?.Name, errors, "name", required: true)}
-        {Input("URL", "url", "webhook-url", w?.Url, errors, "url", type: "url", required: true, hint: "https:// (or an allow-listed address)")}
+        {Input("URL", "url", "webhook-url", w?.Url, errors, "url", type: "url", required: true, hint: "http(s) with a DNS name: IP addresses and localhost are refused (a receiver on this machine: use its host name)")}
         {Select("Secret (signs the body, X-Wandb-Signature)", "secret", "webhook-secret", w?.Secret, secrets, errors, "secret")}
         {Select("Access token (sent as Authorization: Bearer)", "accessToken", "webhook-token", w?.AccessToken, secrets, errors, "accessToken")}
         """;

@@ -74,12 +74,11 @@ public static class WebhooksEndpoints
 
     private sealed record Checked(string Name, string Url, Guid? SecretId, Guid? AccessTokenId);
 
-    private static async Task<(Checked? Value, IResult? Error)> CheckAsync(WebhookBody body, Guid entityId, NpgsqlConnection c, UrlPolicy policy)
+    private static async Task<(Checked? Value, IResult? Error)> CheckAsync(WebhookBody body, Guid entityId, NpgsqlConnection c)
     {
         var errors = new Errors();
         Names.Check(errors, "name", body.Name?.Trim(), Names.Display(), "may contain letters, digits, '_' and '-', in words separated by spaces");
-        var urlError = policy.Check(body.Url);
-        if (urlError is not null) errors.Add("url", urlError);
+        if (UrlPolicy.Check(body.Url) is { } refused) errors.Add("url", refused.Message);
         async Task<Guid?> SecretAsync(string field, string? name)
         {
             if (string.IsNullOrEmpty(name)) return null;
@@ -94,13 +93,13 @@ public static class WebhooksEndpoints
 
     private static IResult Duplicate(string name) => Problems.Conflict("name", $"A webhook named '{name}' already exists in this entity.");
 
-    private static async Task<IResult> CreateAsync(HttpContext http, NpgsqlDataSource db, UrlPolicy policy, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, NpgsqlDataSource db, CancellationToken ct)
     {
         var (body, error) = await Problems.ReadBodyAsync<WebhookBody>(http.Request, ct);
         if (body is null) return error!;
         var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
-        var (w, invalid) = await CheckAsync(body, entityId, c, policy);
+        var (w, invalid) = await CheckAsync(body, entityId, c);
         if (w is null) return invalid!;
         var id = Guid.CreateVersion7();
         var inserted = await c.ExecuteAsync(
@@ -113,13 +112,13 @@ public static class WebhooksEndpoints
         return Results.Created($"{http.Request.Path}/{id}", created);
     }
 
-    private static async Task<IResult> UpdateAsync(Guid id, HttpContext http, NpgsqlDataSource db, UrlPolicy policy, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync(Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
     {
         var (body, error) = await Problems.ReadBodyAsync<WebhookBody>(http.Request, ct);
         if (body is null) return error!;
         var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
-        var (w, invalid) = await CheckAsync(body, entityId, c, policy);
+        var (w, invalid) = await CheckAsync(body, entityId, c);
         if (w is null) return invalid!;
         await using var tx = await c.BeginTransactionAsync(ct);
         int updated;

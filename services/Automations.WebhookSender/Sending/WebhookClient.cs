@@ -29,8 +29,9 @@ public sealed record SendResult(
 }
 
 /// <summary>
-/// Renders, signs and posts one webhook request: secrets are filled in at send time, the host is resolved and every
-/// address checked by the SSRF guard, and the connection goes to the checked address only (no second DNS lookup).
+/// Renders, signs and posts one webhook request: secrets are filled in at send time, the URL rule is checked again, the host
+/// is resolved and every address checked by the SSRF guard (<see cref="WebhookDestination"/>), and the connection goes to the
+/// checked addresses only (no second DNS lookup).
 /// Redirects are not followed.
 /// </summary>
 public sealed class WebhookClient : IDisposable
@@ -40,15 +41,15 @@ public sealed class WebhookClient : IDisposable
     private static readonly HttpRequestOptionsKey<IPAddress[]> ConnectTo = new("Automations.ConnectTo");
 
     private readonly HttpClient _http;
-    private readonly AddressPolicy _policy;
+    private readonly WebhookDestination _destination;
     private readonly SecretCipher _cipher;
     private readonly NpgsqlDataSource _dataSource;
     private readonly WebhookOptions _options;
 
-    public WebhookClient(IOptions<WebhookOptions> options, SecretCipher cipher, NpgsqlDataSource dataSource)
+    public WebhookClient(IOptions<WebhookOptions> options, SecretCipher cipher, NpgsqlDataSource dataSource, IHostResolver resolver)
     {
         _options = options.Value;
-        _policy = AddressPolicy.Parse(_options.AllowedCidrs);
+        _destination = new WebhookDestination(AddressPolicy.Parse(_options.AllowedCidrs), resolver);
         _cipher = cipher;
         _dataSource = dataSource;
         var handler = new SocketsHttpHandler
@@ -101,22 +102,9 @@ public sealed class WebhookClient : IDisposable
         SendResult Fail(string error, bool refused) =>
             new(null, new Dictionary<string, string>(), null, error, clock.Elapsed.TotalMilliseconds, startedAt, refused, null, webhook.Url, maskedHeaders, maskedBody);
 
-        if (!Uri.TryCreate(webhook.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
-            return Fail("refused: the webhook URL is not an absolute http(s) URL", refused: true);
-
-        IPAddress[] addresses;
-        try
-        {
-            addresses = IPAddress.TryParse(url.IdnHost, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(url.IdnHost, ct);
-        }
-        catch (SocketException ex)
-        {
-            return Fail($"could not resolve {url.IdnHost}: {ex.SocketErrorCode}", refused: false);
-        }
-        if (addresses.Length == 0) return Fail($"could not resolve {url.IdnHost}: no address", refused: false);
-        foreach (var address in addresses)
-            if (_policy.Check(address) is { } reason)
-                return Fail($"refused by the SSRF guard: {url.IdnHost} resolves to {reason}", refused: true);
+        var destination = await _destination.CheckAsync(webhook.Url, ct);
+        if (destination.Target is not { } url) return Fail(destination.Error!, destination.Refused);
+        var addresses = destination.Addresses;
 
         string body, secret;
         string? token;

@@ -1,97 +1,125 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
+using Automations.Core.Webhooks.Idna;
 
 namespace Automations.Core.Webhooks;
 
+/// <summary>Which URL rule refused a webhook URL.</summary>
+public enum UrlRule
+{
+    Required,
+    TooLong,
+    Malformed,
+    Scheme,
+    UserInfo,
+    HostName,
+    IpLiteral,
+    Localhost,
+}
+
+/// <param name="Message">Says the rule in words (e.g. "… is an IP address literal …"), for the `url` field of a problem.</param>
+public sealed record UrlRefusal(UrlRule Rule, string Message);
+
 /// <summary>
-/// Save-time check of a webhook URL: http(s) only, no user info, and a host that is neither an IP literal (in any
-/// spelling a resolver or browser accepts: dotted, decimal, hex, octal, shortened, IPv6, IPv4-mapped) nor `localhost`,
-/// unless the operator allow-list (CIDRs) contains the address. The raw authority is inspected as well as what
-/// <see cref="Uri"/> made of it, because Uri normalises some spellings (`http://2130706433/` has Host `127.0.0.1`)
-/// and not others. The send-time guard (resolve, refuse private addresses, pin) lives in the sender.
+/// W&amp;B's webhook URL rule, the same for every deployment and checked when a URL is saved and again before each request:
+/// http(s) only, no user info, and a host that is neither an IP address literal (in any spelling a resolver or browser
+/// accepts: dotted, decimal, hex, octal, shortened, IPv6, IPv4-mapped, and their Unicode look-alikes) nor `localhost` or a
+/// name under it. The operator allow-list (Webhooks:AllowedCidrs) does not bend this rule: it only lets the sender connect
+/// to DNS names whose addresses fall in it (<see cref="WebhookDestination"/>).
 /// </summary>
-public sealed class UrlPolicy
+/// <remarks>
+/// The host is read from the raw text as well as from what <see cref="Uri"/> made of it (Uri rewrites `http://2130706433/` to
+/// `127.0.0.1` but keeps other spellings), and each is mapped as a browser would (<see cref="Uts46"/>) before the checks: in
+/// invariant globalization Uri only punycode-encodes Unicode, so `http://１２７.０.０.１/` would otherwise look like a name.
+/// </remarks>
+public static class UrlPolicy
 {
     public const int MaxLength = 2048;
 
-    private readonly IReadOnlyList<IPNetwork> _allowed;
+    /// <returns>null when the URL may be saved, else the rule it breaks.</returns>
+    public static UrlRefusal? Check(string? url) => Check(url, out _);
 
-    public UrlPolicy(IEnumerable<IPNetwork> allowed) => _allowed = [.. allowed];
-
-    public static UrlPolicy Empty { get; } = new([]);
-
-    /// <summary>From `Webhooks:AllowedCidrs`: comma-separated CIDRs (a bare address counts as /32 or /128).</summary>
-    public static UrlPolicy Parse(string? allowedCidrs)
+    /// <param name="target">the URL to send to, its host in the ASCII form a resolver looks up; null when refused.</param>
+    public static UrlRefusal? Check(string? url, out Uri? target)
     {
-        var networks = new List<IPNetwork>();
-        foreach (var part in (allowedCidrs ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (IPNetwork.TryParse(part, out var network)) networks.Add(network);
-            else if (IPAddress.TryParse(part, out var address)) networks.Add(new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128));
-            else throw new FormatException($"Webhooks:AllowedCidrs: '{part}' is not a CIDR (e.g. 10.0.0.0/8)");
-        }
-        return new UrlPolicy(networks);
-    }
-
-    public bool IsAllowed(IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        return _allowed.Any(n => n.Contains(address));
-    }
-
-    /// <returns>null when the URL may be saved, else the reason it may not.</returns>
-    public string? Check(string? url)
-    {
-        if (string.IsNullOrWhiteSpace(url)) return "the URL is required";
-        if (url.Length > MaxLength) return $"the URL is longer than {MaxLength} characters";
-        if (url.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))) return "the URL contains whitespace or control characters";
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)) return "the URL is not an absolute URL";
-        if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) return $"the scheme '{uri.Scheme}' is not allowed; use http or https";
-
+        target = null;
+        if (string.IsNullOrWhiteSpace(url)) return new(UrlRule.Required, "the URL is required");
+        if (url.Length > MaxLength) return new(UrlRule.TooLong, $"the URL is longer than {MaxLength} characters");
+        if (url.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))) return Malformed("the URL contains whitespace or control characters");
+        if (url.Contains('\\', StringComparison.Ordinal)) return Malformed("the URL contains a backslash, which browsers read as '/'; write '/' or %5C");
         var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd < 0) return "the URL must start with http:// or https://";
-        var rest = url[(schemeEnd + 3)..];
-        var end = rest.IndexOfAny(['/', '?', '#', '\\']);
+        var rest = schemeEnd < 0 ? "" : url[(schemeEnd + 3)..];
+        var end = rest.IndexOfAny(['/', '?', '#']);
         var authority = end < 0 ? rest : rest[..end];
-        if (authority.Contains('@', StringComparison.Ordinal) || !string.IsNullOrEmpty(uri.UserInfo)) return "the URL must not carry user info (user:password@)";
-        if (authority.Contains('%', StringComparison.Ordinal)) return "the host must not be percent-encoded";
+        if (authority.Contains('@', StringComparison.Ordinal)) return UserInfo();
+        if (authority.Contains('%', StringComparison.Ordinal)) return new(UrlRule.HostName, "the host must not be percent-encoded");
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)) return Malformed("the URL is not an absolute URL");
+        if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            return new(UrlRule.Scheme, $"the scheme '{uri.Scheme}' is not allowed; use http or https");
+        if (schemeEnd < 0) return new(UrlRule.Scheme, "the URL must start with http:// or https://");
+        if (!string.IsNullOrEmpty(uri.UserInfo)) return UserInfo();
 
         var rawHost = HostOf(authority);
-        if (rawHost.Length == 0 || string.IsNullOrEmpty(uri.Host)) return "the URL has no host";
-        foreach (var host in new[] { rawHost, uri.IdnHost, uri.Host }.Distinct(StringComparer.OrdinalIgnoreCase))
+        if (rawHost.Length == 0 || string.IsNullOrEmpty(uri.Host)) return new(UrlRule.HostName, "the URL has no host");
+        string? ascii = null;
+        foreach (var host in new[] { rawHost, uri.Host }.Distinct(StringComparer.Ordinal))
         {
-            var reason = CheckHost(host);
-            if (reason is not null) return reason;
+            var refusal = CheckHost(host, out var mapped);
+            if (refusal is not null) return refusal;
+            if (ascii is not null && ascii != mapped) return new(UrlRule.HostName, $"the host '{rawHost}' reads differently to different parsers");
+            ascii = mapped;
         }
+        target = new UriBuilder(uri) { Host = ascii }.Uri;
         return null;
     }
 
-    private string? CheckHost(string host)
+    private static UrlRefusal Malformed(string message) => new(UrlRule.Malformed, message);
+
+    private static UrlRefusal UserInfo() => new(UrlRule.UserInfo, "the URL must not carry user info (user:password@)");
+
+    private static UrlRefusal Literal(string host, string address) =>
+        new(UrlRule.IpLiteral, $"the host '{host}' is an IP address literal ({address}); use a DNS name");
+
+    private static UrlRefusal? CheckHost(string host, out string ascii)
     {
-        host = host.ToLowerInvariant();
-        if (host.StartsWith('[') && host.EndsWith(']')) host = host[1..^1];
-        if (host.Contains(':', StringComparison.Ordinal))
+        ascii = "";
+        if (host.StartsWith('['))
         {
-            var zone = host.IndexOf('%', StringComparison.Ordinal);
-            if (!IPAddress.TryParse(zone < 0 ? host : host[..zone], out var v6)) return $"the host '{host}' is not a valid IPv6 address";
-            return IsAllowed(v6) ? null : $"the host is an IP address literal ({v6}); use a DNS name";
+            // Brackets hold only IPv6 (or IPvFuture) literals.
+            var inner = host.Trim('[', ']');
+            var zone = inner.IndexOf('%', StringComparison.Ordinal);
+            return IPAddress.TryParse(zone < 0 ? inner : inner[..zone], out var v6)
+                ? Literal(host, v6.ToString())
+                : new(UrlRule.IpLiteral, $"the host '{host}' is a bracketed IP address literal (not even a valid one); use a DNS name");
         }
 
-        var name = host.TrimEnd('.');
-        if (name == "localhost" || name.EndsWith(".localhost", StringComparison.Ordinal))
-            return IsAllowed(IPAddress.Loopback)
-                ? null
-                : "the host is localhost; use a DNS name that reaches the endpoint";
+        var mapped = Uts46.ToAscii(host, out var error);
+        if (mapped is null) return new(UrlRule.HostName, error!);
+        var name = mapped.EndsWith('.') ? mapped[..^1] : mapped;
+        if (name.Length == 0) return new(UrlRule.HostName, "the URL has no host");
+
+        foreach (var c in name)
+            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_' or '.'))
+                return c == ':'
+                    ? new(UrlRule.IpLiteral, $"the host '{host}' reads as '{mapped}' (a colon after IDNA mapping): an IP address literal or a port; use a DNS name")
+                    : new(UrlRule.HostName, $"the host '{host}' contains '{c}' (after IDNA mapping), which a host name cannot contain");
 
         var labels = name.Split('.');
+        if (labels.Any(l => l.Length == 0)) return new(UrlRule.HostName, $"the host '{host}' has an empty label (two dots in a row, or a leading dot)");
+        if (name.Length > 253 || labels.Any(l => l.Length > 63)) return new(UrlRule.HostName, $"the host '{host}' is longer than DNS allows (labels of 63, names of 253 characters)");
+
+        if (name == "localhost" || name.EndsWith(".localhost", StringComparison.Ordinal))
+            return new(UrlRule.Localhost, $"the host '{host}' is localhost{(name == "localhost" ? "" : " (a name under .localhost)")}; use a DNS name that reaches the endpoint");
+
         if (LooksNumeric(labels[^1]))
         {
-            // Browsers and inet_aton treat a host whose last label is a number as an IPv4 address (WHATWG URL).
+            // Browsers and inet_aton read a host whose last label is a number as an IPv4 address (WHATWG URL, "ends in a number").
             var v4 = ParseIPv4(labels);
-            if (v4 is null) return $"the host '{host}' looks like an IP address but is not a valid one";
-            return IsAllowed(v4) ? null : $"the host is an IP address literal ({v4}); use a DNS name";
+            return v4 is null
+                ? new(UrlRule.IpLiteral, $"the host '{host}' ends in a number, so it reads as an IP address literal (not a valid one); use a DNS name")
+                : Literal(host, v4.ToString());
         }
+        ascii = mapped;
         return null;
     }
 
