@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Core.Templates;
 using Automations.Core.Webhooks;
@@ -92,7 +93,8 @@ public sealed class WebhookClient : IDisposable
         throw last!;
     }
 
-    public async Task<SendResult> SendAsync(WebhookTarget webhook, Guid messageId, string payload, CancellationToken ct)
+    /// <param name="payload">A payload in <paramref name="payloadFormat"/> (<see cref="SendWebhook.SealedPayload"/>, or <see cref="SendWebhook.LegacyPayload"/> for one rendered before it).</param>
+    public async Task<SendResult> SendAsync(WebhookTarget webhook, Guid messageId, string payload, int payloadFormat, CancellationToken ct)
     {
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -122,9 +124,9 @@ public sealed class WebhookClient : IDisposable
         string? token;
         try
         {
-            (body, maskedBody, secret, token) = await RenderAsync(webhook, payload, ct);
+            (body, maskedBody, secret, token) = await RenderAsync(webhook, payload, payloadFormat, ct);
         }
-        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or System.Text.Json.JsonException or NotSupportedException)
         {
             return Fail($"could not prepare the request: {ex.GetType().Name}", refused: false);
         }
@@ -191,9 +193,17 @@ public sealed class WebhookClient : IDisposable
         }
     }
 
-    private async Task<(string Body, string MaskedBody, string Secret, string? Token)> RenderAsync(WebhookTarget webhook, string payload, CancellationToken ct)
+    private async Task<(string Body, string MaskedBody, string Secret, string? Token)> RenderAsync(WebhookTarget webhook, string payload,
+        int payloadFormat, CancellationToken ct)
     {
-        var names = PayloadTemplate.Names(payload).Distinct(StringComparer.Ordinal).ToList();
+        Func<string, Func<string, string?>, string> expand = payloadFormat switch
+        {
+            SendWebhook.SealedPayload => PayloadTemplate.ExpandSecrets,
+            SendWebhook.LegacyPayload => PayloadTemplate.ExpandLegacySecrets,
+            _ => throw new NotSupportedException($"payload format {payloadFormat}"),
+        };
+        var references = payloadFormat == SendWebhook.SealedPayload ? PayloadTemplate.SecretReferences(payload) : PayloadTemplate.Names(payload);
+        var names = references.Distinct(StringComparer.Ordinal).ToList();
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         if (names.Count > 0)
         {
@@ -201,8 +211,8 @@ public sealed class WebhookClient : IDisposable
             foreach (var s in await WebhookQueries.FindSecretsAsync(connection, webhook.EntityId, names, ct))
                 values[s.Name] = _cipher.Decrypt(webhook.EntityId, s.Name, s.Value);
         }
-        var body = PayloadTemplate.Render(payload, values, PayloadTemplate.RenderMode.Final);
-        var masked = PayloadTemplate.Render(payload, n => values.ContainsKey(n) ? Mask : null, PayloadTemplate.RenderMode.Final);
+        var body = expand(payload, n => values.TryGetValue(n, out var v) ? v : null);
+        var masked = expand(payload, n => values.ContainsKey(n) ? Mask : null);
         var secret = webhook.Secret is { } sec ? _cipher.Decrypt(webhook.EntityId, sec.Name, sec.Value) : "";
         var token = webhook.AccessToken is { } t ? _cipher.Decrypt(webhook.EntityId, t.Name, t.Value) : null;
         return (body, masked, secret, token);
