@@ -172,7 +172,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var parameters = new StatementParameters(new
         {
             status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim, d.Manual, result.StartedAt, result.DurationMs,
-            headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, d.WebhookId, d.Entity,
+            headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, result.ResponseTruncated, d.WebhookId, d.Entity,
         });
         // The delivery moves on only while the claim is still ours; everything else is written from its row.
         var sql = new StringBuilder(
@@ -184,8 +184,10 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                 where id = @id and claim = @Claim and status = 'pending'
                 returning id),
             attempt as (
-                insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body, error, next_attempt_at)
-                select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode::int, @headers::jsonb, @ResponseBody::text, @Error::text, @nextAttemptAt::timestamptz from moved)
+                insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body,
+                                               response_truncated, response_masked, error, next_attempt_at)
+                select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode::int, @headers::jsonb, @ResponseBody::text,
+                       @ResponseTruncated, true, @Error::text, @nextAttemptAt::timestamptz from moved)
             """);
         var messages = new List<object>();
         switch (outcome)

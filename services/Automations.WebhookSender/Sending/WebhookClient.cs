@@ -12,7 +12,11 @@ using Npgsql;
 
 namespace Automations.WebhookSender.Sending;
 
-/// <summary>What one request did. Request headers and body are masked: they never hold a secret value.</summary>
+/// <summary>
+/// What one request did. Every text here is masked (<see cref="SecretMask"/>): no secret value used in the request is
+/// in the request, response headers, response body or error. <paramref name="ResponseBody"/> is an excerpt;
+/// <paramref name="ResponseTruncated"/> says the response went on.
+/// </summary>
 public sealed record SendResult(
     int? StatusCode,
     IReadOnlyDictionary<string, string> ResponseHeaders,
@@ -24,7 +28,8 @@ public sealed record SendResult(
     TimeSpan? RetryAfter,
     string RequestUrl,
     IReadOnlyDictionary<string, string> RequestHeaders,
-    string RequestBody)
+    string RequestBody,
+    bool ResponseTruncated = false)
 {
     public bool Success => StatusCode is >= 200 and < 300 && Error is null;
 }
@@ -32,12 +37,11 @@ public sealed record SendResult(
 /// <summary>
 /// Renders, signs and posts one webhook request: secrets are filled in at send time, the host is resolved and every
 /// address checked by the SSRF guard, and the connection goes to the checked address only (no second DNS lookup).
-/// Redirects are not followed.
+/// Redirects are not followed. What the endpoint answers is masked before anyone sees it: endpoints echo requests.
 /// </summary>
 public sealed class WebhookClient : IDisposable
 {
-    public const int BodyExcerptBytes = 4096;
-    private const string Mask = "********";
+    private const string Mask = SecretMask.Mask;
     private static readonly HttpRequestOptionsKey<IPAddress[]> ConnectTo = new("Automations.ConnectTo");
 
     private readonly HttpClient _http;
@@ -100,8 +104,10 @@ public sealed class WebhookClient : IDisposable
         var clock = Stopwatch.StartNew();
         var maskedHeaders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var maskedBody = payload;
+        var mask = new SecretMask([]);
         SendResult Fail(string error, bool refused) =>
-            new(null, new Dictionary<string, string>(), null, error, clock.Elapsed.TotalMilliseconds, startedAt, refused, null, webhook.Url, maskedHeaders, maskedBody);
+            new(null, new Dictionary<string, string>(), null, mask.Apply(error), clock.Elapsed.TotalMilliseconds, startedAt, refused, null, webhook.Url,
+                mask.Apply(maskedHeaders), mask.Apply(maskedBody));
 
         if (!Uri.TryCreate(webhook.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
             return Fail("refused: the webhook URL is not an absolute http(s) URL", refused: true);
@@ -124,7 +130,7 @@ public sealed class WebhookClient : IDisposable
         string? token;
         try
         {
-            (body, maskedBody, secret, token) = await RenderAsync(webhook, payload, payloadFormat, ct);
+            (body, maskedBody, secret, token, mask) = await RenderAsync(webhook, payload, payloadFormat, ct);
         }
         catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or System.Text.Json.JsonException or NotSupportedException)
         {
@@ -165,7 +171,7 @@ public sealed class WebhookClient : IDisposable
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var h in response.Headers.Concat(response.Content.Headers)) headers[h.Key] = string.Join(", ", h.Value);
-            var excerpt = await ReadExcerptAsync(response, timeout.Token);
+            var (excerpt, truncated) = await ReadExcerptAsync(response, mask, timeout.Token);
             var status = (int)response.StatusCode;
             string? error = status switch
             {
@@ -181,7 +187,8 @@ public sealed class WebhookClient : IDisposable
                     _ => null,
                 }
                 : null;
-            return new SendResult(status, headers, excerpt, error, clock.Elapsed.TotalMilliseconds, startedAt, false, retryAfter, webhook.Url, maskedHeaders, maskedBody);
+            return new SendResult(status, mask.Apply(headers), excerpt, mask.Apply(error), clock.Elapsed.TotalMilliseconds, startedAt, false, retryAfter,
+                webhook.Url, mask.Apply(maskedHeaders), mask.Apply(maskedBody), truncated);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -193,7 +200,7 @@ public sealed class WebhookClient : IDisposable
         }
     }
 
-    private async Task<(string Body, string MaskedBody, string Secret, string? Token)> RenderAsync(WebhookTarget webhook, string payload,
+    private async Task<(string Body, string MaskedBody, string Secret, string? Token, SecretMask Mask)> RenderAsync(WebhookTarget webhook, string payload,
         int payloadFormat, CancellationToken ct)
     {
         Func<string, Func<string, string?>, string> expand = payloadFormat switch
@@ -215,22 +222,44 @@ public sealed class WebhookClient : IDisposable
         var masked = expand(payload, n => values.ContainsKey(n) ? Mask : null);
         var secret = webhook.Secret is { } sec ? _cipher.Decrypt(webhook.EntityId, sec.Name, sec.Value) : "";
         var token = webhook.AccessToken is { } t ? _cipher.Decrypt(webhook.EntityId, t.Name, t.Value) : null;
-        return (body, masked, secret, token);
+        return (body, masked, secret, token, new SecretMask([token, secret, .. values.Values]));
     }
 
-    private static async Task<string> ReadExcerptAsync(HttpResponseMessage response, CancellationToken ct)
+    /// <summary>
+    /// The first <see cref="WebhookOptions.MaxResponseBodyBytes"/> of the response, masked. Reads up to the mask's
+    /// margin further, so that a secret across the limit is seen whole and masked before the cut.
+    /// </summary>
+    private async Task<(string Text, bool Truncated)> ReadExcerptAsync(HttpResponseMessage response, SecretMask mask, CancellationToken ct)
     {
-        await using var stream = await response.Content.ReadAsStreamAsync(ct);
-        var buffer = new byte[BodyExcerptBytes];
-        var read = 0;
-        while (read < buffer.Length)
+        var max = Math.Max(0, _options.MaxResponseBodyBytes);
+        var limit = max + mask.MarginBytes;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 64 * 1024));
+        try
         {
-            var n = await stream.ReadAsync(buffer.AsMemory(read), ct);
-            if (n == 0) break;
-            read += n;
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            var read = 0;
+            // One byte past the limit tells a response that goes on from one that ends exactly there.
+            while (read <= limit)
+            {
+                if (read == buffer.Length)
+                {
+                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    buffer.AsSpan(0, read).CopyTo(larger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+                    buffer = larger;
+                }
+                var n = await stream.ReadAsync(buffer.AsMemory(read, Math.Min(buffer.Length, limit + 1) - read), ct);
+                if (n == 0) break;
+                read += n;
+            }
+            var (text, truncated) = mask.Excerpt(buffer.AsSpan(0, Math.Min(read, limit)), max);
+            return (text, truncated || read > limit);
         }
-        // Cut at a character boundary so the excerpt stays valid text.
-        return Encoding.UTF8.GetString(buffer, 0, read).TrimEnd('\uFFFD').Replace("\0", "", StringComparison.Ordinal);
+        finally
+        {
+            // Cleared: it may hold an echoed secret.
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
     }
 
     public void Dispose() => _http.Dispose();

@@ -37,7 +37,7 @@ public sealed class TestWebhookConsumer(WebhookClient client, NpgsqlDataSource d
         }
         var r = await client.SendAsync(webhook, Guid.NewGuid(), payload, SendWebhook.SealedPayload, context.CancellationToken);
         await context.RespondAsync(new WebhookTestResult(r.Success, r.StatusCode, r.ResponseHeaders, r.ResponseBody, r.DurationMs, r.Error,
-            r.RequestUrl, r.RequestHeaders, r.RequestBody));
+            r.RequestUrl, r.RequestHeaders, r.RequestBody, r.ResponseTruncated));
     }
 
     private static WebhookTestResult Refused(string error) =>
