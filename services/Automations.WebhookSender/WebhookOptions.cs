@@ -23,6 +23,12 @@ public sealed class WebhookOptions
     public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromMilliseconds(500);
     public int SchedulerBatchSize { get; set; } = 100;
 
+    /// <summary>
+    /// How much of a response body is kept (attempt log, webhook test), after secret values are masked; a longer body
+    /// is cut on a character boundary and marked truncated.
+    /// </summary>
+    public int MaxResponseBodyBytes { get; set; } = 16 * 1024;
+
     /// <summary>How long a webhook's control row and disabled state are reused between attempts.</summary>
     public TimeSpan ControlCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -1,6 +1,9 @@
 namespace Automations.Contracts;
 
-/// <summary>Response to <see cref="TestWebhook"/>. Secret values in <paramref name="RequestHeaders"/> and <paramref name="RequestBody"/> are masked.</summary>
+/// <summary>
+/// Response to <see cref="TestWebhook"/>. Secret values used in the request are masked (`********`) everywhere here,
+/// the endpoint's answer included. <paramref name="ResponseBody"/> is an excerpt; <paramref name="ResponseTruncated"/> says the body went on.
+/// </summary>
 public record WebhookTestResult(
     bool Success,
     int? StatusCode,
@@ -10,4 +13,5 @@ public record WebhookTestResult(
     string? Error,
     string RequestUrl,
     IReadOnlyDictionary<string, string> RequestHeaders,
-    string RequestBody);
+    string RequestBody,
+    bool ResponseTruncated = false);

@@ -14,7 +14,7 @@ public class Rendering_payload_templates
             new DateTimeOffset(2026, 11, 27, 22, 41, 1, TimeSpan.Zero));
 
     private static string Rules(string template, ArtifactEventReceived e, string automation = "deploy-on-prod") =>
-        Render(template, TemplateVariables.For(e, automation), RenderMode.Intermediate);
+        Render(template, TemplateVariables.For(e, automation));
 
     // The expected documents are written indented for reading; the renderer writes compact JSON that escapes only what JSON requires.
     private static string Compact(string json) =>
@@ -116,16 +116,16 @@ public class Rendering_payload_templates
     public void Should_keep_a_hostile_value_inside_its_string_through_both_stages(string kind, string value)
     {
         const string template = """{"text":"by ${event_author}!","alias":"${alias}","n":1,"auth":"${GITHUB_TOKEN}"}""";
-        var intermediate = Rules(template, Event(alias: value, author: value));
+        var sealedPayload = Rules(template, Event(alias: value, author: value));
 
         // Still the same document: same keys, untouched number, the secret still a name.
-        var node = JsonNode.Parse(intermediate)!.AsObject();
+        var node = JsonNode.Parse(sealedPayload)!.AsObject();
         Assert.Equal(["text", "alias", "n", "auth"], node.Select(p => p.Key));
         Assert.Equal(1, node["n"]!.GetValue<int>());
         Assert.Equal("${GITHUB_TOKEN}", node["auth"]!.GetValue<string>());
 
         // The sender's stage fills secrets in, and a `${` that came from the event can never become one.
-        var final = JsonNode.Parse(Render(intermediate, name => name == "GITHUB_TOKEN" ? "s3cret" : null, RenderMode.Final))!.AsObject();
+        var final = JsonNode.Parse(ExpandSecrets(sealedPayload, name => name == "GITHUB_TOKEN" ? "s3cret" : null))!.AsObject();
         Assert.True($"by {value}!" == final["text"]!.GetValue<string>(), kind);
         Assert.Equal(value, final["alias"]!.GetValue<string>());
         Assert.Equal("s3cret", final["auth"]!.GetValue<string>());

@@ -61,6 +61,26 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         Assert.Equal(delivery.Id, completed.DeliveryId);
     }
 
+    /// <summary>A command rendered before secret references were sealed (no PayloadFormat, as an older Rules wrote it) is expanded as it was then.</summary>
+    [Fact]
+    public async Task Should_expand_a_sealed_payload_and_one_rendered_before_sealing_each_by_its_own_rules()
+    {
+        var sealedPath = Path();
+        var legacyPath = Path();
+        await fx.AddSecretAsync("FORMAT_VALUE", "v4lue");
+        const string payload = """{"v":"$$5 ${FORMAT_VALUE} $${FORMAT_VALUE}"}""";
+        var legacyJson = JsonSerializer.Serialize(SenderFixture.Command(await fx.AddWebhookAsync(fx.Receiver.Url(legacyPath)), payload));
+        var legacy = JsonSerializer.Deserialize<SendWebhook>(legacyJson.Replace(",\"PayloadFormat\":2", "", StringComparison.Ordinal))!;
+        Assert.Equal(SendWebhook.LegacyPayload, legacy.PayloadFormat);
+        await fx.PublishAsync(SenderFixture.Command(await fx.AddWebhookAsync(fx.Receiver.Url(sealedPath)), payload));
+        await fx.PublishAsync(legacy);
+
+        using (var doc = JsonDocument.Parse((await ReceivedAsync(sealedPath, 1))[0].Body))
+            Assert.Equal("$5 v4lue ${FORMAT_VALUE}", doc.RootElement.GetProperty("v").GetString());
+        using (var doc = JsonDocument.Parse((await ReceivedAsync(legacyPath, 1))[0].Body))
+            Assert.Equal("$$5 v4lue ${FORMAT_VALUE}", doc.RootElement.GetProperty("v").GetString());
+    }
+
     [Fact]
     public async Task Should_send_a_bearer_token_only_when_the_webhook_has_one()
     {

@@ -155,6 +155,6 @@ public class Refusing_names_that_resolve_to_private_addresses(Refusing_names_tha
         var options = Options.Create(new WebhookOptions { AllowedCidrs = allowedCidrs, Timeout = TimeSpan.FromSeconds(5) });
         using var client = new WebhookClient(options, fx.Cipher, fx.DataSource, fx.Names);
         var target = new WebhookTarget(Guid.NewGuid(), fx.EntityId, "acme", "dns", url, null, null, null, null, DateTimeOffset.UtcNow);
-        return await client.SendAsync(target, Guid.NewGuid(), """{"a":1}""", CancellationToken.None);
+        return await client.SendAsync(target, Guid.NewGuid(), """{"a":1}""", Automations.Contracts.SendWebhook.SealedPayload, CancellationToken.None);
     }
 }

@@ -89,8 +89,9 @@ public class SenderFixture : TestEnvironment
         return id;
     }
 
-    public static SendWebhook Command(Guid webhookId, string payload = """{"event_type":"ADD_ARTIFACT_ALIAS","n":1}""") =>
-        new(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), "acme", "mnist", webhookId, payload, DateTimeOffset.UtcNow);
+    /// <summary>A command as Rules makes it: <paramref name="payload"/> sealed (`$$` a `$`, `${NAME}` a secret), unless told otherwise.</summary>
+    public static SendWebhook Command(Guid webhookId, string payload = """{"event_type":"ADD_ARTIFACT_ALIAS","n":1}""", int format = SendWebhook.SealedPayload) =>
+        new(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), "acme", "mnist", webhookId, payload, DateTimeOffset.UtcNow, format);
 
     /// <summary>Publishes a command the way Rules does: an outbox row, relayed by the sender's own relay to the bus.</summary>
     public async Task PublishAsync(object message, Guid? messageId = null)

@@ -285,7 +285,7 @@ public static class AutomationPages
                 var full = await api.GetAsync(s.Key, $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/deliveries/{Str(d, "id")}", ct);
                 var log = full.Ok && full.Body.TryGetProperty("attemptLog", out var al) ? Items(al) : [];
                 attempts = $"""<p>Delivery <span class="badge">{E(d, "status")}</span></p>""" + "<ol class=\"attempts\">" + string.Concat(log.Select(t =>
-                    $"""<li>{Time(t, "startedAt")} · {(Str(t, "statusCode").Length > 0 ? "HTTP " + E(t, "statusCode") : E(t, "error"))} · {(t.TryGetProperty("durationMs", out var dm) && dm.TryGetDouble(out var dv) ? dv.ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "")} ms{(Str(t, "responseBody").Length > 0 ? $"<pre>{E(t, "responseBody")}</pre>" : "")}</li>""")) + "</ol>";
+                    $"""<li>{Time(t, "startedAt")} · {(Str(t, "statusCode").Length > 0 ? "HTTP " + E(t, "statusCode") : E(t, "error"))} · {(t.TryGetProperty("durationMs", out var dm) && dm.TryGetDouble(out var dv) ? dv.ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "")} ms{(Str(t, "responseBody").Length > 0 ? $"<pre>{E(t, "responseBody")}</pre>" : "")}{(t.TryGetProperty("responseTruncated", out var cut) && cut.ValueKind == JsonValueKind.True ? " <small>(truncated)</small>" : "")}</li>""")) + "</ol>";
                 if (s.IsAdmin && Str(d, "status") != "pending")
                     attempts += $"""<form method="post" action="/console/{E(ConsoleApi.Seg(s.Entity))}/projects/{E(ConsoleApi.Seg(project))}/deliveries/{E(Str(d, "id"))}/redeliver?automation={id}">{Csrf(http)}<button type="submit" class="secondary">Redeliver</button></form>""";
             }

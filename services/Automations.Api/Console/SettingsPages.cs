@@ -234,7 +234,7 @@ public static class SettingsPages
             Status <strong id="test-status">{E(r, "statusCode")}</strong> · Latency <span id="test-latency">{E(latency)}</span></p>
             {(Str(r, "error").Length > 0 ? $"""<p class="error">{E(r, "error")}</p>""" : "")}
             <h3>Headers</h3>{Headers(r, "responseHeaders")}
-            <h3>Body</h3><pre id="test-response-body">{E(r, "responseBody")}</pre>
+            <h3>Body <small>(secrets masked{(r.TryGetProperty("responseTruncated", out var cut) && cut.ValueKind == JsonValueKind.True ? "; truncated" : "")})</small></h3><pre id="test-response-body">{E(r, "responseBody")}</pre>
             <h2>Request sent <small>(secrets masked)</small></h2>
             <p><code>POST {E(r, "requestUrl")}</code></p>{Headers(r, "requestHeaders")}
             <pre id="test-request-body">{E(r, "requestBody")}</pre></section>

@@ -92,7 +92,9 @@ public static class DeliveriesEndpoints
         delivery.AttemptList = (await c.QueryAsync<AttemptView>(new CommandDefinition(
             """
             select number as Number, manual as Manual, started_at as StartedAt, duration_ms as DurationMs, status_code as StatusCode,
-                   response_headers::text as ResponseHeadersJson, response_body as ResponseBody, error as Error, next_attempt_at as NextAttemptAt
+                   case when response_masked then response_headers::text end as ResponseHeadersJson,
+                   case when response_masked then response_body end as ResponseBody, response_truncated as ResponseTruncated,
+                   error as Error, next_attempt_at as NextAttemptAt
             from delivery.attempts where delivery_id = @id order by number
             """, new { id }, cancellationToken: http.RequestAborted))).AsList();
         return Results.Ok(delivery);
@@ -179,7 +181,7 @@ public static class DeliveriesEndpoints
         public DateTime? NextAttemptAt { get; set; }
         public int? LastStatusCode { get; set; }
         public string? LastError { get; set; }
-        /// <summary>The payload as sent, with secret references (${NAME}) in place of their values.</summary>
+        /// <summary>The payload as sent, with secret references (${NAME}) in place of their values; sealed (docs/rules.md): `$$` is a `$`.</summary>
         public string Payload { get; set; } = "";
         public DateTime CreatedAt { get; set; }
         public DateTime? CompletedAt { get; set; }
@@ -199,7 +201,12 @@ public static class DeliveriesEndpoints
         public string? ResponseHeadersJson { get; set; }
         public Dictionary<string, string>? ResponseHeaders =>
             ResponseHeadersJson is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(ResponseHeadersJson);
+        /// <summary>
+        /// The first bytes of the answer (WebhookSender's <c>Webhooks:MaxResponseBodyBytes</c>), secret values masked. Null
+        /// for an attempt recorded before responses were masked: it may hold an echoed secret.
+        /// </summary>
         public string? ResponseBody { get; set; }
+        public bool ResponseTruncated { get; set; }
         public string? Error { get; set; }
         public DateTime? NextAttemptAt { get; set; }
     }

@@ -91,8 +91,8 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         if (a.ActionType == "webhook")
         {
             var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a webhook automation without a webhook");
-            payload = PayloadTemplate.Render(a.Payload ?? "{}", variables, PayloadTemplate.RenderMode.Intermediate);
-            command = new SendWebhook(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, webhookId, payload, e.OccurredAt);
+            payload = PayloadTemplate.Render(a.Payload ?? "{}", variables);
+            command = new SendWebhook(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, webhookId, payload, e.OccurredAt, SendWebhook.SealedPayload);
         }
         else
         {
@@ -100,8 +100,9 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
             var queueId = a.QueueId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a queue");
             jobVersion ??= await AutomationQueries.LatestJobVersionAsync(await connection.GetAsync(ct), null, jobId, ct)
                 ?? throw new InvalidOperationException($"Launch job {jobId} of automation {a.Id} has no version");
-            // Overrides may use the same ${...} variables as a webhook payload (e.g. the artifact to evaluate).
-            payload = PayloadTemplate.Render(string.IsNullOrEmpty(a.OverridesJson) ? "{}" : a.OverridesJson, variables, PayloadTemplate.RenderMode.Intermediate);
+            // Overrides may use the same ${...} variables as a webhook payload (e.g. the artifact to evaluate). No stage
+            // after this one fills in secrets, so they are rendered to their final text here.
+            payload = PayloadTemplate.RenderFinal(string.IsNullOrEmpty(a.OverridesJson) ? "{}" : a.OverridesJson, variables);
             command = new EnqueueLaunchJob(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, jobId, jobVersion.Value, queueId,
                 a.TargetProject, payload, eventJson, e.OccurredAt);
         }

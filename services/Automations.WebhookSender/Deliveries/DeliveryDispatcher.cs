@@ -173,7 +173,7 @@ public sealed class DeliveryDispatcher(
         if (blocked is not null)
             return (webhook, new SendResult(null, new Dictionary<string, string>(), null, blocked, 0, DateTimeOffset.UtcNow, true, null,
                 webhook?.Url ?? "", new Dictionary<string, string>(), ""));
-        return (webhook, await client.SendAsync(webhook!, delivery.Id, delivery.Payload, stopping));
+        return (webhook, await client.SendAsync(webhook!, delivery.Id, delivery.Payload, delivery.PayloadFormat, stopping));
     }
 
     private async Task RecordAsync(WorkItem work, ClaimedDelivery delivery, WebhookTarget? webhook, SendResult result, Activity? activity)

@@ -33,6 +33,7 @@ public sealed class ClaimedDelivery
     public string Project { get; set; } = "";
     public DateTime OccurredAt { get; set; }
     public string Payload { get; set; } = "";
+    public int PayloadFormat { get; set; }
     public int Attempts { get; set; }
     public int MaxAttempts { get; set; }
     public bool Manual { get; set; }
@@ -62,9 +63,9 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var inserted = await writes.ScalarAsync<long>(
             """
             with made as (
-            insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, status,
+            insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, payload_format, status,
                 max_attempts, next_attempt_at, claim, traceparent, occurred_at)
-            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending',
+            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, @PayloadFormat, 'pending',
                 @maxAttempts, case when @claim::uuid is null then now() else now() + @lease end, @claim, @traceparent, @OccurredAt)
             on conflict (command_id) do nothing
             returning 1)
@@ -73,7 +74,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             new StatementParameters(new
             {
                 id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
-                command.Payload, maxAttempts, lease = _options.Lease, claim, traceparent,
+                command.Payload, PayloadFormat = (short)command.PayloadFormat, maxAttempts, lease = _options.Lease, claim, traceparent,
                 OccurredAt = command.OccurredAt.ToUniversalTime(),
             }), ct);
         if (inserted != 1 || claim is not { } held) return null;
@@ -83,6 +84,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             {
                 Id = id, CommandId = command.CommandId, RunId = command.RunId, WebhookId = command.WebhookId, AutomationId = command.AutomationId,
                 Entity = command.Entity, Project = command.Project, OccurredAt = command.OccurredAt.UtcDateTime, Payload = command.Payload,
+                PayloadFormat = command.PayloadFormat,
                 Attempts = 0, MaxAttempts = maxAttempts, Manual = false, Traceparent = traceparent,
             },
         };
@@ -112,7 +114,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             update delivery.deliveries set next_attempt_at = now() + @lease, updated_at = now()
             where id = @DeliveryId and claim = @Claim and status = 'pending'
             returning id as Id, command_id as CommandId, run_id as RunId, webhook_id as WebhookId, automation_id as AutomationId, entity as Entity,
-                      project as Project, occurred_at as OccurredAt, payload as Payload,
+                      project as Project, occurred_at as OccurredAt, payload as Payload, payload_format as PayloadFormat,
                       attempts as Attempts, max_attempts as MaxAttempts, manual_pending as Manual, traceparent as Traceparent
             """, new { work.DeliveryId, work.Claim, lease = _options.Lease }, cancellationToken: ct));
     }
@@ -170,7 +172,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var parameters = new StatementParameters(new
         {
             status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim, d.Manual, result.StartedAt, result.DurationMs,
-            headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, d.WebhookId, d.Entity,
+            headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, result.ResponseTruncated, d.WebhookId, d.Entity,
         });
         // The delivery moves on only while the claim is still ours; everything else is written from its row.
         var sql = new StringBuilder(
@@ -182,8 +184,10 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                 where id = @id and claim = @Claim and status = 'pending'
                 returning id),
             attempt as (
-                insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body, error, next_attempt_at)
-                select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode::int, @headers::jsonb, @ResponseBody::text, @Error::text, @nextAttemptAt::timestamptz from moved)
+                insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body,
+                                               response_truncated, response_masked, error, next_attempt_at)
+                select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode::int, @headers::jsonb, @ResponseBody::text,
+                       @ResponseTruncated, true, @Error::text, @nextAttemptAt::timestamptz from moved)
             """);
         var messages = new List<object>();
         switch (outcome)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Core.Templates;
 using Automations.Core.Webhooks;
@@ -11,7 +12,11 @@ using Npgsql;
 
 namespace Automations.WebhookSender.Sending;
 
-/// <summary>What one request did. Request headers and body are masked: they never hold a secret value.</summary>
+/// <summary>
+/// What one request did. Every text here is masked (<see cref="SecretMask"/>): no secret value used in the request is
+/// in the request, response headers, response body or error. <paramref name="ResponseBody"/> is an excerpt;
+/// <paramref name="ResponseTruncated"/> says the response went on.
+/// </summary>
 public sealed record SendResult(
     int? StatusCode,
     IReadOnlyDictionary<string, string> ResponseHeaders,
@@ -23,7 +28,8 @@ public sealed record SendResult(
     TimeSpan? RetryAfter,
     string RequestUrl,
     IReadOnlyDictionary<string, string> RequestHeaders,
-    string RequestBody)
+    string RequestBody,
+    bool ResponseTruncated = false)
 {
     public bool Success => StatusCode is >= 200 and < 300 && Error is null;
 }
@@ -32,12 +38,11 @@ public sealed record SendResult(
 /// Renders, signs and posts one webhook request: secrets are filled in at send time, the URL rule is checked again, the host
 /// is resolved and every address checked by the SSRF guard (<see cref="WebhookDestination"/>), and the connection goes to the
 /// checked addresses only (no second DNS lookup).
-/// Redirects are not followed.
+/// Redirects are not followed. What the endpoint answers is masked before anyone sees it: endpoints echo requests.
 /// </summary>
 public sealed class WebhookClient : IDisposable
 {
-    public const int BodyExcerptBytes = 4096;
-    private const string Mask = "********";
+    private const string Mask = SecretMask.Mask;
     private static readonly HttpRequestOptionsKey<IPAddress[]> ConnectTo = new("Automations.ConnectTo");
 
     private readonly HttpClient _http;
@@ -93,14 +98,17 @@ public sealed class WebhookClient : IDisposable
         throw last!;
     }
 
-    public async Task<SendResult> SendAsync(WebhookTarget webhook, Guid messageId, string payload, CancellationToken ct)
+    /// <param name="payload">A payload in <paramref name="payloadFormat"/> (<see cref="SendWebhook.SealedPayload"/>, or <see cref="SendWebhook.LegacyPayload"/> for one rendered before it).</param>
+    public async Task<SendResult> SendAsync(WebhookTarget webhook, Guid messageId, string payload, int payloadFormat, CancellationToken ct)
     {
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var maskedHeaders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var maskedBody = payload;
+        var mask = new SecretMask([]);
         SendResult Fail(string error, bool refused) =>
-            new(null, new Dictionary<string, string>(), null, error, clock.Elapsed.TotalMilliseconds, startedAt, refused, null, webhook.Url, maskedHeaders, maskedBody);
+            new(null, new Dictionary<string, string>(), null, mask.Apply(error), clock.Elapsed.TotalMilliseconds, startedAt, refused, null, webhook.Url,
+                mask.Apply(maskedHeaders), mask.Apply(maskedBody));
 
         var destination = await _destination.CheckAsync(webhook.Url, ct);
         if (destination.Target is not { } url) return Fail(destination.Error!, destination.Refused);
@@ -110,9 +118,9 @@ public sealed class WebhookClient : IDisposable
         string? token;
         try
         {
-            (body, maskedBody, secret, token) = await RenderAsync(webhook, payload, ct);
+            (body, maskedBody, secret, token, mask) = await RenderAsync(webhook, payload, payloadFormat, ct);
         }
-        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or System.Text.Json.JsonException or NotSupportedException)
         {
             return Fail($"could not prepare the request: {ex.GetType().Name}", refused: false);
         }
@@ -151,7 +159,7 @@ public sealed class WebhookClient : IDisposable
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var h in response.Headers.Concat(response.Content.Headers)) headers[h.Key] = string.Join(", ", h.Value);
-            var excerpt = await ReadExcerptAsync(response, timeout.Token);
+            var (excerpt, truncated) = await ReadExcerptAsync(response, mask, timeout.Token);
             var status = (int)response.StatusCode;
             string? error = status switch
             {
@@ -167,7 +175,8 @@ public sealed class WebhookClient : IDisposable
                     _ => null,
                 }
                 : null;
-            return new SendResult(status, headers, excerpt, error, clock.Elapsed.TotalMilliseconds, startedAt, false, retryAfter, webhook.Url, maskedHeaders, maskedBody);
+            return new SendResult(status, mask.Apply(headers), excerpt, mask.Apply(error), clock.Elapsed.TotalMilliseconds, startedAt, false, retryAfter,
+                webhook.Url, mask.Apply(maskedHeaders), mask.Apply(maskedBody), truncated);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -179,9 +188,17 @@ public sealed class WebhookClient : IDisposable
         }
     }
 
-    private async Task<(string Body, string MaskedBody, string Secret, string? Token)> RenderAsync(WebhookTarget webhook, string payload, CancellationToken ct)
+    private async Task<(string Body, string MaskedBody, string Secret, string? Token, SecretMask Mask)> RenderAsync(WebhookTarget webhook, string payload,
+        int payloadFormat, CancellationToken ct)
     {
-        var names = PayloadTemplate.Names(payload).Distinct(StringComparer.Ordinal).ToList();
+        Func<string, Func<string, string?>, string> expand = payloadFormat switch
+        {
+            SendWebhook.SealedPayload => PayloadTemplate.ExpandSecrets,
+            SendWebhook.LegacyPayload => PayloadTemplate.ExpandLegacySecrets,
+            _ => throw new NotSupportedException($"payload format {payloadFormat}"),
+        };
+        var references = payloadFormat == SendWebhook.SealedPayload ? PayloadTemplate.SecretReferences(payload) : PayloadTemplate.Names(payload);
+        var names = references.Distinct(StringComparer.Ordinal).ToList();
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         if (names.Count > 0)
         {
@@ -189,26 +206,48 @@ public sealed class WebhookClient : IDisposable
             foreach (var s in await WebhookQueries.FindSecretsAsync(connection, webhook.EntityId, names, ct))
                 values[s.Name] = _cipher.Decrypt(webhook.EntityId, s.Name, s.Value);
         }
-        var body = PayloadTemplate.Render(payload, values, PayloadTemplate.RenderMode.Final);
-        var masked = PayloadTemplate.Render(payload, n => values.ContainsKey(n) ? Mask : null, PayloadTemplate.RenderMode.Final);
+        var body = expand(payload, n => values.TryGetValue(n, out var v) ? v : null);
+        var masked = expand(payload, n => values.ContainsKey(n) ? Mask : null);
         var secret = webhook.Secret is { } sec ? _cipher.Decrypt(webhook.EntityId, sec.Name, sec.Value) : "";
         var token = webhook.AccessToken is { } t ? _cipher.Decrypt(webhook.EntityId, t.Name, t.Value) : null;
-        return (body, masked, secret, token);
+        return (body, masked, secret, token, new SecretMask([token, secret, .. values.Values]));
     }
 
-    private static async Task<string> ReadExcerptAsync(HttpResponseMessage response, CancellationToken ct)
+    /// <summary>
+    /// The first <see cref="WebhookOptions.MaxResponseBodyBytes"/> of the response, masked. Reads up to the mask's
+    /// margin further, so that a secret across the limit is seen whole and masked before the cut.
+    /// </summary>
+    private async Task<(string Text, bool Truncated)> ReadExcerptAsync(HttpResponseMessage response, SecretMask mask, CancellationToken ct)
     {
-        await using var stream = await response.Content.ReadAsStreamAsync(ct);
-        var buffer = new byte[BodyExcerptBytes];
-        var read = 0;
-        while (read < buffer.Length)
+        var max = Math.Max(0, _options.MaxResponseBodyBytes);
+        var limit = max + mask.MarginBytes;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 64 * 1024));
+        try
         {
-            var n = await stream.ReadAsync(buffer.AsMemory(read), ct);
-            if (n == 0) break;
-            read += n;
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            var read = 0;
+            // One byte past the limit tells a response that goes on from one that ends exactly there.
+            while (read <= limit)
+            {
+                if (read == buffer.Length)
+                {
+                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    buffer.AsSpan(0, read).CopyTo(larger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+                    buffer = larger;
+                }
+                var n = await stream.ReadAsync(buffer.AsMemory(read, Math.Min(buffer.Length, limit + 1) - read), ct);
+                if (n == 0) break;
+                read += n;
+            }
+            var (text, truncated) = mask.Excerpt(buffer.AsSpan(0, Math.Min(read, limit)), max);
+            return (text, truncated || read > limit);
         }
-        // Cut at a character boundary so the excerpt stays valid text.
-        return Encoding.UTF8.GetString(buffer, 0, read).TrimEnd('\uFFFD').Replace("\0", "", StringComparison.Ordinal);
+        finally
+        {
+            // Cleared: it may hold an echoed secret.
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
     }
 
     public void Dispose() => _http.Dispose();
