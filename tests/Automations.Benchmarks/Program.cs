@@ -369,11 +369,11 @@ public static class Program
     }
 
     /// <summary>
-    /// Intake before, during and after the fault (by when each event was sent). Accepted events are required in each
-    /// window where intake can work: during a PostgreSQL stop it cannot store an event, so there "during" is reported
-    /// only. Refusals are allowed only to the drills that take intake's dependencies away (kill, postgres), and only
-    /// from the fault's start until <see cref="RefusalGrace"/> after its end (pools reconnect, a restarted service
-    /// warms up); every other refusal fails the drill.
+    /// Intake before, during and after the fault: accepted events by when they were sent, refusals by when they came
+    /// back. Accepted events are required in each window where intake can work: during a PostgreSQL stop it cannot
+    /// store an event, so there "during" is reported only. Refusals are allowed only to the drills that take intake's
+    /// dependencies away (kill, postgres), and only from the fault's start until <see cref="RefusalGrace"/> after its
+    /// end (pools reconnect, a restarted service warms up); every other refusal fails the drill.
     /// </summary>
     private static void CheckIntake(string drill, Load load, DateTime measureStart, DateTime fs, DateTime fe, Dictionary<string, object?> result, List<string> failures)
     {
