@@ -22,7 +22,11 @@ namespace Automations.Benchmarks;
 public static class Program
 {
     private const string Secret = "whsec_YmVuY2htYXJrLXNpZ25pbmcta2V5LTAxMjM0NTY3";
-    private static readonly JsonSerializerOptions JsonOut = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions JsonOut = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a console line, not HTML
+    };
 
     public static async Task<int> Main(string[] args)
     {
@@ -247,10 +251,10 @@ public static class Program
                     foreach (var name in new[] { "Ingestion", "Rules", "WebhookSender", "LaunchEnqueuer" })
                     {
                         var before = services.PidOf(name); // a missing pid file fails the drill: a service not killed is not tested
-                        Console.WriteLine($"drill: SIGKILL {name} (pid {before}), restart after 1s");
-                        if (skip) Console.WriteLine($"drill: SELF-TEST (AUTOMATIONS_DRILL_NOOP): not killing {name}");
+                        if (skip) Console.WriteLine($"drill: SELF-TEST (AUTOMATIONS_DRILL_NOOP): not killing {name} (pid {before})");
                         else
                         {
+                            Console.WriteLine($"drill: SIGKILL {name} (pid {before}), restart after 1s");
                             if (name == "WebhookSender") report.SenderKilledAt = DateTime.UtcNow;
                             await services.KillAndRestartAsync(name, TimeSpan.FromSeconds(1));
                         }

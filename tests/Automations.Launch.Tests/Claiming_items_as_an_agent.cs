@@ -114,20 +114,21 @@ public class Claiming_items_as_an_agent(LaunchFixture f)
     [Fact]
     public async Task Should_answer_a_waiting_claim_with_an_item_queued_while_it_waits()
     {
-        // A replica that does not look at the table again by itself while a claim waits (its poll is longer than the
-        // wait): only the notification of the new item can answer the claim with it, else it ends empty (204).
+        // A replica whose claims wait ten minutes without looking at the table again (the poll is as long): within the
+        // test's minute only the notification of the new item can answer the claim.
         var config = f.ServiceConfiguration();
         config["Launch:PollIntervalMilliseconds"] = "600000";
+        config["Launch:MaxWaitSeconds"] = "600";
         await using var replica = await ServiceHost.StartAsync(LaunchEnqueuer.Program.Build, config);
         var signals = replica.Services.GetRequiredService<QueueSignals>();
-        using var client = new HttpClient { BaseAddress = replica.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var client = new HttpClient { BaseAddress = replica.BaseAddress, Timeout = TimeSpan.FromMinutes(11) };
         var queue = await f.CreateQueueAsync();
         var command = LaunchFixture.Command(await f.CreateJobAsync("/bin/echo", """["hello"]""", """{"x":1}"""), queue, """{"y":2}""");
 
-        var claim = f.ClaimItemAsync(f.AgentKey, queue, wait: 30, client);
+        var claim = f.ClaimItemAsync(f.AgentKey, queue, wait: 600, client);
         await Eventually.TrueAsync(() => Task.FromResult(signals.Waiting(queue) == 1), "the claim found the queue empty and waits");
         await f.PublishAsync(command);
-        var item = await claim;
+        var item = await claim.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.NotNull(item);
         Assert.Equal(0, signals.Waiting(queue));
