@@ -4,17 +4,10 @@
 # else Debian's rabbitmq-server and postgresql (installed when missing).
 # Prints nothing on stdout but `export` lines when called with --print-env. --with-browser also installs headless
 # Chromium and its driver, which only the test command needs (the console's browser tests).
+# `infra.sh stop|start rabbitmq|postgres` stops or starts one of them, whichever way it runs here (the fault drills,
+# tests/Automations.Benchmarks, inject their broker and database faults through this; start waits until it answers).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-
-print_env=""; with_browser=""
-for arg in "$@"; do
-  case "$arg" in
-    --print-env) print_env=1 ;;
-    --with-browser) with_browser=1 ;;
-    *) echo "[infra] unknown argument: $arg (usage: infra.sh [--print-env] [--with-browser])" >&2; exit 2 ;;
-  esac
-done
 
 PG_USER=${AUTOMATIONS_PG_USER:-automations}
 PG_PASSWORD=${AUTOMATIONS_PG_PASSWORD:-automations}
@@ -27,7 +20,36 @@ wait_for() { # name, seconds, command...
   log "$name did not become ready in ${secs}s"; return 1
 }
 
-if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+docker_engine() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+
+case "${1:-}" in
+  stop|start)
+    action=$1 what=${2:-}
+    [ "$what" = rabbitmq ] || [ "$what" = postgres ] || { log "usage: $0 stop|start rabbitmq|postgres"; exit 2; }
+    if docker_engine; then
+      if [ "$action" = stop ]; then docker compose stop "$what" >&2; else docker compose up -d --wait "$what" >&2; fi
+    elif [ "$what" = rabbitmq ]; then
+      # stop_app leaves the Erlang node up (a quick start) but closes the AMQP and management listeners.
+      if [ "$action" = stop ]; then rabbitmqctl -q stop_app >&2
+      elif ! rabbitmq-diagnostics -q check_running >/dev/null 2>&1; then rabbitmqctl -q start_app >&2 && wait_for rabbitmq 90 rabbitmqctl -q await_startup; fi
+    else
+      if [ "$action" = stop ]; then service postgresql stop >&2
+      elif ! pg_isready -q -h 127.0.0.1 -p 5432; then service postgresql start >&2 && wait_for postgresql 60 pg_isready -q -h 127.0.0.1 -p 5432; fi
+    fi
+    exit 0 ;;
+esac
+
+print_env=""; with_browser=""
+for arg in "$@"; do
+  case "$arg" in
+    --print-env) print_env=1 ;;
+    --with-browser) with_browser=1 ;;
+    *) echo "[infra] unknown argument: $arg (usage: infra.sh [--print-env] [--with-browser])" >&2; exit 2 ;;
+  esac
+done
+
+
+if docker_engine; then
   log "Docker engine found: starting rabbitmq and postgres from docker-compose.yml"
   docker compose up -d --wait rabbitmq postgres >&2
 else

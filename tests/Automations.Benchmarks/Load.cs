@@ -19,6 +19,8 @@ public sealed class Load : IAsyncDisposable
     private readonly SemaphoreSlim _channelLock = new(1, 1);
     private readonly ConcurrentBag<Task> _inFlight = [];
     public ConcurrentDictionary<string, DateTime> Accepted { get; } = new();
+    /// <summary>Events intake did not accept (an error answer, or no answer), by when the refusal came back.</summary>
+    public ConcurrentDictionary<string, DateTime> Refused { get; } = new();
     public long Errors;
     public ConcurrentQueue<string> ErrorSamples { get; } = new();
 
@@ -65,11 +67,11 @@ public sealed class Load : IAsyncDisposable
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             using var response = await _http.PostAsync("/v1/events", content);
             if (response.StatusCode == HttpStatusCode.Accepted) Accepted[benchId] = sentAt;
-            else Error($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            else Refuse(benchId, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
         catch (Exception ex)
         {
-            Error(ex.GetType().Name + ": " + ex.Message);
+            Refuse(benchId, ex.GetType().Name + ": " + ex.Message);
         }
     }
 
@@ -99,8 +101,9 @@ public sealed class Load : IAsyncDisposable
         }
     }
 
-    private void Error(string message)
+    private void Refuse(string benchId, string message)
     {
+        Refused[benchId] = DateTime.UtcNow;
         if (Interlocked.Increment(ref Errors) <= 5) ErrorSamples.Enqueue(message);
     }
 

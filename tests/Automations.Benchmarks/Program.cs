@@ -14,12 +14,19 @@ namespace Automations.Benchmarks;
 ///   ... --rate max                       as fast as it goes
 ///   ... --drill rabbitmq|kill|postgres|errors|slow|malformed [--short]
 /// Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT), writes a latency-over-time PNG, and exits 1
-/// when the exactly-once check fails (anything missing, doubled, or badly signed).
+/// when a check fails: anything missing, doubled or badly signed, a delivery the sender did not record, and for a
+/// drill its fault not observed (the broker's port open, PostgreSQL answering, a pid unchanged, no 500 answered, no
+/// hang given up, a malformed event let in) or intake refusing where it must not. AUTOMATIONS_DRILL_NOOP=NAME|all
+/// skips a drill's fault: its self-test, which must fail.
 /// </summary>
 public static class Program
 {
     private const string Secret = "whsec_YmVuY2htYXJrLXNpZ25pbmcta2V5LTAxMjM0NTY3";
-    private static readonly JsonSerializerOptions JsonOut = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions JsonOut = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a console line, not HTML
+    };
 
     public static async Task<int> Main(string[] args)
     {
@@ -73,13 +80,22 @@ public static class Program
         Console.WriteLine($"warm-up {warmup.Elapsed.TotalSeconds:F0}s, {(steady ? "steady" : "not steady, measuring anyway")}: {string.Join(" ", windows)} deliveries/s");
         services.ResetCpu();
 
-        // Measure, with the drill's fault injected a few seconds in.
+        // Measure, with the drill's fault injected a few seconds in. The load goes on until the fault has been over for a
+        // while: acceptance after it is part of the verdict, and a long fault (the kill drill's four restarts) may
+        // outlast --duration.
         var measureStart = DateTime.UtcNow;
-        var measureTask = load.RunAsync("m", o.Duration);
-        var drill = o.Drill is null ? Task.FromResult<DrillReport>(new("none", null, null, [])) : RunDrillAsync(o, services, receiver, load, team);
-        await measureTask;
+        var report = new DrillReport(o.Drill ?? "none");
+        var drill = o.Drill is null ? Task.CompletedTask : RunDrillAsync(o, services, receiver, load, team, report);
+        var tail = TimeSpan.FromSeconds(o.Short ? 10 : 20);
+        await load.RunAsync("m", TimeSpan.FromHours(1), () => DateTime.UtcNow - measureStart >= o.Duration && drill.IsCompleted
+            && (report.FaultEnd is not { } faultOver || DateTime.UtcNow >= faultOver + tail));
         await load.FlushAsync();
-        var report = await drill;
+        try { await drill; }
+        catch (Exception ex)
+        {
+            report.FaultEnd ??= DateTime.UtcNow;
+            report.Failures.Add($"the drill stopped: {ex.GetType().Name}: {ex.Message}");
+        }
         var sendEnd = DateTime.UtcNow;
 
         // Drain: wait for everything accepted to arrive (retries included), then check exactly-once.
@@ -88,55 +104,67 @@ public static class Program
         while (DateTime.UtcNow < drainUntil && expected.Any(id => endpoints.Any(e => !receiver.CountByBenchId.ContainsKey(id + "/" + e))))
             await Task.Delay(500);
 
-        // ... and for the sender to record them (its outcome is written after the request, possibly after a retry).
-        while (DateTime.UtcNow < drainUntil && await CountRecordedDeliveriesAsync(o, team.Entity) is { } rec && rec < expected.Count * endpoints.Length)
+        // ... and for the sender to record what arrived (its outcome is written after the request, possibly after a retry).
+        while (DateTime.UtcNow < drainUntil && await CountRecordedDeliveriesAsync(o, team.Entity) is { } rec && rec < receiver.CountByBenchId.Count)
             await Task.Delay(500);
 
         var missing = expected.Sum(id => endpoints.Count(e => !receiver.CountByBenchId.ContainsKey(id + "/" + e)));
         // A doubled effect: one event delivered under more than one webhook-id (no receiver can tell them apart).
         var doubled = receiver.CountByBenchId.Values.Sum(n => Math.Max(0, n - 1));
-        // A webhook-id received again is absorbed by a receiver that dedupes by it (Standard Webhooks), but the sender
-        // sends one again only when it cannot know the first arrived: it died between the request and recording it.
-        // So a repeat is allowed only when the WebhookSender was SIGKILLed and the first copy came just before that.
         var resent = (int)Interlocked.Read(ref receiver.DuplicateDeliveries);
-        var resentUnexplained = report.Extra.GetValueOrDefault("sender_killed_at") is DateTime killedAt
-            ? receiver.ResentFirstReceivedAt.Count(t => t < killedAt.AddSeconds(-20) || t > killedAt.AddSeconds(1))
-            : resent;
+        var resentUnexplained = await UnexplainedResendsAsync(o, receiver, report);
         var measured = receiver.All.Where(r => r.BenchId.StartsWith("m-", StringComparison.Ordinal)).ToList();
         var lastMeasured = measured.Count > 0 ? measured.Max(r => r.ReceivedAt) : sendEnd;
         var throughput = measured.Count / Math.Max(0.001, (lastMeasured - measureStart).TotalSeconds) / endpoints.Length;
         var lat = measured.Select(r => r.LatencyMs).Where(double.IsFinite).Order().ToArray();
         double P(double q) => lat.Length == 0 ? double.NaN : lat[Math.Min(lat.Length - 1, (int)Math.Ceiling(q * lat.Length) - 1)];
         var recorded = await CountRecordedDeliveriesAsync(o, team.Entity);
+        var delivered = receiver.CountByBenchId.Count;
+        var invalid = Interlocked.Read(ref receiver.InvalidSignatures);
 
         var result = new Dictionary<string, object?>
         {
             ["drill"] = o.Drill ?? "none",
             ["via"] = o.Via,
             ["rate"] = o.Rate > 0 ? o.Rate : "max",
-            ["sent"] = expected.Count,
-            ["send_errors"] = Interlocked.Read(ref load.Errors),
-            ["delivered"] = receiver.CountByBenchId.Count,
-            ["recorded_deliveries"] = recorded,
+            ["accepted"] = expected.Count,
+            ["refused"] = load.Refused.Count,
+            ["delivered"] = delivered,
+            ["recorded"] = recorded,
             ["events_per_s"] = Math.Round(throughput, 1),
             ["latency_ms"] = new { p50 = Math.Round(P(0.50), 1), p95 = Math.Round(P(0.95), 1), p99 = Math.Round(P(0.99), 1), max = Math.Round(lat.LastOrDefault(), 1) },
             ["lost"] = missing,
-            ["duplicates"] = doubled,
+            ["doubled"] = doubled,
             ["resent_webhook_ids"] = resent,
             ["resent_unexplained"] = resentUnexplained,
-            ["invalid_signatures"] = Interlocked.Read(ref receiver.InvalidSignatures),
+            ["invalid_signatures"] = invalid,
             ["rss_mb_peak"] = services.PeakRssMb.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 0)),
             ["cpu_percent_avg"] = services.Cpu.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value.DefaultIfEmpty().Average(), 0)),
         };
+        var failures = report.Failures;
+        if (missing > 0) failures.Add($"{missing} accepted event(s) never arrived");
+        if (doubled > 0) failures.Add($"{doubled} event(s) arrived under more than one webhook-id");
+        if (resentUnexplained > 0) failures.Add($"{resentUnexplained} webhook-id(s) sent again that the sender's attempt log does not place in flight at a fault");
+        if (invalid > 0) failures.Add($"{invalid} request(s) with an invalid signature or body");
+        // Every arrival recorded once by the sender: an event refused to the producer may still have been stored (the
+        // connection broke after the commit) and delivered, so the count is held against what arrived, not what was accepted.
+        if (recorded != delivered) failures.Add($"the sender recorded {recorded?.ToString(CultureInfo.InvariantCulture) ?? "?"} successful deliveries, {delivered} arrived");
         if (report.FaultStart is { } fs && report.FaultEnd is { } fe)
         {
+            CheckIntake(o.Drill!, load, measureStart, fs, fe, result, failures);
             var during = receiver.All.Where(r => r.Path == (o.Drill == "slow" ? "b" : r.Path) && r.ReceivedAt >= fs && r.ReceivedAt <= fe.AddSeconds(5)).Select(r => r.LatencyMs).Where(double.IsFinite).Order().ToArray();
             result["max_latency_during_fault_ms"] = during.Length > 0 ? Math.Round(during[^1], 1) : null;
             result["p99_latency_during_fault_ms"] = during.Length > 0 ? Math.Round(during[Math.Min(during.Length - 1, (int)Math.Ceiling(0.99 * during.Length) - 1)], 1) : null;
         }
+        if (o.Drill is not null)
+        {
+            await CheckSenderSawTheFaultAsync(o, team.Entity, receiver, report);
+            result["fault_observed"] = report.FaultObserved;
+        }
         foreach (var (k, v) in report.Extra) result[k] = v;
-        var pass = missing == 0 && doubled == 0 && resentUnexplained == 0 && Interlocked.Read(ref receiver.InvalidSignatures) == 0 && report.Extra.GetValueOrDefault("check") is null or "pass";
+        var pass = failures.Count == 0;
         result["result"] = pass ? "pass" : "FAIL";
+        result["failures"] = failures;
 
         PrintTable(result, load);
         var tag = o.Drill is null ? "BENCH_RESULT" : "DRILL_RESULT";
@@ -147,61 +175,293 @@ public static class Program
         return pass ? 0 : 1;
     }
 
-    public sealed record DrillReport(string Name, DateTime? FaultStart, DateTime? FaultEnd, Dictionary<string, object?> Extra);
-
-    private static async Task<DrillReport> RunDrillAsync(Options o, Services services, Receiver receiver, Load load, Setup.Team team)
+    /// <summary>What a drill did and saw: its fault window, whether the fault was observed, and what failed.</summary>
+    public sealed class DrillReport(string name)
     {
-        var faultFor = o.Short ? TimeSpan.FromSeconds(8) : TimeSpan.FromSeconds(o.Drill is "errors" ? 60 : 30);
-        await Task.Delay(TimeSpan.FromSeconds(o.Short ? 2 : 5));
-        var start = DateTime.UtcNow;
-        var extra = new Dictionary<string, object?>();
-        switch (o.Drill)
+        public string Name { get; } = name;
+        public DateTime? FaultStart { get; set; }
+        public DateTime? FaultEnd { get; set; }
+        /// <summary>Null until a check of the fault ran; false once any check found the fault absent.</summary>
+        public bool? FaultObserved { get; private set; }
+        public DateTime? SenderKilledAt { get; set; }
+        public Dictionary<string, object?> Extra { get; } = [];
+        public List<string> Failures { get; } = [];
+
+        /// <summary>Evidence that the fault happened: a drill whose fault did not happen fails, whatever else it saw.</summary>
+        public void Observed(bool seen, string what)
         {
-            case "rabbitmq":
-                Console.WriteLine($"drill: stopping RabbitMQ for {faultFor.TotalSeconds:F0}s");
-                await Shell("rabbitmqctl -q stop_app");
-                await Task.Delay(faultFor);
-                await Shell("rabbitmqctl -q start_app");
-                break;
-            case "kill":
-                foreach (var name in new[] { "Ingestion", "Rules", "WebhookSender", "LaunchEnqueuer" })
-                {
-                    if (!services.Pids().ContainsKey(name)) continue;
-                    Console.WriteLine($"drill: SIGKILL {name}, restart after 1s");
-                    if (name == "WebhookSender") extra["sender_killed_at"] = DateTime.UtcNow;
-                    await services.KillAndRestartAsync(name, TimeSpan.FromSeconds(1));
-                    await Task.Delay(TimeSpan.FromSeconds(o.Short ? 2 : 4));
-                }
-                break;
-            case "postgres":
-                Console.WriteLine("drill: restarting PostgreSQL");
-                await Shell("service postgresql restart");
-                break;
-            case "errors":
-                Console.WriteLine($"drill: the endpoint answers 500 to half the requests for {faultFor.TotalSeconds:F0}s");
-                receiver.FailureRate = 0.5;
-                await Task.Delay(faultFor);
-                receiver.FailureRate = 0;
-                break;
-            case "slow":
-                Console.WriteLine($"drill: endpoint a hangs past the timeout for {faultFor.TotalSeconds:F0}s; endpoint b must stay fast");
-                receiver.Hang = ("a", TimeSpan.FromSeconds(20));
-                await Task.Delay(faultFor);
-                receiver.Hang = null;
-                break;
-            case "malformed":
-                extra = await SendMalformedAsync(o, load, team);
-                break;
-            default:
-                throw new ArgumentException($"unknown drill {o.Drill}");
+            FaultObserved = (FaultObserved ?? true) && seen;
+            Console.WriteLine($"drill: {(seen ? "observed" : "NOT observed")}: {what}");
+            if (!seen) Failures.Add("fault not observed: " + what);
         }
-        var end = DateTime.UtcNow;
-        Console.WriteLine($"drill: fault over after {(end - start).TotalSeconds:F0}s");
-        return new DrillReport(o.Drill!, start, end, extra);
+
+        public void Require(bool ok, string failure)
+        {
+            if (!ok) Failures.Add(failure);
+        }
     }
 
-    /// <summary>500 malformed events over HTTP (each must get 400) and 500 over AMQP (each must be kept with its reason).</summary>
-    private static async Task<Dictionary<string, object?>> SendMalformedAsync(Options o, Load load, Setup.Team team)
+    /// <summary>
+    /// Drills named in AUTOMATIONS_DRILL_NOOP (comma-separated, or "all") skip their fault: the drill's self-test. Each
+    /// must then fail with "fault not observed" (deploy/local/drills.sh checks this); a drill that passes without its
+    /// fault would prove nothing when it passes with it.
+    /// </summary>
+    private static bool FaultSkipped(string drill) =>
+        (Environment.GetEnvironmentVariable("AUTOMATIONS_DRILL_NOOP") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+        .Any(d => d == "all" || d == drill);
+
+    private static async Task RunDrillAsync(Options o, Services services, Receiver receiver, Load load, Setup.Team team, DrillReport report)
+    {
+        var faultFor = o.Short ? TimeSpan.FromSeconds(8) : TimeSpan.FromSeconds(o.Drill is "errors" ? 60 : 30);
+        var skip = FaultSkipped(o.Drill!);
+        if (skip) report.Extra["fault_skipped"] = true;
+        async Task InjectAsync(string command)
+        {
+            if (skip) Console.WriteLine($"drill: SELF-TEST (AUTOMATIONS_DRILL_NOOP): not running `{command}`");
+            else await Shell(command);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(o.Short ? 2 : 5));
+        report.FaultStart = DateTime.UtcNow;
+        try
+        {
+            switch (o.Drill)
+            {
+                case "rabbitmq":
+                {
+                    var amqp = new Uri(o.RabbitMq);
+                    var (host, port) = (amqp.Host, amqp.IsDefaultPort || amqp.Port < 0 ? 5672 : amqp.Port);
+                    Console.WriteLine($"drill: stopping RabbitMQ for {faultFor.TotalSeconds:F0}s");
+                    await InjectAsync("deploy/local/infra.sh stop rabbitmq");
+                    try
+                    {
+                        var (down, probes) = await WatchAsync(faultFor, async () => !await Probe.AcceptsTcpAsync(host, port));
+                        report.Extra["broker_refused_probes"] = $"{down}/{probes}";
+                        report.Observed(probes > 0 && down == probes, $"the broker's AMQP port {host}:{port} refused {down} of {probes} connection attempts while stopped");
+                    }
+                    finally
+                    {
+                        await InjectAsync("deploy/local/infra.sh start rabbitmq");
+                    }
+                    report.Require(await Probe.AcceptsTcpAsync(host, port), $"the broker's AMQP port {host}:{port} is not open again after the restart");
+                    break;
+                }
+                case "kill":
+                {
+                    var kills = new List<string>();
+                    foreach (var name in new[] { "Ingestion", "Rules", "WebhookSender", "LaunchEnqueuer" })
+                    {
+                        var before = services.PidOf(name); // a missing pid file fails the drill: a service not killed is not tested
+                        if (skip) Console.WriteLine($"drill: SELF-TEST (AUTOMATIONS_DRILL_NOOP): not killing {name} (pid {before})");
+                        else
+                        {
+                            Console.WriteLine($"drill: SIGKILL {name} (pid {before}), restart after 1s");
+                            if (name == "WebhookSender") report.SenderKilledAt = DateTime.UtcNow;
+                            await services.KillAndRestartAsync(name, TimeSpan.FromSeconds(1));
+                        }
+                        var after = services.PidOf(name);
+                        report.Observed(after != before && !Services.IsRunning(before), $"{name} pid {before} -> {after}, the old process {(Services.IsRunning(before) ? "still running" : "gone")}");
+                        report.Require(await services.WaitReadyAsync(name, TimeSpan.FromSeconds(60)), $"{name} (pid {after}) not ready within 60 s of its restart");
+                        kills.Add($"{name} {before}->{after}");
+                        await Task.Delay(TimeSpan.FromSeconds(o.Short ? 2 : 4));
+                    }
+                    report.Extra["kills"] = kills;
+                    break;
+                }
+                case "postgres":
+                {
+                    var csb = new NpgsqlConnectionStringBuilder(o.Postgres) { Pooling = false, Timeout = 2 };
+                    Console.WriteLine($"drill: stopping PostgreSQL for {faultFor.TotalSeconds:F0}s");
+                    await InjectAsync("deploy/local/infra.sh stop postgres");
+                    try
+                    {
+                        var (down, probes) = await WatchAsync(faultFor, async () => !await Probe.PostgresAnswersAsync(csb.ConnectionString));
+                        report.Extra["postgres_unreachable_probes"] = $"{down}/{probes}";
+                        report.Observed(probes > 0 && down == probes, $"PostgreSQL at {csb.Host}:{csb.Port} was unreachable for {down} of {probes} connection attempts while stopped");
+                    }
+                    finally
+                    {
+                        await InjectAsync("deploy/local/infra.sh start postgres");
+                    }
+                    report.Require(await Probe.PostgresAnswersAsync(csb.ConnectionString), "PostgreSQL does not answer again after the restart");
+                    break;
+                }
+                case "errors":
+                    Console.WriteLine($"drill: the endpoint answers 500 to half the requests for {faultFor.TotalSeconds:F0}s");
+                    if (skip) Console.WriteLine("drill: SELF-TEST (AUTOMATIONS_DRILL_NOOP): the endpoint answers normally");
+                    else receiver.FailureRate = 0.5;
+                    await Task.Delay(faultFor);
+                    receiver.FailureRate = 0;
+                    var answered = Interlocked.Read(ref receiver.Answered500);
+                    report.Extra["answered_500"] = answered;
+                    report.Observed(answered > 0, $"the receiver answered {answered} requests with 500");
+                    break;
+                case "slow":
+                    Console.WriteLine($"drill: endpoint a hangs past the timeout for {faultFor.TotalSeconds:F0}s; endpoint b must stay fast");
+                    if (skip) Console.WriteLine("drill: SELF-TEST (AUTOMATIONS_DRILL_NOOP): endpoint a answers normally");
+                    else receiver.Hang = ("a", TimeSpan.FromSeconds(20));
+                    await Task.Delay(faultFor);
+                    receiver.Hang = null;
+                    // A request still hanging is given up by the sender within its timeout: wait for that before counting.
+                    var abandoned = 0L;
+                    for (var until = DateTime.UtcNow.AddSeconds(25); DateTime.UtcNow < until && (abandoned = Interlocked.Read(ref receiver.HangsAbandoned)) == 0;)
+                        await Task.Delay(250);
+                    report.Extra["hanging_requests_abandoned"] = abandoned;
+                    report.Observed(abandoned > 0, $"the sender gave up on {abandoned} hanging request(s) to endpoint a (its timeout)");
+                    break;
+                case "malformed":
+                    if (skip) Console.WriteLine("drill: SELF-TEST (AUTOMATIONS_DRILL_NOOP): sending no malformed events");
+                    await SendMalformedAsync(o, load, team, report, count: skip ? 0 : 500);
+                    break;
+                default:
+                    throw new ArgumentException($"unknown drill {o.Drill}");
+            }
+        }
+        finally
+        {
+            report.FaultEnd = DateTime.UtcNow;
+            Console.WriteLine($"drill: fault over after {(report.FaultEnd.Value - report.FaultStart.Value).TotalSeconds:F0}s");
+        }
+    }
+
+    /// <summary>Probes every 250 ms for <paramref name="duration"/>: how many probes found the fault, of how many.</summary>
+    private static async Task<(int Down, int Probes)> WatchAsync(TimeSpan duration, Func<Task<bool>> isDown)
+    {
+        var (down, probes) = (0, 0);
+        var until = DateTime.UtcNow + duration;
+        while (DateTime.UtcNow < until)
+        {
+            probes++;
+            if (await isDown()) down++;
+            await Task.Delay(250);
+        }
+        return (down, probes);
+    }
+
+    /// <summary>Connection checks that do not go through the system under test.</summary>
+    private static class Probe
+    {
+        /// <summary>Whether a TCP connection is accepted within a second (refused, unreachable or silent: false).</summary>
+        public static async Task<bool> AcceptsTcpAsync(string host, int port)
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            try
+            {
+                await client.ConnectAsync(host, port, cts.Token);
+                return true;
+            }
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>Whether PostgreSQL takes a new connection and answers a query.</summary>
+        public static async Task<bool> PostgresAnswersAsync(string connectionString)
+        {
+            try
+            {
+                await using var c = new NpgsqlConnection(connectionString);
+                await c.OpenAsync();
+                return await c.ExecuteScalarAsync<int>("select 1") == 1;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Intake before, during and after the fault: accepted events by when they were sent, refusals by when they came
+    /// back. Accepted events are required in each window where intake can work: during a PostgreSQL stop it cannot
+    /// store an event, so there "during" is reported only. Refusals are allowed only to the drills that take intake's
+    /// dependencies away (kill, postgres), and only from the fault's start until <see cref="RefusalGrace"/> after its
+    /// end (pools reconnect, a restarted service warms up); every other refusal fails the drill.
+    /// </summary>
+    private static void CheckIntake(string drill, Load load, DateTime measureStart, DateTime fs, DateTime fe, Dictionary<string, object?> result, List<string> failures)
+    {
+        var accepted = load.Accepted.Values.ToList();
+        var refused = load.Refused.Values.ToList();
+        var (before, during, after) = (accepted.Count(t => t >= measureStart && t < fs), accepted.Count(t => t >= fs && t <= fe), accepted.Count(t => t > fe));
+        result["accepted_before_during_after"] = new[] { before, during, after };
+        result["refused_before_during_after"] = new[] { refused.Count(t => t >= measureStart && t < fs), refused.Count(t => t >= fs && t <= fe), refused.Count(t => t > fe) };
+        if (before == 0) failures.Add("no event accepted before the fault");
+        if (after == 0) failures.Add("no event accepted after the fault");
+        if (during == 0 && drill != "postgres") failures.Add("no event accepted during the fault");
+        var mayRefuse = drill is "kill" or "postgres";
+        var outside = refused.Count(t => !mayRefuse || t < fs || t > fe + RefusalGrace);
+        result["refused_outside_fault"] = outside;
+        if (outside > 0)
+            failures.Add(mayRefuse ? $"{outside} event(s) refused outside the fault (and its {RefusalGrace.TotalSeconds:F0} s of recovery)" : $"{outside} event(s) refused; this fault must not stop intake");
+    }
+
+    private static readonly TimeSpan RefusalGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A webhook-id received again is absorbed by a receiver that dedupes by it (Standard Webhooks), but the sender
+    /// sends one again only when it could not record that the first copy was answered: it was killed, or its database
+    /// was stopped, with the request in flight. The sender's attempt log decides: a repeat is explained only when the
+    /// first copy came in such a window, and the log holds an attempt for every later copy and none for the first one
+    /// (the attempt that died unrecorded).
+    /// </summary>
+    private static async Task<int> UnexplainedResendsAsync(Options o, Receiver receiver, DrillReport report)
+    {
+        var repeats = receiver.Repeats.GroupBy(r => (r.WebhookId, r.Path)).ToList();
+        if (repeats.Count == 0) return 0;
+        var windows = new List<(DateTime From, DateTime To)>();
+        // The attempt cannot have started more than a minute before the kill: the sender's timeout is well under that.
+        if (report.SenderKilledAt is { } killed) windows.Add((killed.AddSeconds(-60), killed.AddSeconds(1)));
+        if (report.Name == "postgres" && report.FaultStart is { } fs && report.FaultEnd is { } fe) windows.Add((fs.AddSeconds(-1), fe));
+        var ids = repeats.Select(g => Guid.TryParse(g.Key.WebhookId, out var id) ? id : Guid.Empty).Distinct().ToArray();
+        await using var ds = NpgsqlDataSource.Create(o.Postgres);
+        await using var c = await ds.OpenConnectionAsync();
+        var attempts = (await c.QueryAsync<(Guid DeliveryId, DateTime StartedAt)>(
+                "select delivery_id, started_at from delivery.attempts where delivery_id = any(@ids)", new { ids }))
+            .ToLookup(a => a.DeliveryId, a => DateTime.SpecifyKind(a.StartedAt, DateTimeKind.Utc));
+        var unexplained = 0;
+        var explained = 0;
+        foreach (var g in repeats)
+        {
+            var first = g.First().FirstReceivedAt;
+            var logged = Guid.TryParse(g.Key.WebhookId, out var id) ? attempts[id].ToList() : [];
+            var ok = windows.Any(w => first >= w.From && first <= w.To) && logged.Count == g.Count() && logged.All(t => t > first);
+            if (ok) explained++;
+            else
+            {
+                unexplained++;
+                Console.WriteLine($"resent webhook-id {g.Key.WebhookId} ({g.Key.Path}): first copy {first:HH:mm:ss.fff}, {g.Count()} more; attempts logged at {string.Join(", ", logged.Select(t => t.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))}");
+            }
+        }
+        report.Extra["resent_in_flight_at_fault"] = explained;
+        return unexplained;
+    }
+
+    /// <summary>The sender's attempt log agrees with the receiver: the 500s it answered and the hangs the sender gave up on were seen and logged.</summary>
+    private static async Task CheckSenderSawTheFaultAsync(Options o, string entity, Receiver receiver, DrillReport report)
+    {
+        if (report.Name is not ("errors" or "slow")) return;
+        await using var ds = NpgsqlDataSource.Create(o.Postgres);
+        await using var c = await ds.OpenConnectionAsync();
+        if (report.Name == "errors")
+        {
+            var logged = await c.ExecuteScalarAsync<long>(
+                "select count(*) from delivery.attempts a join delivery.deliveries d on d.id = a.delivery_id where d.entity = @entity and a.status_code = 500", new { entity });
+            var answered = Interlocked.Read(ref receiver.Answered500);
+            report.Extra["sender_logged_500"] = logged;
+            report.Require(logged == answered, $"the receiver answered {answered} requests with 500, the sender logged {logged}");
+        }
+        else
+        {
+            var logged = await c.ExecuteScalarAsync<long>(
+                "select count(*) from delivery.attempts a join delivery.deliveries d on d.id = a.delivery_id where d.entity = @entity and a.status_code is null and a.error is not null", new { entity });
+            report.Extra["sender_logged_no_answer"] = logged;
+            report.Require(logged > 0, "the sender logged no attempt without an answer, though endpoint a hung past its timeout");
+        }
+    }
+
+    /// <summary>Malformed events over HTTP (each must get 400) and over AMQP (each must be kept with its reason), <paramref name="count"/> each way.</summary>
+    private static async Task SendMalformedAsync(Options o, Load load, Setup.Team team, DrillReport report, int count)
     {
         var marker = "malformed-" + Guid.NewGuid().ToString("N")[..8];
         var bodies = new Func<int, string>[]
@@ -214,25 +474,28 @@ public static class Program
         };
         var http400 = 0;
         var httpOther = 0;
-        for (var i = 0; i < 500; i++)
+        for (var i = 0; i < count; i++)
         {
             var body = bodies[i % 4](i); // unknown entity is a 403 over HTTP, covered by the tests; the rest are 400
             var status = await load.SendRawHttpAsync(Encoding.UTF8.GetBytes(body));
             if (status == HttpStatusCode.BadRequest) http400++; else httpOther++;
         }
-        for (var i = 500; i < 1000; i++)
+        for (var i = count; i < 2 * count; i++)
             await load.PublishRawAsync("CREATE_ARTIFACT", Encoding.UTF8.GetBytes(bodies[i % bodies.Length](i)));
         await using var ds = NpgsqlDataSource.Create(o.Postgres);
-        var kept = 0;
-        for (var tries = 0; tries < 120 && kept < 500; tries++)
+        async Task<int> KeptAsync()
         {
             await using var c = await ds.OpenConnectionAsync();
-            kept = await c.ExecuteScalarAsync<int>("select count(*) from ingestion.rejected_events where position(@marker in convert_from(raw_body, 'UTF8')) > 0", new { marker });
-            if (kept < 500) await Task.Delay(500);
+            return await c.ExecuteScalarAsync<int>("select count(*) from ingestion.rejected_events where position(@marker in convert_from(raw_body, 'UTF8')) > 0", new { marker });
         }
-        var ok = http400 == 500 && kept == 500;
+        int kept;
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while ((kept = await KeptAsync()) < count && DateTime.UtcNow < until) await Task.Delay(500);
         Console.WriteLine($"drill: malformed over HTTP: {http400}/500 answered 400 ({httpOther} other); over AMQP: {kept}/500 kept with their reason");
-        return new() { ["malformed_http_400"] = http400, ["malformed_amqp_kept"] = kept, ["check"] = ok ? "pass" : "fail" };
+        report.Extra["malformed_http_400"] = http400;
+        report.Extra["malformed_amqp_kept"] = kept;
+        report.Observed(http400 == 500 && httpOther == 0, $"{http400} of 500 malformed events over HTTP answered 400 ({httpOther} otherwise)");
+        report.Observed(kept == 500, $"{kept} of 500 malformed events over AMQP kept with their reason");
     }
 
     private static double RecentMedianLatencyMs(Receiver receiver)
@@ -260,10 +523,15 @@ public static class Program
     private const string DeliveriesRecordedSql =
         "select count(*) from delivery.deliveries where entity = @entity and status = 'succeeded'";
 
+    /// <summary>Runs a fault command; a non-zero exit throws (with its output), which fails the drill.</summary>
     private static async Task Shell(string command)
     {
         using var p = Process.Start(new ProcessStartInfo("bash", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"`{command}` exited with {p.ExitCode}: {(await stdout + await stderr).Trim()}");
     }
 
     private static void PrintTable(Dictionary<string, object?> r, Load load)

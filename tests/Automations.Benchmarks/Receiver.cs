@@ -25,12 +25,16 @@ public sealed class Receiver : IAsyncDisposable
     public long InvalidSignatures;
     /// <summary>Requests that repeated a webhook-id already received (no second effect at a receiver that dedupes by it).</summary>
     public long DuplicateDeliveries;
-    /// <summary>For each repeated webhook-id, when its first copy was received.</summary>
-    public ConcurrentQueue<DateTime> ResentFirstReceivedAt { get; } = new();
-    /// <summary>0..1: share of requests answered 500 (drill 4).</summary>
+    /// <summary>Each repeated webhook-id (with its endpoint), when its first copy came and when this one did.</summary>
+    public ConcurrentQueue<(string WebhookId, string Path, DateTime FirstReceivedAt, DateTime ReceivedAt)> Repeats { get; } = new();
+    /// <summary>0..1: share of requests answered 500 (the errors drill).</summary>
     public double FailureRate { get; set; }
-    /// <summary>Requests to this path hang for this long (drill 5).</summary>
+    /// <summary>Requests answered 500 on purpose (<see cref="FailureRate"/>): the errors drill's evidence that its fault happened.</summary>
+    public long Answered500;
+    /// <summary>Requests to this path hang for this long (the slow drill).</summary>
     public (string Path, TimeSpan Delay)? Hang { get; set; }
+    /// <summary>Hanging requests the sender gave up on (it closed the request): the slow drill's evidence that its fault happened.</summary>
+    public long HangsAbandoned;
     public Uri BaseAddress { get; private set; } = null!;
 
     private Receiver(WebApplication app, string secret)
@@ -79,9 +83,17 @@ public sealed class Receiver : IAsyncDisposable
         {
             try { await Task.Delay(hang.Delay, http.RequestAborted); } catch (OperationCanceledException) { }
             // The sender gave up (timeout) and will retry with the same webhook-id: this request had no effect.
-            if (http.RequestAborted.IsCancellationRequested) return Results.Empty;
+            if (http.RequestAborted.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref HangsAbandoned);
+                return Results.Empty;
+            }
         }
-        if (FailureRate > 0 && Random.Shared.NextDouble() < FailureRate) return Results.StatusCode(500);
+        if (FailureRate > 0 && Random.Shared.NextDouble() < FailureRate)
+        {
+            Interlocked.Increment(ref Answered500);
+            return Results.StatusCode(500);
+        }
 
         var valid = VerifyWandb(http.Request.Headers["X-Wandb-Signature"], body) && VerifyStandard(http.Request.Headers, body);
         if (!valid) Interlocked.Increment(ref InvalidSignatures);
@@ -104,9 +116,9 @@ public sealed class Receiver : IAsyncDisposable
         else
         {
             // The same webhook-id again: the sender could not know the first copy arrived. A receiver that follows
-            // Standard Webhooks drops it by its id; the drill checks when the first copy came (see Program).
+            // Standard Webhooks drops it by its id; the drill checks it against the sender's attempt log (see Program).
             Interlocked.Increment(ref DuplicateDeliveries);
-            if (ByWebhookId.TryGetValue(webhookId + "/" + name, out var first)) ResentFirstReceivedAt.Enqueue(first.ReceivedAt);
+            if (ByWebhookId.TryGetValue(webhookId + "/" + name, out var first)) Repeats.Enqueue((webhookId, name, first.ReceivedAt, receivedAt));
         }
         return Results.Ok();
     }

@@ -59,15 +59,45 @@ public sealed class Services(string runDir)
         PeakRssMb.Clear();
     }
 
-    /// <summary>SIGKILL a service and start it again with the same command line, directory and environment.</summary>
-    public async Task KillAndRestartAsync(string name, TimeSpan down)
+    /// <summary>The pid of a running service from its pid file; throws when the file is missing or the process is not running.</summary>
+    public int PidOf(string name)
     {
-        var pid = Pids()[name];
+        var file = Path.Combine(runDir, "pids", $"Automations.{name}.pid");
+        if (!File.Exists(file)) throw new InvalidOperationException($"{name}: no pid file {file} (is the system running? ./deploy/local/up.sh)");
+        if (!int.TryParse(File.ReadAllText(file).Trim(), out var pid)) throw new InvalidOperationException($"{name}: {file} holds no pid");
+        if (!IsRunning(pid)) throw new InvalidOperationException($"{name}: pid {pid} from {file} is not running");
+        return pid;
+    }
+
+    /// <summary>Whether the process exists and is not a zombie (killed, not yet reaped by its parent).</summary>
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0] != "Z";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>SIGKILL a service, wait until it is gone, and start it again with the same command line, directory and environment; returns the new pid.</summary>
+    public async Task<int> KillAndRestartAsync(string name, TimeSpan down)
+    {
+        var pid = PidOf(name);
         var cmdline = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
         var cwd = new DirectoryInfo($"/proc/{pid}/cwd").ResolveLinkTarget(true)?.FullName ?? Directory.GetCurrentDirectory();
         var environ = File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
             .Select(e => e.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
         Process.GetProcessById(pid).Kill();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (IsRunning(pid))
+        {
+            if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"{name}: pid {pid} still runs 10 s after SIGKILL");
+            await Task.Delay(50);
+        }
         await Task.Delay(down);
         var psi = new ProcessStartInfo("bash", ["-c", "exec \"$@\" >>\"$LOGFILE\" 2>&1 </dev/null", "--", .. cmdline]) { WorkingDirectory = cwd, UseShellExecute = false };
         psi.Environment.Clear();
@@ -75,5 +105,27 @@ public sealed class Services(string runDir)
         psi.Environment["LOGFILE"] = Path.Combine(runDir, "logs", $"Automations.{name}.log");
         var p = Process.Start(psi)!;
         await File.WriteAllTextAsync(Path.Combine(runDir, "pids", $"Automations.{name}.pid"), p.Id.ToString(CultureInfo.InvariantCulture));
+        return p.Id;
+    }
+
+    /// <summary>Waits until the service answers /health/ready at the address its command line names (--urls); false at the deadline.</summary>
+    public async Task<bool> WaitReadyAsync(string name, TimeSpan timeout)
+    {
+        var args = File.ReadAllText($"/proc/{PidOf(name)}/cmdline").Split('\0');
+        var at = Array.IndexOf(args, "--urls");
+        if (at < 0 || at + 1 >= args.Length) throw new InvalidOperationException($"{name}: no --urls on its command line to check its readiness");
+        using var http = new HttpClient { BaseAddress = new Uri(args[at + 1].Split(';')[0]), Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var response = await http.GetAsync("/health/ready");
+                if (response.IsSuccessStatusCode) return true;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { }
+            await Task.Delay(200);
+        }
+        return false;
     }
 }

@@ -7,8 +7,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Automations.Persistence.Control;
+using Automations.Contracts;
 using Automations.Testing;
 using Dapper;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Automations.EndToEnd.Tests;
 
@@ -28,6 +31,8 @@ public class PipelineFixture : TestEnvironment
     public ServiceHost Launch { get; private set; } = null!;
     public Receiver Receiver { get; private set; } = null!;
     public string AdminKey { get; private set; } = "";
+    /// <summary>Automation ids of the AutomationsChanged messages Rules has consumed: its cache of that project is dropped.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> ChangesSeenByRules { get; } = new();
     public const string SigningSecret = "s3cr3t-signing-value";
     public const string AccessToken = "ghp_not-a-real-token-0123456789";
 
@@ -40,8 +45,29 @@ public class PipelineFixture : TestEnvironment
         Api = await ServiceHost.StartAsync(Automations.Api.Program.Build, config);
         Ingestion = await ServiceHost.StartAsync(Automations.Ingestion.Program.Build, config);
         Rules = await ServiceHost.StartAsync(Automations.Rules.Program.Build, config);
+        Rules.Services.GetRequiredService<IBus>().ConnectConsumeObserver(new ChangesObserver(ChangesSeenByRules));
         Sender = await ServiceHost.StartAsync(Automations.WebhookSender.Program.Build, config);
         Launch = await ServiceHost.StartAsync(Automations.LaunchEnqueuer.Program.Build, config);
+    }
+
+    /// <summary>
+    /// Waits until Rules has taken in the change of an automation: an event sent before that could still match the
+    /// project's automations as Rules cached them before the change.
+    /// </summary>
+    public Task RulesSawChangeAsync(Guid automationId) =>
+        Eventually.TrueAsync(() => Task.FromResult(ChangesSeenByRules.ContainsKey(automationId)), $"Rules consumed the change of automation {automationId}");
+
+    private sealed class ChangesObserver(System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> seen) : IConsumeObserver
+    {
+        public Task PreConsume<T>(ConsumeContext<T> context) where T : class => Task.CompletedTask;
+
+        public Task PostConsume<T>(ConsumeContext<T> context) where T : class
+        {
+            if (context.Message is AutomationsChanged { AutomationId: { } id }) seen[id] = true;
+            return Task.CompletedTask;
+        }
+
+        public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class => Task.CompletedTask;
     }
 
     public HttpClient ApiClient()
@@ -148,7 +174,7 @@ public class Following_one_event_through_every_service(PipelineFixture fx) : ICl
     {
         using var api = fx.ApiClient();
         var automationId = await WireAsync(api, "E2E", "/github/dispatches");
-        await Task.Delay(300);
+        await fx.RulesSawChangeAsync(automationId);
         var (traceId, _) = await SendEventAsync();
 
         await Eventually.TrueAsync(() => Task.FromResult(fx.Receiver.Requests.Any(r => r.Path == "/github/dispatches")), "the webhook reaches the receiver", TimeSpan.FromSeconds(60));
@@ -173,15 +199,7 @@ public class Following_one_event_through_every_service(PipelineFixture fx) : ICl
 
         // The receiver sees the producer's trace, and every span of this event, across all services, is one tree.
         Assert.StartsWith($"00-{traceId}-", received.Headers["traceparent"], StringComparison.Ordinal);
-        await Task.Delay(1000);
-        var spans = fx.Spans.Trace(traceId);
-        var ids = spans.Select(s => s.SpanId).ToHashSet();
-        var roots = spans.Where(s => !ids.Contains(s.ParentSpanId)).ToList();
-        Assert.True(roots.Count == 1, "one root, found: " + string.Join(", ", roots.Select(r => $"{r.Source.Name}:{r.DisplayName}")));
-        Assert.Equal("producer sends an artifact event", roots[0].DisplayName);
-        var names = spans.Select(s => $"{s.Source.Name}:{s.Kind}:{s.DisplayName}").ToList();
-        Assert.Contains(spans, s => s.Source.Name == "Microsoft.AspNetCore" && (s.DisplayName.Contains("/v1/events", StringComparison.Ordinal) || s.GetTagItem("http.route")?.ToString() == "/v1/events"));
-        // Ingestion's outbox relay -> Rules' consumer -> Rules' outbox relay -> the sender's consumer -> the request.
+        // Some spans end after the request arrived (the sender's, once it recorded the outcome): wait for the last of them.
         var path = new[]
         {
             ("Automations", "outbox ArtifactEventReceived publish"),
@@ -192,12 +210,28 @@ public class Following_one_event_through_every_service(PipelineFixture fx) : ICl
             ("MassTransit", "send-webhook process"),
             ("Automations", "webhook deliver"),
         };
+        HashSet<string> Commits() => fx.Spans.Stopped.Where(s => s.DisplayName.StartsWith("group commit ", StringComparison.Ordinal) && s.Links.Any(l => l.Context.TraceId == traceId))
+            .Select(s => s.DisplayName).ToHashSet();
+        try
+        {
+            await Eventually.TrueAsync(() => Task.FromResult(
+                path.All(p => fx.Spans.Trace(traceId).Any(s => s.Source.Name == p.Item1 && s.DisplayName == p.Item2))
+                && new[] { "ingestion", "rules", "delivery" }.All(schema => Commits().Contains("group commit " + schema))), "every span of the event has ended");
+        }
+        catch (TimeoutException) { /* the assertions below say what is missing */ }
+        var spans = fx.Spans.Trace(traceId);
+        var ids = spans.Select(s => s.SpanId).ToHashSet();
+        var roots = spans.Where(s => !ids.Contains(s.ParentSpanId)).ToList();
+        Assert.True(roots.Count == 1, "one root, found: " + string.Join(", ", roots.Select(r => $"{r.Source.Name}:{r.DisplayName}")));
+        Assert.Equal("producer sends an artifact event", roots[0].DisplayName);
+        var names = spans.Select(s => $"{s.Source.Name}:{s.Kind}:{s.DisplayName}").ToList();
+        Assert.Contains(spans, s => s.Source.Name == "Microsoft.AspNetCore" && (s.DisplayName.Contains("/v1/events", StringComparison.Ordinal) || s.GetTagItem("http.route")?.ToString() == "/v1/events"));
+        // Ingestion's outbox relay -> Rules' consumer -> Rules' outbox relay -> the sender's consumer -> the request.
         foreach (var (source, name) in path)
             Assert.True(spans.Any(s => s.Source.Name == source && s.DisplayName == name), $"no {source} span '{name}' in: {string.Join(" | ", names)}");
         // The group commits its writes rode in (their own traces: one batch serves many events) link back to this one:
         // the event stored, fired, delivered and recorded.
-        var commits = fx.Spans.Stopped.Where(s => s.DisplayName.StartsWith("group commit ", StringComparison.Ordinal) && s.Links.Any(l => l.Context.TraceId == traceId))
-            .Select(s => s.DisplayName).ToHashSet();
+        var commits = Commits();
         foreach (var schema in new[] { "ingestion", "rules", "delivery" })
             Assert.True(commits.Contains("group commit " + schema), $"no group commit span of {schema} links to the event's trace: {string.Join(", ", commits)}");
         var deliver = spans.First(s => s.DisplayName == "webhook deliver");
@@ -233,7 +267,7 @@ public class Following_one_event_through_every_service(PipelineFixture fx) : ICl
             action = new { type = "launch", job = "trace-job", jobVersion = 1, overrides = new { epochs = 5 }, targetProject = "mnist-train", queue = "trace-queue" },
         });
         Assert.True(automation.IsSuccessStatusCode, await automation.Content.ReadAsStringAsync());
-        await Task.Delay(300);
+        await fx.RulesSawChangeAsync((await automation.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid());
         var (traceId, _) = await SendEventAsync(alias: "staging");
 
         var entityId = await fx.DataSource.OpenConnection().ExecuteScalarAsync<Guid>("select id from control.entities where name = 'acme'");

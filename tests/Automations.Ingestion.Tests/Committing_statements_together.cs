@@ -79,11 +79,21 @@ public class Committing_statements_together(TestEnvironment env) : IClassFixture
         var table = await TableAsync();
         await using var committer = new GroupCommitter(env.DataSource, "test-drop", new GroupCommitOptions { Writers = 1 });
         Assert.Equal(1, await committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", 1).Add("note", "a")));
-        // Kill the writer's backend: its next batch fails with a broken connection, the one after opens a new one.
-        await using (var c = await env.DataSource.OpenConnectionAsync())
-            await c.ExecuteAsync($"select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query like 'with made as (insert into public.{table} %'");
-        var after = await Record.ExceptionAsync(() => committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", 2).Add("note", "b")));
-        Assert.True(after is null or NpgsqlException, $"unexpected {after}");
+
+        // Kill the writer's backend (the one connection whose last statement was this table's insert) and wait until it is gone.
+        await using var admin = await env.DataSource.OpenConnectionAsync();
+        var writer = await admin.QuerySingleAsync<int>(
+            $"select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query like 'with made as (insert into public.{table} %'");
+        Assert.True(await admin.ExecuteScalarAsync<bool>("select pg_terminate_backend(@writer)", new { writer }), $"backend {writer} was not terminated");
+        await Eventually.TrueAsync(async () => !await admin.ExecuteScalarAsync<bool>("select exists (select 1 from pg_stat_activity where pid = @writer)", new { writer }),
+            $"backend {writer} has exited");
+
+        // The writer's next batch goes to the dead connection: it fails (its caller retries as for any failed write) and
+        // nothing of it is committed; the batch after that opens a new connection.
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", 2).Add("note", "b")));
         Assert.Equal(1, await committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", 3).Add("note", "c")));
+        Assert.Equal([1, 3], await admin.QueryAsync<int>($"select id from public.{table} order by id"));
+        Assert.NotEqual(writer, await admin.QuerySingleAsync<int>(
+            $"select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query like 'with made as (insert into public.{table} %'"));
     }
 }

@@ -3,8 +3,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Automations.Contracts;
+using Automations.LaunchEnqueuer.Agent;
 using Automations.Testing;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Automations.Launch.Tests;
 
@@ -112,15 +114,24 @@ public class Claiming_items_as_an_agent(LaunchFixture f)
     [Fact]
     public async Task Should_answer_a_waiting_claim_with_an_item_queued_while_it_waits()
     {
+        // A replica whose claims wait ten minutes without looking at the table again (the poll is as long): within the
+        // test's minute only the notification of the new item can answer the claim.
+        var config = f.ServiceConfiguration();
+        config["Launch:PollIntervalMilliseconds"] = "600000";
+        config["Launch:MaxWaitSeconds"] = "600";
+        await using var replica = await ServiceHost.StartAsync(LaunchEnqueuer.Program.Build, config);
+        var signals = replica.Services.GetRequiredService<QueueSignals>();
+        using var client = new HttpClient { BaseAddress = replica.BaseAddress, Timeout = TimeSpan.FromMinutes(11) };
         var queue = await f.CreateQueueAsync();
         var command = LaunchFixture.Command(await f.CreateJobAsync("/bin/echo", """["hello"]""", """{"x":1}"""), queue, """{"y":2}""");
 
-        var claim = f.ClaimItemAsync(f.AgentKey, queue, wait: 30);
-        await Task.Delay(300);
+        var claim = f.ClaimItemAsync(f.AgentKey, queue, wait: 600, client);
+        await Eventually.TrueAsync(() => Task.FromResult(signals.Waiting(queue) == 1), "the claim found the queue empty and waits");
         await f.PublishAsync(command);
-        var item = await claim;
+        var item = await claim.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.NotNull(item);
+        Assert.Equal(0, signals.Waiting(queue));
         Assert.Equal("/bin/echo", item.Value.GetProperty("command").GetString());
         Assert.Equal("hello", item.Value.GetProperty("args")[0].GetString());
         Assert.Equal(1, item.Value.GetProperty("config").GetProperty("x").GetInt32());
@@ -142,7 +153,7 @@ public class Claiming_items_as_an_agent(LaunchFixture f)
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal("failed", (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
         await f.Failed.WaitForAsync(d => d.As<LaunchJobFailed>().QueueItemId == enqueued.QueueItemId);
-        await Task.Delay(500); // let a wrongly published second outcome reach the probe
+        await f.EverythingPublishedAsync(f.Failed);
         Assert.Single(f.Failed.Received, d => d.As<LaunchJobFailed>().QueueItemId == enqueued.QueueItemId);
         using var heartbeat = await f.ReportAsync(f.AgentKey, item, "heartbeat");
         Assert.Equal(HttpStatusCode.Conflict, heartbeat.StatusCode);

@@ -38,6 +38,8 @@ public sealed class LaunchFixture : TestEnvironment
     public MessageProbe Enqueued { get; private set; } = null!;
     public MessageProbe Finished { get; private set; } = null!;
     public MessageProbe Failed { get; private set; } = null!;
+    /// <summary>The message ids the enqueuer's consumers finished: a redelivery absorbed leaves no other trace.</summary>
+    public ConsumedMessages Consumed { get; } = new();
 
     public override async Task InitializeAsync()
     {
@@ -54,6 +56,22 @@ public sealed class LaunchFixture : TestEnvironment
         Finished = await MessageProbe.StartAsync(RabbitMqConnectionString, nameof(LaunchJobFinished));
         Failed = await MessageProbe.StartAsync(RabbitMqConnectionString, nameof(LaunchJobFailed));
         Enqueuer = await ServiceHost.StartAsync(LaunchEnqueuer.Program.Build, ServiceConfiguration());
+        Enqueuer.Services.GetRequiredService<IBus>().ConnectConsumeObserver(Consumed);
+    }
+
+    /// <summary>
+    /// Waits until anything the enqueuer wrote has been published and has reached <paramref name="probe"/>: the outbox
+    /// is empty (a row leaves it once the broker confirmed its message), then the probe has caught up. A test that
+    /// asserts an outcome was published once asserts after this.
+    /// </summary>
+    public async Task EverythingPublishedAsync(MessageProbe probe)
+    {
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var c = await DataSource.OpenConnectionAsync();
+            return await c.ExecuteScalarAsync<int>("select count(*) from launch.outbox") == 0;
+        }, "the launch outbox is drained");
+        await probe.CatchUpAsync();
     }
 
     public override Dictionary<string, string?> ServiceConfiguration()

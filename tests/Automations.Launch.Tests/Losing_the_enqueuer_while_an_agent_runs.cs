@@ -43,7 +43,9 @@ public sealed class Losing_the_enqueuer_while_an_agent_runs(LaunchFixture f) : I
             proxy.Cut();
             var done = Path.Combine(_workDir, enqueued.QueueItemId.ToString(), "done.txt");
             await Eventually.TrueAsync(() => Task.FromResult(File.Exists(done)), "the process ended while the enqueuer was unreachable");
-            await Task.Delay(500);
+            // The agent tries to report the outcome and is refused, more than once (its retry path), before the enqueuer is back.
+            var refused = proxy.Refused;
+            await Eventually.TrueAsync(() => Task.FromResult(proxy.Refused >= refused + 2), "the agent's report was refused twice");
             Assert.Equal("running", (await f.ItemAsync(enqueued.QueueItemId))!.State);
             proxy.Restore();
 

@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Automations.Contracts;
 using Automations.Core.Security;
 using Automations.Persistence.Control;
 using Automations.Testing;
+using Dapper;
 using static Automations.Rules.Tests.RulesFixture;
 
 namespace Automations.Rules.Tests;
@@ -19,7 +21,8 @@ public class Sending_an_event_through_ingestion(RulesFixture fx) : IClassFixture
         var project = "p-" + Guid.NewGuid().ToString("N")[..10];
         await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("prod", EventTypes.AddArtifactAlias, Collection: null, AliasRegex: "production",
             Payload: """{"text":"${artifact_version_string} by ${event_author}"}"""));
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(SendWebhook));
+        await using var received = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
+        await using var commands = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(SendWebhook));
 
         var eventId = "e2e-" + Guid.NewGuid();
         var body = new
@@ -27,17 +30,40 @@ public class Sending_an_event_through_ingestion(RulesFixture fx) : IClassFixture
             eventId, eventType = "ADD_ARTIFACT_ALIAS", entity = "acme", project, collection = "model", versionId = "QXJ0", versionIndex = 4,
             alias = "production", author = "jane", occurredAt = "2026-11-27T22:41:00Z",
         };
+        var answers = new List<JsonElement>();
         for (var i = 0; i < 2; i++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = JsonContent.Create(body) };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", producerKey);
             using var response = await ingestion.Client.SendAsync(request);
-            Assert.True(response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, $"{response.StatusCode}");
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            answers.Add(await response.Content.ReadFromJsonAsync<JsonElement>());
         }
+        // The second is recognised as the first: same stored event, marked a duplicate.
+        Assert.Equal([false, true], answers.Select(a => a.GetProperty("duplicate").GetBoolean()));
+        var storedId = answers[0].GetProperty("id").GetGuid();
+        Assert.Equal(storedId, answers[1].GetProperty("id").GetGuid());
 
-        var command = (await probe.WaitForAsync(d => d.As<SendWebhook>().Project == project)).Single().As<SendWebhook>();
+        var command = (await commands.WaitForAsync(d => d.As<SendWebhook>().Project == project))[0].As<SendWebhook>();
+        Assert.Equal(storedId, command.EventId);
         Assert.Equal($$"""{"text":"acme/{{project}}/model:production by jane"}""", command.Payload);
-        var run = (await fx.RunsOfEventAsync(command.EventId)).Single();
+
+        // Everything either service wrote has been published and has reached the probes: one event, one run, one command.
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var c = await fx.DataSource.OpenConnectionAsync();
+            return await c.ExecuteScalarAsync<long>("select (select count(*) from ingestion.outbox) + (select count(*) from rules.outbox)") == 0;
+        }, "the ingestion and rules outboxes are drained");
+        await received.CatchUpAsync();
+        await commands.CatchUpAsync();
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+        {
+            Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from ingestion.events where entity = 'acme' and event_id = @eventId", new { eventId }));
+            Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from rules.runs where project = @project", new { project }));
+        }
+        Assert.Single(received.Received, d => d.Message.GetProperty("producerEventId").GetString() == eventId);
+        Assert.Single(commands.Received, d => d.As<SendWebhook>().Project == project);
+        var run = Assert.Single(await fx.RunsOfEventAsync(storedId));
         Assert.Equal((command.RunId, command.CommandId, "Pending"), (run.Id, run.CommandId, run.Status));
     }
 }

@@ -13,8 +13,10 @@ public sealed class MessageProbe : IAsyncDisposable
 {
     private readonly IConnection _connection;
     private readonly IChannel _channel;
+    private readonly string _queue;
     private readonly ConcurrentQueue<Delivery> _received = new();
     private readonly SemaphoreSlim _signal = new(0);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _markers = new();
 
     public sealed record Delivery(JsonElement Envelope, IReadOnlyDictionary<string, object?> Headers)
     {
@@ -23,10 +25,11 @@ public sealed class MessageProbe : IAsyncDisposable
         public T As<T>() => Message.Deserialize<T>(Automations.Persistence.Json.Options)!;
     }
 
-    private MessageProbe(IConnection connection, IChannel channel)
+    private MessageProbe(IConnection connection, IChannel channel, string queue)
     {
         _connection = connection;
         _channel = channel;
+        _queue = queue;
     }
 
     public IReadOnlyCollection<Delivery> Received => _received.ToArray();
@@ -40,10 +43,15 @@ public sealed class MessageProbe : IAsyncDisposable
         await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
         var queue = await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true);
         await channel.QueueBindAsync(queue.QueueName, exchange, "");
-        var probe = new MessageProbe(connection, channel);
+        var probe = new MessageProbe(connection, channel, queue.QueueName);
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += (_, ea) =>
         {
+            if (ea.BasicProperties.Type == MarkerType && ea.BasicProperties.MessageId is { } marker)
+            {
+                if (probe._markers.TryRemove(marker, out var reached)) reached.TrySetResult();
+                return Task.CompletedTask;
+            }
             using var doc = JsonDocument.Parse(ea.Body);
             var headers = ea.BasicProperties.Headers?.ToDictionary(h => h.Key, h => h.Value is byte[] b ? System.Text.Encoding.UTF8.GetString(b) : h.Value)
                 ?? new Dictionary<string, object?>();
@@ -53,6 +61,23 @@ public sealed class MessageProbe : IAsyncDisposable
         };
         await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);
         return probe;
+    }
+
+    private const string MarkerType = "test-probe-marker";
+
+    /// <summary>
+    /// Returns once every message already routed to this probe's queue has been received: a marker sent to the queue
+    /// now arrives after them (one queue, one consumer, in order). A test that must show something was NOT published
+    /// waits for what could have published it (an outbox drained, a consumer done), then for this, then asserts.
+    /// </summary>
+    public async Task CatchUpAsync(TimeSpan? timeout = null)
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _markers[marker] = reached;
+        await using (var channel = await _connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
+            await channel.BasicPublishAsync("", _queue, mandatory: true, new BasicProperties { Type = MarkerType, MessageId = marker }, ReadOnlyMemory<byte>.Empty);
+        await reached.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
     }
 
     /// <summary>Waits until <paramref name="count"/> deliveries match, or throws after <paramref name="timeout"/>.</summary>

@@ -26,6 +26,10 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
+    /// <summary>Connections refused while cut: a test waits for the client to have tried (and failed) before it restores.</summary>
+    public int Refused => Volatile.Read(ref _refused);
+    private int _refused;
+
     /// <summary>Drops every open connection and refuses new ones until <see cref="Restore"/>.</summary>
     public void Cut()
     {
@@ -50,7 +54,13 @@ public sealed class TcpProxy : IAsyncDisposable
             TcpClient client;
             try { client = await _listener.AcceptTcpClientAsync(_cts.Token); }
             catch (Exception) { return; }
-            if (!_accepting) { client.Client.Close(0); client.Dispose(); continue; }
+            if (!_accepting)
+            {
+                client.Client.Close(0);
+                client.Dispose();
+                Interlocked.Increment(ref _refused);
+                continue;
+            }
             _ = PipeAsync(client);
         }
     }

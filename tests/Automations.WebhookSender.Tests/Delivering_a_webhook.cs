@@ -109,7 +109,8 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         await fx.PublishAsync(command);
 
         var delivery = await fx.WaitForStatusAsync(command.CommandId, "succeeded");
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        // Over for good (no claim, nothing scheduled): no fourth request can follow the success.
+        Assert.True(await fx.SettledAsync(command.CommandId));
         var requests = fx.Receiver.On(path);
         Assert.Equal(3, requests.Count);
         Assert.All(requests, r => Assert.Equal(delivery.Id.ToString(), r.Header("webhook-id")));
@@ -193,14 +194,20 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         Assert.Single(fx.Receiver.On(path));
 
         // An admin updates the webhook in the Api (updated_at moves past the disable): deliveries flow again
-        // once the sender's short cache of the webhook (Webhooks:ControlCacheTtl, 2 s) has expired.
+        // once the sender's short cache of the webhook (Webhooks:ControlCacheTtl, 2 s) has expired. Until then a
+        // command still fails at once as disabled, without a request.
         fx.Receiver.Respond(path, Receiver.Status(200));
         await using (var c = await fx.DataSource.OpenConnectionAsync())
             await c.ExecuteAsync("update control.webhooks set updated_at = now() where id = @webhook", new { webhook });
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        var third = SenderFixture.Command(webhook);
-        await fx.PublishAsync(third);
-        await fx.WaitForStatusAsync(third.CommandId, "succeeded");
+        var outcomes = new List<SenderFixture.DeliveryRow>();
+        await Eventually.TrueAsync(async () =>
+        {
+            var next = SenderFixture.Command(webhook);
+            await fx.PublishAsync(next);
+            outcomes.Add(await fx.WaitForOutcomeAsync(next.CommandId));
+            return outcomes[^1].Status == "succeeded";
+        }, "a delivery to the updated webhook succeeds", TimeSpan.FromSeconds(30));
+        Assert.All(outcomes.SkipLast(1), o => Assert.Contains("disabled", o.LastError, StringComparison.Ordinal));
         Assert.Equal(2, fx.Receiver.On(path).Count);
     }
 
@@ -233,10 +240,13 @@ public class Delivering_a_webhook(SenderFixture fx) : IClassFixture<SenderFixtur
         var path = Path();
         var webhook = await fx.AddWebhookAsync(fx.Receiver.Url(path));
         var command = SenderFixture.Command(webhook);
-        await fx.PublishAsync(command);
-        await fx.PublishAsync(command);
+        var (first, again) = (Guid.NewGuid(), Guid.NewGuid());
+        await fx.PublishAsync(command, first);
+        await fx.PublishAsync(command, again);
         await fx.WaitForStatusAsync(command.CommandId, "succeeded");
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // Both copies handled (a second delivery would have been stored by then), and the one delivery over for good.
+        await Eventually.TrueAsync(() => Task.FromResult(fx.Consumed.Count(first) == 1 && fx.Consumed.Count(again) == 1), "the sender consumed both copies");
+        Assert.True(await fx.SettledAsync(command.CommandId));
         Assert.Single(fx.Receiver.On(path));
         await using var c = await fx.DataSource.OpenConnectionAsync();
         Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from delivery.deliveries where command_id = @CommandId", new { command.CommandId }));

@@ -103,8 +103,11 @@ public class Parking_the_deliveries_of_a_busy_webhook(TightHoldFixture fx) : ICl
         foreach (var c in fastCommands) await fx.WaitForStatusAsync(c.CommandId, "succeeded", TimeSpan.FromSeconds(30));
         Assert.Equal(5, fx.Receiver.On(healthy).Count);
 
-        // The scheduler runs every 200 ms; the parked deliveries are due, but it leaves the busy webhook's alone.
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // The parked deliveries are due, but the scheduler leaves the busy webhook's alone: once it has sent a delivery
+        // only it can pick up (stored unclaimed for the healthy webhook, due after them), it has passed them over.
+        var scheduled = SenderFixture.Command(fast);
+        await fx.InsertDueDeliveryAsync(scheduled);
+        await fx.WaitForStatusAsync(scheduled.CommandId, "succeeded", TimeSpan.FromSeconds(30));
         Assert.False(release.Task.IsCompleted);
         Assert.Equal(22, await CountAsync(slow, "status = 'pending' and claim is null"));
         Assert.Single(fx.Receiver.On(hanging));

@@ -39,13 +39,19 @@ public class Restarting_the_sender(StoppedSenderFixture fx) : IClassFixture<Stop
         await first.DisposeAsync();
 
         // While no sender runs, the schedule comes due and nothing is sent.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var c = await fx.DataSource.OpenConnectionAsync();
+            return await Dapper.SqlMapper.ExecuteScalarAsync<int>(c, "select count(*) from delivery.deliveries where command_id = any(@ids) and next_attempt_at <= now()",
+                new { ids = commands.Select(x => x.CommandId).ToArray() }) == commands.Count;
+        }, "every delivery's next attempt is due");
         Assert.All(paths, p => Assert.Single(fx.Receiver.On(p)));
         foreach (var c in commands) Assert.Equal("pending", (await fx.DeliveryAsync(c.CommandId))!.Status);
 
         await using var second = await fx.StartSenderAsync();
         foreach (var c in commands) await fx.WaitForStatusAsync(c.CommandId, "succeeded");
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Over for good (no claim, nothing scheduled): what the receiver has is all it gets.
+        foreach (var c in commands) Assert.True(await fx.SettledAsync(c.CommandId));
         for (var i = 0; i < paths.Count; i++)
         {
             var requests = fx.Receiver.On(paths[i]);

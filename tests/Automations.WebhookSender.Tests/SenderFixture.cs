@@ -20,6 +20,8 @@ public class SenderFixture : TestEnvironment
     public Receiver Receiver { get; private set; } = null!;
     public Guid EntityId { get; private set; }
     public string AdminKey { get; private set; } = "";
+    /// <summary>The message ids the fixture's sender consumed: a repeated command absorbed leaves no other trace.</summary>
+    public ConsumedMessages Consumed { get; } = new();
     public SecretCipher Cipher { get; } = SecretCipher.FromBase64(new Dictionary<string, string> { [TestMasterKeyId] = TestMasterKey }, TestMasterKeyId);
 
     protected virtual bool StartSender => true;
@@ -44,7 +46,11 @@ public class SenderFixture : TestEnvironment
         EntityId = acme.EntityId;
         AdminKey = acme.ApiKey;
         Receiver = await Receiver.StartAsync();
-        if (StartSender) Sender = await StartSenderAsync();
+        if (StartSender)
+        {
+            Sender = await StartSenderAsync();
+            Sender.Services.GetRequiredService<MassTransit.IBus>().ConnectConsumeObserver(Consumed);
+        }
     }
 
     public Task<ServiceHost> StartSenderAsync(IDictionary<string, string?>? overrides = null)
@@ -139,6 +145,39 @@ public class SenderFixture : TestEnvironment
                    response_headers::text as ResponseHeaders, next_attempt_at as NextAttemptAt
             from delivery.attempts where delivery_id = @deliveryId order by number
             """, new { deliveryId })).AsList();
+    }
+
+    /// <summary>A pending delivery stored unclaimed and due now, as a replica that parked it would leave it: only the scheduler sends it.</summary>
+    public async Task InsertDueDeliveryAsync(SendWebhook command)
+    {
+        await using var c = await DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync(
+            """
+            insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, status,
+                attempts, max_attempts, next_attempt_at, occurred_at)
+            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, 'pending', 0, 4, now(), now())
+            """, new { id = Guid.CreateVersion7(), command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId, command.Payload });
+    }
+
+    /// <summary>
+    /// Whether the command's delivery is over for good: succeeded or failed, no claim, nothing scheduled. No process
+    /// sends it again then, so what the receiver has is all it will get.
+    /// </summary>
+    public async Task<bool> SettledAsync(Guid commandId)
+    {
+        await using var c = await DataSource.OpenConnectionAsync();
+        return await c.ExecuteScalarAsync<bool>(
+            "select exists (select 1 from delivery.deliveries where command_id = @commandId and status <> 'pending' and claim is null and next_attempt_at is null)",
+            new { commandId });
+    }
+
+    /// <summary>Waits until the command's delivery succeeded or failed, and returns it.</summary>
+    public async Task<DeliveryRow> WaitForOutcomeAsync(Guid commandId, TimeSpan? timeout = null)
+    {
+        DeliveryRow? row = null;
+        await Eventually.TrueAsync(async () => (row = await DeliveryAsync(commandId))?.Status is "succeeded" or "failed",
+            $"delivery of command {commandId} succeeded or failed", timeout ?? TimeSpan.FromSeconds(30));
+        return row!;
     }
 
     public async Task<DeliveryRow> WaitForStatusAsync(Guid commandId, string status, TimeSpan? timeout = null)

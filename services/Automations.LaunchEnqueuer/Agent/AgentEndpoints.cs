@@ -82,7 +82,7 @@ public static class AgentEndpoints
             var left = deadline - DateTime.UtcNow;
             // A replica shutting down answers its waiting claims at once rather than holding its shutdown for the long-poll.
             if (left <= TimeSpan.Zero || lifetime.ApplicationStopping.IsCancellationRequested) return Results.NoContent();
-            await Task.WhenAny(signal, Task.Delay(left < poll ? left : poll, lifetime.ApplicationStopping)).WaitAsync(ct);
+            await signals.WaitAsync(queueId, signal, left < poll ? left : poll, lifetime.ApplicationStopping, ct);
         }
     }
 

@@ -12,10 +12,28 @@ public sealed class QueueSignals(NpgsqlDataSource dataSource, ILogger<QueueSigna
 {
     public const string Channel = "launch_queue_items";
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _waiters = new();
+    private readonly ConcurrentDictionary<Guid, int> _waiting = new();
 
     /// <summary>A task that completes at the next notification for <paramref name="queueId"/>. Take it before looking at the table.</summary>
     public Task Next(Guid queueId) =>
         _waiters.GetOrAdd(queueId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>Claims on <paramref name="queueId"/> that looked, found nothing and now wait in <see cref="WaitAsync"/>.</summary>
+    public int Waiting(Guid queueId) => _waiting.GetValueOrDefault(queueId);
+
+    /// <summary>A claim's wait after an empty look: until <paramref name="signal"/> (from <see cref="Next"/>) or <paramref name="poll"/>.</summary>
+    public async Task WaitAsync(Guid queueId, Task signal, TimeSpan poll, CancellationToken stopping, CancellationToken ct)
+    {
+        _waiting.AddOrUpdate(queueId, 1, (_, n) => n + 1);
+        try
+        {
+            await Task.WhenAny(signal, Task.Delay(poll, stopping)).WaitAsync(ct);
+        }
+        finally
+        {
+            if (_waiting.AddOrUpdate(queueId, 0, (_, n) => n - 1) == 0) _waiting.TryRemove(KeyValuePair.Create(queueId, 0));
+        }
+    }
 
     private void Signal(string payload)
     {
