@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Automations.Api.ProjectAutomations;
 using Automations.Contracts;
 using Automations.Core.Security;
 using Automations.Persistence.Control;
@@ -58,8 +59,9 @@ public static class DeliveriesEndpoints
         if (error is not null) return error;
         if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
 
-        using var reader = new StreamReader(http.Request.Body);
-        var payload = await reader.ReadToEndAsync(http.RequestAborted);
+        var payload = await ReadPayloadAsync(http.Request, http.RequestAborted);
+        if (payload is null)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["payload"] = [$"must be at most {AutomationValidator.MaxPayloadLength} characters, as a saved automation's payload"] });
         try
         {
             using var _ = JsonDocument.Parse(payload);
@@ -79,6 +81,15 @@ public static class DeliveriesEndpoints
         {
             return Results.Problem(statusCode: 504, title: "The webhook sender did not answer", detail: "No WebhookTestResult within 30 s; is the WebhookSender running?");
         }
+    }
+
+    /// <returns>The body as text, or null when it is longer than a saved payload may be (read no further than that).</returns>
+    private static async Task<string?> ReadPayloadAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var reader = new StreamReader(request.Body);
+        var buffer = new char[AutomationValidator.MaxPayloadLength + 1];
+        var read = await reader.ReadBlockAsync(buffer, ct);
+        return read > AutomationValidator.MaxPayloadLength ? null : new string(buffer, 0, read);
     }
 
     private static async Task<IResult> GetAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource)

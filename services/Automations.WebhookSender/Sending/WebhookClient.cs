@@ -31,7 +31,8 @@ public sealed record SendResult(
 /// <summary>
 /// Renders, signs and posts one webhook request: secrets are filled in at send time, the host is resolved and every
 /// address checked by the SSRF guard, and the connection goes to the checked address only (no second DNS lookup).
-/// Redirects are not followed.
+/// Redirects are not followed. The request carries the documented headers only (docs/webhooks.md): of the trace, just
+/// `traceparent` and `tracestate`.
 /// </summary>
 public sealed class WebhookClient : IDisposable
 {
@@ -60,6 +61,7 @@ public sealed class WebhookClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             ConnectTimeout = _options.Timeout,
             ConnectCallback = ConnectToCheckedAddressAsync,
+            ActivityHeadersPropagator = TraceContextOnlyPropagator.Instance,
         };
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
