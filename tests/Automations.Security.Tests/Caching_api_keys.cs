@@ -68,7 +68,7 @@ public class Caching_api_keys
     }
 
     [Fact]
-    public async Task Should_keep_answering_when_full_without_growing()
+    public async Task Should_keep_answering_past_its_size_limit()
     {
         var queries = 0;
         using var cache = new ApiKeyCache((_, _) => { queries++; return Task.FromResult<ApiKeyPrincipal?>(null); }, new FakeClock());
