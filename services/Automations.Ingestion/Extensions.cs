@@ -1,5 +1,6 @@
 using Automations.Ingestion.Amqp;
 using Automations.Ingestion.Events;
+using Automations.Persistence.Control;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
@@ -14,6 +15,7 @@ public static class Extensions
     {
         builder.Services.AddProblemDetails();
         builder.Services.AddMemoryCache();
+        builder.Services.AddApiKeyCache();
         builder.Services.AddSingleton<EventStore>();
         builder.Services.AddSingleton<IngestionMetrics>();
         builder.Services.Configure<AmqpIntakeOptions>(builder.Configuration.GetSection("Ingestion:Amqp"));

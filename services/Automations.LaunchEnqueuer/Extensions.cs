@@ -1,6 +1,7 @@
 using Automations.LaunchEnqueuer.Agent;
 using Automations.LaunchEnqueuer.Enqueue;
 using Automations.LaunchEnqueuer.Leases;
+using Automations.Persistence.Control;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 
@@ -14,6 +15,7 @@ public static class Extensions
     {
         builder.Services.AddProblemDetails();
         builder.Services.AddMemoryCache();
+        builder.Services.AddApiKeyCache();
         builder.Services.Configure<LaunchOptions>(builder.Configuration.GetSection("Launch"));
         builder.Services.AddSingleton<QueueItemStore>();
         builder.Services.AddSingleton<QueueSignals>();

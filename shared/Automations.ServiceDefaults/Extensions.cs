@@ -3,6 +3,8 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using BadHttpRequestException = Microsoft.AspNetCore.Http.BadHttpRequestException;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -20,6 +22,12 @@ public static class Extensions
 {
     public const string LiveTag = "live";
     public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// The largest request body any service reads (Kestrel's default is 30 MB). The largest legitimate one, an automation
+    /// with a 64 Ki-character payload template, is well under it; Ingestion refuses event bodies past 256 KiB itself.
+    /// </summary>
+    public const long MaxRequestBodyBytes = 1024 * 1024;
 
     /// <summary>
     /// Everything every service has: JSON logs carrying the trace id, OpenTelemetry traces and metrics (OTLP when
@@ -75,6 +83,16 @@ public static class Extensions
             .AddCheck<PostgresHealthCheck>("postgres", tags: [ReadyTag]);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
+
+        // A body past the limit fails while it is read, with a BadHttpRequestException (as do other malformed requests
+        // Kestrel detects): UseExceptionHandler answers with its status (413, 400) as problem+json, not as a 500 logged
+        // as an error, since the fault is the caller's.
+        builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.Configure<ExceptionHandlerOptions>(o =>
+        {
+            o.StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException;
+        });
 
         if (builder.Environment.IsDevelopment() || builder.Configuration.GetValue("Database:MigrateOnStart", false))
             builder.Services.AddHostedService<MigrateOnStart>();

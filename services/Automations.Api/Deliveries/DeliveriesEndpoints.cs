@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Automations.Api.Access;
+using Automations.Api.ProjectAutomations;
 using Automations.Contracts;
-using Automations.Core.Security;
-using Automations.Persistence.Control;
 using Automations.Persistence.Outbox;
 using Dapper;
 using MassTransit;
@@ -27,22 +27,6 @@ public static class DeliveriesEndpoints
         return app;
     }
 
-    /// <summary>The caller's principal when the key is valid, has the api scope, belongs to {entity} and (when asked) is an admin; else the error to answer.</summary>
-    private static async Task<(ApiKeyPrincipal? Principal, IResult? Error)> AuthorizeAsync(HttpContext http, NpgsqlDataSource dataSource, string entity, bool admin)
-    {
-        var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
-        var principal = key is null ? null : await ApiKeyQueries.AuthenticateAsync(dataSource, key, http.RequestAborted);
-        if (principal is null)
-            return (null, Results.Problem(statusCode: 401, title: "Unauthorized", detail: "An API key is required: Authorization: Bearer <key>"));
-        if (principal.Entity != entity)
-            return (null, Results.Problem(statusCode: 404, title: "Not found", detail: $"No entity '{entity}' for this key"));
-        if (!principal.HasScope(ApiKeys.Scopes.Api) || principal.Role is null)
-            return (null, Results.Problem(statusCode: 403, title: "Forbidden", detail: "This key cannot use the control API"));
-        if (admin && !principal.IsAdmin)
-            return (null, Results.Problem(statusCode: 403, title: "Forbidden", detail: "Only a team admin can do this"));
-        return (principal, null);
-    }
-
     private static async Task<bool> WebhookExistsAsync(NpgsqlDataSource dataSource, Guid entityId, Guid id, CancellationToken ct)
     {
         await using var c = await dataSource.OpenConnectionAsync(ct);
@@ -54,12 +38,13 @@ public static class DeliveriesEndpoints
 
     private static async Task<IResult> TestAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource, IClientFactory clients)
     {
-        var (principal, error) = await AuthorizeAsync(http, dataSource, entity, admin: true);
+        var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: true);
         if (error is not null) return error;
         if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
 
-        using var reader = new StreamReader(http.Request.Body);
-        var payload = await reader.ReadToEndAsync(http.RequestAborted);
+        var payload = await ReadPayloadAsync(http.Request, http.RequestAborted);
+        if (payload is null)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["payload"] = [$"must be at most {AutomationValidator.MaxPayloadLength} characters, as a saved automation's payload"] });
         try
         {
             using var _ = JsonDocument.Parse(payload);
@@ -81,9 +66,18 @@ public static class DeliveriesEndpoints
         }
     }
 
+    /// <returns>The body as text, or null when it is longer than a saved payload may be (read no further than that).</returns>
+    private static async Task<string?> ReadPayloadAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var reader = new StreamReader(request.Body);
+        var buffer = new char[AutomationValidator.MaxPayloadLength + 1];
+        var read = await reader.ReadBlockAsync(buffer, ct);
+        return read > AutomationValidator.MaxPayloadLength ? null : new string(buffer, 0, read);
+    }
+
     private static async Task<IResult> GetAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource)
     {
-        var (_, error) = await AuthorizeAsync(http, dataSource, entity, admin: false);
+        var (_, error) = await EntityAccess.AuthorizeAsync(http, admin: false);
         if (error is not null) return error;
         await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
         var delivery = await c.QuerySingleOrDefaultAsync<DeliveryView>(new CommandDefinition(
@@ -102,7 +96,7 @@ public static class DeliveriesEndpoints
 
     private static async Task<IResult> ListAsync(string entity, Guid id, string? status, int? limit, HttpContext http, NpgsqlDataSource dataSource)
     {
-        var (principal, error) = await AuthorizeAsync(http, dataSource, entity, admin: false);
+        var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: false);
         if (error is not null) return error;
         if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
         if (status is not null and not ("pending" or "succeeded" or "failed"))
@@ -116,7 +110,7 @@ public static class DeliveriesEndpoints
 
     private static async Task<IResult> RedeliverAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource)
     {
-        var (principal, error) = await AuthorizeAsync(http, dataSource, entity, admin: true);
+        var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: true);
         if (error is not null) return error;
         await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
         var status = await c.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
@@ -130,7 +124,7 @@ public static class DeliveriesEndpoints
 
     private static async Task<IResult> RedeliverFailedAsync(string entity, Guid id, string? from, string? to, HttpContext http, NpgsqlDataSource dataSource)
     {
-        var (principal, error) = await AuthorizeAsync(http, dataSource, entity, admin: true);
+        var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: true);
         if (error is not null) return error;
         if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
         var errors = new Dictionary<string, string[]>();

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Automations.Core.Security;
+using Automations.Api.Access;
 using Automations.Persistence.Control;
 using Dapper;
 using Npgsql;
@@ -9,7 +9,7 @@ namespace Automations.Api;
 
 /// <summary>
 /// GET /v1/entities/{entity}/queues/{queueId}/items?state=&amp;limit= : a queue's Launch items (newest first), read from the
-/// launch schema. Any key with the api scope of that entity; another entity's queue looks like 404.
+/// launch schema. Members and admins of that entity (<see cref="Access.EntityAccess.AuthorizeAsync"/>); another entity's queue looks like 404.
 /// </summary>
 public static class QueueItemsEndpoints
 {
@@ -29,16 +29,8 @@ public static class QueueItemsEndpoints
 
     private static async Task<IResult> ListAsync(string entity, Guid queueId, string? state, int? limit, HttpContext http, NpgsqlDataSource dataSource, CancellationToken ct)
     {
-        var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
-        if (key is null)
-            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing API key", detail: "Send `Authorization: Bearer <key>`.");
-        var principal = await ApiKeyQueries.AuthenticateAsync(dataSource, key, ct);
-        if (principal is null)
-            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Invalid API key", detail: "The key is unknown or revoked.");
-        if (!string.Equals(principal.Entity, entity, StringComparison.Ordinal))
-            return NotFound(entity, queueId);
-        if (!principal.HasScope(ApiKeys.Scopes.Api))
-            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Missing scope", detail: "This key lacks the api scope.");
+        var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: false);
+        if (principal is null) return error!;
 
         var errors = new Dictionary<string, string[]>();
         if (state is not null && !States.Contains(state, StringComparer.Ordinal))

@@ -1,6 +1,5 @@
 using System.Text.Json;
-using Automations.Core.Security;
-using Automations.Persistence.Control;
+using Automations.Api.Access;
 using Dapper;
 using Npgsql;
 
@@ -8,7 +7,6 @@ namespace Automations.Api.Runs;
 
 /// <summary>
 /// Run history of one automation, newest first, paged with `before` (the last run id of the previous page).
-/// Self-contained on purpose (its own key check) so it merges with the rest of the Api unchanged.
 /// </summary>
 public static class RunsEndpoints
 {
@@ -34,15 +32,9 @@ public static class RunsEndpoints
     private static async Task<IResult> ListAsync(string entity, string project, string id, int? limit, string? before,
         HttpContext http, NpgsqlDataSource dataSource, CancellationToken ct)
     {
-        var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
-        var principal = key is null ? null : await ApiKeyQueries.AuthenticateAsync(dataSource, key, ct);
-        if (principal is null)
-            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized", detail: "Send a valid API key as `Authorization: Bearer <key>`.");
-        // Another team's automations are not there for this key, rather than forbidden: no existence leak.
-        if (!string.Equals(principal.Entity, entity, StringComparison.Ordinal) || !Guid.TryParse(id, out var automationId))
-            return NotFound();
-        if (!principal.HasScope(ApiKeys.Scopes.Api))
-            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "This key lacks the `api` scope.");
+        var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: false);
+        if (principal is null) return error!;
+        if (!Guid.TryParse(id, out var automationId)) return NotFound();
 
         var take = limit ?? DefaultLimit;
         var errors = new Dictionary<string, string[]>();

@@ -3,15 +3,12 @@ using System.Diagnostics;
 using Automations.Core.Events;
 using Automations.Core.Security;
 using Automations.Persistence.Control;
-using Microsoft.Extensions.Caching.Memory;
-using Npgsql;
 
 namespace Automations.Ingestion.Events;
 
 public static class EventsEndpoints
 {
     public const int MaxBodyBytes = 256 * 1024;
-    private static readonly TimeSpan KeyCacheTtl = TimeSpan.FromSeconds(5);
 
     public static void MapEvents(this WebApplication app)
     {
@@ -25,16 +22,12 @@ public static class EventsEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
     }
 
-    private static async Task<IResult> PostEventAsync(HttpContext http, EventStore store, NpgsqlDataSource dataSource, IMemoryCache cache, IngestionMetrics metrics, CancellationToken ct)
+    private static async Task<IResult> PostEventAsync(HttpContext http, EventStore store, ApiKeyCache keys, IngestionMetrics metrics, CancellationToken ct)
     {
         var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
         if (key is null)
             return Problem(StatusCodes.Status401Unauthorized, "Missing API key", "Send `Authorization: Bearer <key>` with a key that has the events:write scope.");
-        var principal = await cache.GetOrCreateAsync("key:" + ApiKeys.Hash(key), e =>
-        {
-            e.AbsoluteExpirationRelativeToNow = KeyCacheTtl;
-            return ApiKeyQueries.AuthenticateAsync(dataSource, key, ct);
-        });
+        var principal = await keys.AuthenticateAsync(key, ct);
         if (principal is null)
             return Problem(StatusCodes.Status401Unauthorized, "Invalid API key", "The key is unknown or revoked.");
         if (!principal.HasScope(ApiKeys.Scopes.EventsWrite))

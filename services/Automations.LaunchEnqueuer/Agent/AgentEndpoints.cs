@@ -18,7 +18,7 @@ public sealed record FailedRequest(Guid? LeaseId, string? Reason);
 /// </summary>
 public static class AgentEndpoints
 {
-    private static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan QueueCacheTtl = TimeSpan.FromSeconds(5);
     public const int MaxReasonLength = 2000;
 
     public static void MapAgentApi(this WebApplication app)
@@ -38,7 +38,7 @@ public static class AgentEndpoints
     private static async Task<IResult> ClaimAsync(Guid queueId, int? wait, string? agent, HttpContext http, QueueItemStore store, QueueSignals signals,
         NpgsqlDataSource dataSource, IMemoryCache cache, IOptionsMonitor<LaunchOptions> options, IHostApplicationLifetime lifetime, CancellationToken ct)
     {
-        var (principal, error) = await AuthenticateAsync(http, dataSource, cache, ct);
+        var (principal, error) = await AuthenticateAsync(http, ct);
         if (principal is null) return error!;
         if (wait is < 0)
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["wait"] = ["wait is a number of seconds, 0 or more."] });
@@ -46,7 +46,7 @@ public static class AgentEndpoints
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["agent"] = ["agent is at most 200 characters."] });
         var queue = await cache.GetOrCreateAsync("queue:" + queueId, async e =>
         {
-            e.AbsoluteExpirationRelativeToNow = CacheTtl;
+            e.AbsoluteExpirationRelativeToNow = QueueCacheTtl;
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             return await LaunchQueries.FindQueueAsync(connection, queueId, ct: ct);
         });
@@ -158,19 +158,12 @@ public static class AgentEndpoints
             detail: "This lease no longer holds the item: it expired and the item went back to the queue, was handed back, or has ended. Stop working on it."),
     };
 
-    private static Task<(ApiKeyPrincipal?, IResult?)> AuthenticateAsync(HttpContext http, CancellationToken ct) =>
-        AuthenticateAsync(http, http.RequestServices.GetRequiredService<NpgsqlDataSource>(), http.RequestServices.GetRequiredService<IMemoryCache>(), ct);
-
-    private static async Task<(ApiKeyPrincipal?, IResult?)> AuthenticateAsync(HttpContext http, NpgsqlDataSource dataSource, IMemoryCache cache, CancellationToken ct)
+    private static async Task<(ApiKeyPrincipal?, IResult?)> AuthenticateAsync(HttpContext http, CancellationToken ct)
     {
         var key = ApiKeyQueries.FromAuthorizationHeader(http.Request.Headers.Authorization);
         if (key is null)
             return (null, Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing API key", detail: "Send `Authorization: Bearer <key>` with a key that has the queues:agent scope."));
-        var principal = await cache.GetOrCreateAsync("key:" + ApiKeys.Hash(key), e =>
-        {
-            e.AbsoluteExpirationRelativeToNow = CacheTtl;
-            return ApiKeyQueries.AuthenticateAsync(dataSource, key, ct);
-        });
+        var principal = await http.RequestServices.GetRequiredService<ApiKeyCache>().AuthenticateAsync(key, ct);
         if (principal is null)
             return (null, Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Invalid API key", detail: "The key is unknown or revoked."));
         if (!principal.HasScope(ApiKeys.Scopes.QueuesAgent))

@@ -39,6 +39,7 @@ public sealed record SendResult(
 /// is resolved and every address checked by the SSRF guard (<see cref="WebhookDestination"/>), and the connection goes to the
 /// checked addresses only (no second DNS lookup).
 /// Redirects are not followed. What the endpoint answers is masked before anyone sees it: endpoints echo requests.
+/// The request carries the documented headers only (docs/webhooks.md): of the trace, just `traceparent` and `tracestate`.
 /// </summary>
 public sealed class WebhookClient : IDisposable
 {
@@ -66,6 +67,7 @@ public sealed class WebhookClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             ConnectTimeout = _options.Timeout,
             ConnectCallback = ConnectToCheckedAddressAsync,
+            ActivityHeadersPropagator = TraceContextOnlyPropagator.Instance,
         };
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }

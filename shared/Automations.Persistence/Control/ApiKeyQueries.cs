@@ -17,7 +17,7 @@ public static class ApiKeyQueries
     /// <returns>null for an unknown or revoked key.</returns>
     public static async Task<ApiKeyPrincipal?> AuthenticateAsync(NpgsqlDataSource dataSource, string presentedKey, CancellationToken ct = default)
     {
-        if (string.IsNullOrEmpty(presentedKey) || presentedKey.Length > 200) return null;
+        if (!IsPlausible(presentedKey)) return null;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             """
@@ -30,6 +30,9 @@ public static class ApiKeyQueries
             """, new { hash = ApiKeys.Hash(presentedKey) }, cancellationToken: ct));
         return row is null ? null : new ApiKeyPrincipal(row.KeyId, row.EntityId, row.Entity, row.UserId, row.UserName, row.Role, row.Scopes);
     }
+
+    /// <summary>Whether a presented key is worth a lookup (keys are ~46 characters; anything past 200 is not one).</summary>
+    public static bool IsPlausible(string? presentedKey) => !string.IsNullOrEmpty(presentedKey) && presentedKey.Length <= 200;
 
     private sealed class Row
     {
