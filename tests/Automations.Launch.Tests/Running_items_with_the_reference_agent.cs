@@ -68,6 +68,54 @@ public sealed class Running_items_with_the_reference_agent(LaunchFixture f) : ID
     }
 
     [Fact]
+    public async Task Should_not_hand_the_agent_key_to_the_job()
+    {
+        // The agent's configuration as an operator would give it, in the environment: the job (code any member may
+        // write) must see neither the variables nor the key's value under another name.
+        Environment.SetEnvironmentVariable("Agent__Key", f.AgentKey);
+        Environment.SetEnvironmentVariable("AGENT_TOKEN_COPY", "prefix-" + f.AgentKey);
+        try
+        {
+            var queue = await f.CreateQueueAsync();
+            var enqueued = await f.EnqueueAsync(LaunchFixture.Command(await f.CreateJobAsync("/bin/sh", Sh("env > env.txt")), queue));
+            using var agent = await StartAgentAsync(queue);
+            try
+            {
+                await f.Finished.WaitForAsync(d => d.As<LaunchJobFinished>().QueueItemId == enqueued.QueueItemId);
+            }
+            finally
+            {
+                await agent.StopAsync();
+            }
+            var env = await File.ReadAllTextAsync(Path.Combine(_workDir, enqueued.QueueItemId.ToString(), "env.txt"));
+            Assert.Contains("AUTOMATIONS_RUN_CONFIG=", env, StringComparison.Ordinal);
+            Assert.Contains("PATH=", env, StringComparison.Ordinal);
+            Assert.DoesNotContain(f.AgentKey, env, StringComparison.Ordinal);
+            Assert.DoesNotContain("Agent__", env, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("Agent__Key", null);
+            Environment.SetEnvironmentVariable("AGENT_TOKEN_COPY", null);
+        }
+    }
+
+    [Theory]
+    [InlineData("Agent__Key", "ak_x", false)]
+    [InlineData("AGENT__QUEUES", "q", false)]
+    [InlineData("agent__api", "http://a", false)]
+    [InlineData("COPY", "Bearer ak_x", false)]
+    [InlineData("PATH", "/usr/bin", true)]
+    [InlineData("AGENTS", "keep", true)]
+    [InlineData("HOME", "/root", true)]
+    public void Should_keep_only_what_is_not_the_agents_own(string name, string value, bool kept)
+    {
+        var env = new Dictionary<string, string?> { [name] = value };
+        LaunchAgent.Runs.JobEnvironment.Scrub(env, "ak_x");
+        Assert.Equal(kept, env.ContainsKey(name));
+    }
+
+    [Fact]
     public async Task Should_fail_the_run_when_the_process_exits_with_a_non_zero_code()
     {
         var queue = await f.CreateQueueAsync();

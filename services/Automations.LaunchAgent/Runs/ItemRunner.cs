@@ -36,6 +36,7 @@ public sealed class ItemRunner(LaunchApiClient api, IOptions<AgentOptions> optio
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
+            JobEnvironment.Scrub(start.Environment, options.Value.Key);
             if (item.Args.ValueKind == JsonValueKind.Array)
                 foreach (var arg in item.Args.EnumerateArray())
                     start.ArgumentList.Add(arg.ValueKind == JsonValueKind.String ? arg.GetString()! : arg.GetRawText());
