@@ -12,8 +12,8 @@ namespace Automations.ServiceDefaults.Http;
 /// </summary>
 public static class JsonBody
 {
-    /// <summary>The largest body the control plane reads (a payload template is at most 64 Ki characters).</summary>
-    public const int DefaultMaxBytes = 1024 * 1024;
+    /// <summary>The largest body any service reads, Kestrel's limit too (a payload template is at most 64 Ki characters).</summary>
+    public const int DefaultMaxBytes = (int)Extensions.MaxRequestBodyBytes;
 
     /// <returns>The body, or null and a 413 when it is larger than <paramref name="maxBytes"/>.</returns>
     public static async Task<(byte[]? Body, IResult? Error)> ReadBytesAsync(HttpRequest request, int maxBytes, CancellationToken ct)
