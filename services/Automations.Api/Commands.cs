@@ -1,3 +1,4 @@
+using Automations.Core.Validation;
 using Automations.Persistence;
 using Automations.Persistence.Control;
 using Npgsql;
@@ -46,6 +47,17 @@ public static class Commands
 
         var entity = Option(args, "--entity") ?? "acme";
         var user = Option(args, "--user") ?? "admin";
+        // The rules the Api applies: an entity Ingestion refuses would never receive an event.
+        if (NameRules.CheckEntity(entity) is { } entityRule)
+        {
+            await Console.Error.WriteLineAsync($"--entity {entityRule}");
+            return 2;
+        }
+        if (user.Length > Http.Names.MaxLength || !Http.Names.Slug().IsMatch(user))
+        {
+            await Console.Error.WriteLineAsync("--user may contain letters, digits, '.', '_' and '-' only");
+            return 2;
+        }
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         var result = await Bootstrap.CreateEntityWithAdminAsync(dataSource, entity, user);
         if (args.Contains("--quiet"))

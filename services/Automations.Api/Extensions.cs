@@ -10,6 +10,7 @@ using Automations.Api.Runs;
 using Automations.Api.Deliveries;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
+using Automations.ServiceDefaults.Http;
 using MassTransit;
 
 namespace Automations.Api;
@@ -20,7 +21,7 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddHttpInput();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(MasterKeys.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
         if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
@@ -33,8 +34,7 @@ public static class Extensions
 
     public static WebApplication MapApi(this WebApplication app)
     {
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseHttpInput();
         app.MapOpenApi();
         app.MapEntityApi()
             .MapMembers()

@@ -4,6 +4,7 @@ using Automations.Persistence.Control;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
+using Automations.ServiceDefaults.Http;
 
 namespace Automations.Ingestion;
 
@@ -13,7 +14,7 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddHttpInput();
         builder.Services.AddMemoryCache();
         builder.Services.AddApiKeyCache();
         builder.Services.AddSingleton<EventStore>();
@@ -30,8 +31,7 @@ public static class Extensions
 
     public static WebApplication MapIngestion(this WebApplication app)
     {
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseHttpInput();
         app.MapEvents();
         return app;
     }

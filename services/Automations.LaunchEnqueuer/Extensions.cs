@@ -4,6 +4,7 @@ using Automations.LaunchEnqueuer.Leases;
 using Automations.Persistence.Control;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
+using Automations.ServiceDefaults.Http;
 
 namespace Automations.LaunchEnqueuer;
 
@@ -13,7 +14,7 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddLaunchEnqueuer(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddHttpInput();
         builder.Services.AddMemoryCache();
         builder.Services.AddApiKeyCache();
         builder.Services.Configure<LaunchOptions>(builder.Configuration.GetSection("Launch"));
@@ -28,8 +29,7 @@ public static class Extensions
 
     public static WebApplication MapLaunchEnqueuer(this WebApplication app)
     {
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseHttpInput();
         app.MapAgentApi();
         return app;
     }

@@ -72,6 +72,20 @@ public class Configuring_webhooks(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Contains(ApiFixture.ErrorsOf(r.Body, field), e => e.Contains(message, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("limit=abc", "limit")]
+    [InlineData("limit=99999999999", "limit")]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=-1", "limit")]
+    [InlineData("status=a%00b", "status")]
+    public async Task Should_answer_400_naming_a_bad_parameter_of_the_delivery_history(string query, string parameter)
+    {
+        var hook = (await fx.PostAsync(Webhooks, new { name = "paged " + Guid.NewGuid().ToString("N")[..6], url = "https://example.com/hook" })).Body.GetProperty("id").GetGuid();
+        var r = await fx.GetAsync($"{Webhooks}/{hook}/deliveries?{query}");
+        Assert.Equal(HttpStatusCode.BadRequest, r.Status);
+        Assert.NotEmpty(ApiFixture.ErrorsOf(r.Body, parameter));
+    }
+
     [Fact]
     public async Task Should_refuse_an_unknown_access_token_name()
     {

@@ -158,7 +158,7 @@ public class Managing_automations(AutomationsFixture fx) : IClassFixture<Automat
             { Body(ev, """{"type":"launch","job":"retrain","jobVersion":1,"queue":"globex-queue"}"""), "action.queue", "no launch queue named 'globex-queue'" },
             { Body(ev, """{"type":"launch","job":"retrain","jobVersion":1,"queue":"gpu","overrides":[1]}"""), "action.overrides", "JSON object" },
             { "[1,2", "body", "not valid JSON" },
-            { """{"name":"ok","enabled":"yes"}""", "body", "$.enabled" },
+            { """{"name":"ok","enabled":"yes"}""", "enabled", "wrong type" },
         };
     }
 
@@ -196,6 +196,60 @@ public class Managing_automations(AutomationsFixture fx) : IClassFixture<Automat
             new { name = "deploy", url = deploy.GetProperty("url").GetString(), accessToken = "GITHUB_TOKEN" });
         Assert.Equal(HttpStatusCode.OK, saved.Status);
         await probe.WaitForAsync(d => d.Message.GetProperty("project").GetString() == "hooked" && d.Message.GetProperty("automationId").ValueKind == JsonValueKind.Null);
+    }
+
+    public static TheoryData<string, string, string> UnstorableAutomations()
+    {
+        const string ev = """{"type":"CREATE_ARTIFACT","collection":"eval-set"}""";
+        const string hook = """{"type":"webhook","webhook":"deploy","payload":"{}"}""";
+        static string Body(string @event, string action, string description = "\"d\"") => $$"""{"name":"unstorable","description":{{description}},"event":{{@event}},"action":{{action}}}""";
+        return new()
+        {
+            { Body(ev, hook, "\"evil\\u0000description\""), "description", "NUL" },
+            { Body(ev, hook, "\"lone \\ud800 surrogate\""), "description", "surrogate" },
+            { Body(ev, """{"type":"webhook","webhook":"deploy","payload":123}"""), "action.payload", "JSON string" },
+            { Body(ev, """{"type":"webhook","webhook":"deploy","payload":true}"""), "action.payload", "JSON string" },
+            { Body(ev, """{"type":"webhook","webhook":"deploy","payload":"{\"a\":\"\\u0000\"}"}"""), "action.payload", "NUL" },
+            { Body("""{"type":"CREATE_ARTIFACT","collection":"eval set"}""", hook), "event.collection", "letters, digits" },
+            { Body(ev, """{"type":"launch","job":"retrain","jobVersion":1,"queue":"gpu","targetProject":"x' or 1=1--"}"""), "action.targetProject", "letters, digits" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(UnstorableAutomations))]
+    public async Task Should_refuse_what_cannot_be_stored_or_matched_naming_the_field(string body, string field, string message)
+    {
+        var r = await fx.PostAsync(Automations, body);
+        Assert.Equal(HttpStatusCode.BadRequest, r.Status);
+        Assert.Contains(ApiFixture.ErrorsOf(r.Body, field), e => e.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("x' or 1=1--")]
+    [InlineData("../etc")]
+    [InlineData("has space")]
+    public async Task Should_refuse_a_project_name_that_Ingestion_would_refuse(string project)
+    {
+        var path = $"/v1/entities/acme/projects/{Uri.EscapeDataString(project)}/automations";
+        var created = await fx.PostAsync(path, WebhookAutomation(Unique("under a bad project")));
+        Assert.Equal(HttpStatusCode.BadRequest, created.Status);
+        Assert.Contains(ApiFixture.ErrorsOf(created.Body, "project"), e => e.Contains("letters, digits", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.BadRequest, (await fx.GetAsync(path)).Status);
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        Assert.Equal(0, await Dapper.SqlMapper.ExecuteScalarAsync<int>(c, "select count(*) from control.automations where project = @project", new { project }));
+    }
+
+    [Theory]
+    [InlineData("limit=abc", "limit")]
+    [InlineData("limit=99999999999", "limit")]
+    [InlineData("limit=0", "limit")]
+    [InlineData("before=abc", "before")]
+    public async Task Should_answer_400_naming_a_bad_paging_parameter_of_the_run_history(string query, string parameter)
+    {
+        var id = (await fx.PostAsync(Automations, WebhookAutomation(Unique("paged")))).Body.GetProperty("id").GetGuid();
+        var r = await fx.GetAsync($"{Automations}/{id}/runs?{query}");
+        Assert.Equal(HttpStatusCode.BadRequest, r.Status);
+        Assert.NotEmpty(ApiFixture.ErrorsOf(r.Body, parameter));
     }
 
     [Fact]

@@ -54,6 +54,8 @@ public class Managing_launch_jobs_and_queues(ApiFixture fx) : IClassFixture<ApiF
         { "/queues", """{"name":"has space"}""", "name", "letters, digits" },
         { "/jobs", "{}", "name", "required" },
         { "/jobs", $$"""{"name":"{{new string('j', 65)}}"}""", "name", "at most 64" },
+        { "/jobs", """{"name":"nul-job","description":"a\u0000b"}""", "description", "NUL" },
+        { "/queues", """{"name":"nul-queue","description":"a\u0000b"}""", "description", "NUL" },
     };
 
     [Theory]
@@ -73,6 +75,34 @@ public class Managing_launch_jobs_and_queues(ApiFixture fx) : IClassFixture<ApiF
         Assert.Contains(ApiFixture.ErrorsOf(noCommand.Body, "command"), e => e.Contains("required", StringComparison.Ordinal));
         var badConfig = await fx.PostAsync($"/v1/entities/acme/jobs/{id}/versions", """{"command":"python","defaultConfig":[1]}""");
         Assert.Contains(ApiFixture.ErrorsOf(badConfig.Body, "defaultConfig"), e => e.Contains("JSON object", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("""{"command":"python","args":["train.py","a\u0000b"]}""", "args[1]")]
+    [InlineData("""{"command":"python","defaultConfig":{"name":"a\u0000b"}}""", "defaultConfig.name")]
+    [InlineData("""{"command":"python","defaultConfig":{"a\u0000b":1}}""", "defaultConfig")]
+    [InlineData("""{"command":"python","defaultConfig":{"lr":1e400}}""", "defaultConfig.lr")]
+    [InlineData("""{"command":"py\u0000thon"}""", "command")]
+    public async Task Should_refuse_a_job_version_PostgreSQL_cannot_store_naming_the_field(string body, string field)
+    {
+        var id = (await fx.PostAsync("/v1/entities/acme/jobs", new { name = Unique("nul") })).Body.GetProperty("id").GetGuid();
+        var r = await fx.PostAsync($"/v1/entities/acme/jobs/{id}/versions", body);
+        Assert.Equal(HttpStatusCode.BadRequest, r.Status);
+        Assert.NotEmpty(ApiFixture.ErrorsOf(r.Body, field));
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, (await fx.GetAsync($"/v1/entities/acme/jobs/{id}")).Body.GetProperty("latestVersion").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("limit=abc", "limit")]
+    [InlineData("limit=99999999999", "limit")]
+    [InlineData("limit=-1", "limit")]
+    [InlineData("state=a%00b", "state")]
+    public async Task Should_answer_400_naming_a_bad_parameter_of_the_queue_items(string query, string parameter)
+    {
+        var queue = (await fx.PostAsync("/v1/entities/acme/queues", new { name = Unique("paged") })).Body.GetProperty("id").GetGuid();
+        var r = await fx.GetAsync($"/v1/entities/acme/queues/{queue}/items?{query}");
+        Assert.Equal(HttpStatusCode.BadRequest, r.Status);
+        Assert.NotEmpty(ApiFixture.ErrorsOf(r.Body, parameter));
     }
 
     [Fact]

@@ -61,6 +61,7 @@ public class Managing_members_and_keys(ApiFixture fx) : IClassFixture<ApiFixture
         { """{"name":"k","scopes":["root"]}""", "scopes", "'root' is not a scope" },
         { """{"name":"k","scopes":["api"]}""", "user", "acts as a person" },
         { """{"name":"k","scopes":["api"],"user":"carol"}""", "user", "not a member of this entity" },
+        { """{"name":"evil\u0000key","scopes":["events:write"]}""", "name", "NUL" },
     };
 
     [Theory]
@@ -77,6 +78,7 @@ public class Managing_members_and_keys(ApiFixture fx) : IClassFixture<ApiFixture
         { """{"role":"member"}""", "user", "required" },
         { """{"user":"has space","role":"member"}""", "user", "letters, digits" },
         { """{"user":"eve","role":"owner"}""", "role", "admin or member" },
+        { """{"user":"eve","role":"member","email":"eve\u0000@example.com"}""", "email", "NUL" },
     };
 
     [Theory]

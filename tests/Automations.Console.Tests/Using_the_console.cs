@@ -355,4 +355,15 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
         B.Screenshot("projects");
         Assert.NotEmpty(B.FindAll("label[for=project]"));
     }
+
+    [Fact]
+    public void Should_refuse_to_open_a_project_no_event_can_name_saying_the_rule()
+    {
+        B.SignIn(fx.AdminKey);
+        B.Go("/console/acme/projects");
+        B.Fill("#project", "x' or 1=1--");
+        B.ClickAndWait("form[action='/console/acme/projects'] button[type=submit]");
+        Assert.Equal("/console/acme/projects", B.Path0);
+        Assert.Contains("letters, digits", B.Text("#project-error"));
+    }
 }

@@ -24,6 +24,9 @@ public class Validating_an_artifact_event
         return node.ToJsonString();
     }
 
+    /// <summary>The example with one piece of its text replaced, for values System.Text.Json will not write (a lone surrogate).</summary>
+    private static string Raw(string find, string replace) => Valid.Replace(find, replace, StringComparison.Ordinal);
+
     [Fact]
     public void Should_accept_the_design_example_and_keep_every_field()
     {
@@ -59,9 +62,13 @@ public class Validating_an_artifact_event
         { With("eventType", "\"DELETE_ARTIFACT\""), "eventType", "unknown event type" },
         { With("eventType", null), "eventType", "is required" },
         { With("entity", null), "entity", "is required" },
-        { With("entity", "\"acme corp\""), "entity", "must match" },
-        { With("project", "\"../x\""), "project", "must match" },
+        { With("entity", "\"acme corp\""), "entity", "letters, digits" },
+        { With("project", "\"../x\""), "project", "letters, digits" },
+        { With("project", "\"x' or 1=1--\""), "project", "letters, digits" },
         { With("collection", null), "collection", "is required" },
+        { With("collection", "\"eval set\""), "collection", "letters, digits" },
+        { With("collection", "\"eval-set:v1\""), "collection", "letters, digits" },
+        { With("collection", "\"" + new string('c', 129) + "\""), "collection", "at most 128" },
         { With("versionIndex", "-1"), "versionIndex", "non-negative integer" },
         { With("versionIndex", "\"3\""), "versionIndex", "non-negative integer" },
         { With("occurredAt", "\"yesterday\""), "occurredAt", "RFC 3339" },
@@ -72,13 +79,50 @@ public class Validating_an_artifact_event
         { """{"event_id":"1","event_type":"CREATE_ARTIFACT","entity":"acme","project":"p","collection":"c","occurred_at":"2026-11-27T22:41:00Z"}""", "event_id", "use \"eventId\"" },
     };
 
+    /// <summary>Beyond the schema: what PostgreSQL cannot store, anywhere in the event (metadata included).</summary>
+    public static TheoryData<string, string, string> Unstorable => new()
+    {
+        { Raw("\"author\":\"jane\"", "\"author\":\"ja\\u0000ne\""), "author", "NUL" },
+        { Raw("\"author\":\"jane\"", "\"author\":\"\\ud800\""), "author", "surrogate" },
+        { Raw("{\"accuracy\":0.93}", "{\"head\":\"\\u0000\"}"), "metadata.head", "NUL" },
+        { Raw("{\"accuracy\":0.93}", "{\"notes\":[\"ok\",\"\\ud800\"]}"), "metadata.notes[1]", "surrogate" },
+        { Raw("{\"accuracy\":0.93}", "{\"he\\u0000ad\":1}"), "metadata", "property name" },
+        { Raw("0.93", "1e400"), "metadata.accuracy", "64-bit float" },
+        { Raw("0.93", "\"" + new string('x', 300 * 1024) + "\""), "body", "larger than 262144 bytes" },
+        // JsonSchema.Net evaluates patterns with .NET's $, which also matches before a final newline; ECMA-262's does not.
+        { With("entity", "\"acme\\n\""), "entity", "letters, digits" },
+    };
+
     [Theory]
     [MemberData(nameof(Invalid))]
+    [MemberData(nameof(Unstorable))]
     public void Should_refuse_bad_input_naming_the_field(string json, string field, string message)
     {
         var (e, errors) = Validate(json);
         Assert.Null(e);
         Assert.Contains(errors, err => err.Field == field && err.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Should_refuse_invalid_UTF8_naming_the_field_rather_than_throw()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Valid.Replace("\"jane\"", "\"ja@@ne\"", StringComparison.Ordinal));
+        var at = bytes.AsSpan().IndexOf("@@"u8);
+        bytes[at] = 0xC3;
+        bytes[at + 1] = 0x28;
+        var (e, errors) = ArtifactEventValidator.Validate(bytes);
+        Assert.Null(e);
+        Assert.Equal("author", Assert.Single(errors).Field);
+    }
+
+    [Fact]
+    public void Should_use_the_name_rules_of_NameRules_in_the_published_schema()
+    {
+        var schema = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "schemas", "artifact-event.schema.json"))).RootElement;
+        string Pattern(string property) => schema.GetProperty("properties").GetProperty(property).GetProperty("pattern").GetString()!;
+        Assert.Equal(Automations.Core.Validation.NameRules.EntityPattern, Pattern("entity"));
+        Assert.Equal(Automations.Core.Validation.NameRules.ProjectPattern, Pattern("project"));
+        Assert.Equal(Automations.Core.Validation.NameRules.CollectionPattern, Pattern("collection"));
     }
 
     [Fact]

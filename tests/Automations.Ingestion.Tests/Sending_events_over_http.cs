@@ -114,6 +114,44 @@ public class Sending_events_over_http(IngestionFixture fx) : IClassFixture<Inges
         Assert.True((await r2.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("body", out _));
     }
 
+    public static TheoryData<string, string, byte[]> Unstorable()
+    {
+        static byte[] Event(string id, string replace, string with) => Encoding.UTF8.GetBytes(
+            $$$"""{"eventId":"{{{id}}}","eventType":"CREATE_ARTIFACT","entity":"acme","project":"mnist","collection":"eval-set","author":"jane","occurredAt":"2026-11-27T22:41:00Z","metadata":{"head":"h"}}"""
+                .Replace(replace, with, StringComparison.Ordinal));
+        var invalidUtf8 = Event("utf8-1", "\"jane\"", "\"ja@@ne\"");
+        var at = invalidUtf8.AsSpan().IndexOf("@@"u8);
+        invalidUtf8[at] = 0xFF;
+        invalidUtf8[at + 1] = 0xFE;
+        return new()
+        {
+            { "NUL in collection", "collection", Event("nul-1", "\"eval-set\"", "\"eval\\u0000set\"") },
+            { "NUL in author", "author", Event("nul-2", "\"jane\"", "\"ja\\u0000ne\"") },
+            { "NUL in metadata", "metadata.head", Event("nul-3", "\"h\"}", "\"\\u0000\"}") },
+            { "NUL in a metadata key", "metadata", Event("nul-4", "\"head\"", "\"he\\u0000ad\"") },
+            { "a lone surrogate in author", "author", Event("sur-1", "\"jane\"", "\"\\ud800\"") },
+            { "invalid UTF-8 in author", "author", invalidUtf8 },
+            { "a number beyond a double in metadata", "metadata.head", Event("num-1", "\"h\"}", "1e400}") },
+            { "a collection name W&B would refuse", "collection", Event("name-1", "\"eval-set\"", "\"eval set\"") },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Unstorable))]
+    public async Task Should_answer_400_naming_a_field_PostgreSQL_cannot_store(string @case, string field, byte[] body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fx.ProducerKey);
+        using var response = await fx.Ingestion.Client.SendAsync(request);
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{@case}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{@case}: {problem}");
+        await using var connection = await fx.DataSource.OpenConnectionAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<int>("select count(*) from ingestion.events where event_id = any(array['nul-1','nul-2','nul-3','nul-4','sur-1','utf8-1','num-1','name-1'])"));
+    }
+
     [Fact]
     public async Task Should_answer_413_for_a_body_over_256_KiB()
     {

@@ -9,14 +9,17 @@ namespace Automations.Ingestion.Tests;
 /// <summary>Producers in any language publish plain JSON to the topic exchange: no envelope, no content type, no message id.</summary>
 public class Sending_raw_json_over_amqp(IngestionFixture fx) : IClassFixture<IngestionFixture>
 {
-    private async Task PublishRawAsync(string routingKey, string body, IDictionary<string, object?>? headers = null)
+    private Task PublishRawAsync(string routingKey, string body, IDictionary<string, object?>? headers = null) =>
+        PublishRawAsync(routingKey, Encoding.UTF8.GetBytes(body), headers);
+
+    private async Task PublishRawAsync(string routingKey, byte[] body, IDictionary<string, object?>? headers = null, string? messageId = null)
     {
         var factory = new ConnectionFactory { Uri = new Uri(fx.RabbitMqConnectionString) };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
         await channel.ExchangeDeclareAsync(Exchanges.ArtifactEvents, ExchangeType.Topic, durable: true, autoDelete: false);
-        var props = new BasicProperties { Persistent = true, Headers = headers };
-        await channel.BasicPublishAsync(Exchanges.ArtifactEvents, routingKey, mandatory: false, props, Encoding.UTF8.GetBytes(body));
+        var props = new BasicProperties { Persistent = true, Headers = headers, MessageId = messageId };
+        await channel.BasicPublishAsync(Exchanges.ArtifactEvents, routingKey, mandatory: false, props, body);
     }
 
     [Fact]
@@ -69,23 +72,74 @@ public class Sending_raw_json_over_amqp(IngestionFixture fx) : IClassFixture<Ing
     public async Task Should_keep_a_rejected_message_with_its_raw_body_and_reason(string @case, string body, string reason)
     {
         var marker = $"<{@case}:{Guid.NewGuid()}>";
-        var raw = body.Contains("\"mnist\"", StringComparison.Ordinal) ? body.Replace("\"mnist\"", $"\"mnist\",\"tag\":\"{marker}\"", StringComparison.Ordinal) : body + " " + marker;
+        var raw = body.Contains("\"mnist\"", StringComparison.Ordinal) ? body.Replace("\"mnist\"", $"\"mnist\",\"tag\":\"{marker}\"", StringComparison.Ordinal)
+            : body.StartsWith('"') ? body.Insert(body.Length - 1, " " + marker)
+            : body + " " + marker;
         await PublishRawAsync("CREATE_ARTIFACT", raw);
 
         await Eventually.TrueAsync(async () =>
         {
             await using var c = await fx.DataSource.OpenConnectionAsync();
-            return await c.ExecuteScalarAsync<int>("select count(*) from ingestion.rejected_events where convert_from(raw_body, 'UTF8') like '%' || @marker || '%'", new { marker }) == 1;
+            return await c.ExecuteScalarAsync<int>("select count(*) from ingestion.rejected_events where position(convert_to(@marker, 'UTF8') in raw_body) > 0", new { marker }) == 1;
         }, $"the {@case} message is kept in ingestion.rejected_events");
 
         await using var connection = await fx.DataSource.OpenConnectionAsync();
         var row = await connection.QuerySingleAsync<(string Reason, byte[] RawBody, string Source, string RoutingKey)>(
-            "select reason, raw_body, source, routing_key from ingestion.rejected_events where convert_from(raw_body, 'UTF8') like '%' || @marker || '%'", new { marker });
+            "select reason, raw_body, source, routing_key from ingestion.rejected_events where position(convert_to(@marker, 'UTF8') in raw_body) > 0", new { marker });
         Assert.Contains(reason, row.Reason, StringComparison.Ordinal);
         Assert.Equal(raw, Encoding.UTF8.GetString(row.RawBody));
         Assert.Equal(("amqp", "CREATE_ARTIFACT"), (row.Source, row.RoutingKey));
 
         // Acknowledged, not requeued forever.
+        using var mgmt = fx.ManagementClient();
+        await Eventually.TrueAsync(async () =>
+        {
+            var q = System.Text.Json.JsonDocument.Parse(await mgmt.GetStringAsync($"api/queues/{fx.VirtualHost}/ingestion-artifact-events")).RootElement;
+            return q.TryGetProperty("messages", out var m) && m.GetInt32() == 0;
+        }, "the intake queue is drained");
+    }
+
+    public static TheoryData<string, string, string> Unstorable() => new()
+    {
+        { "NUL in collection", "\"collection\":\"eval-set\"", "\"collection\":\"eval\\u0000set\"" },
+        { "NUL in author", "\"author\":\"jane\"", "\"author\":\"ja\\u0000ne\"" },
+        { "NUL in metadata", "\"metadata\":{}", "\"metadata\":{\"head\":\"\\u0000\"}" },
+        { "invalid UTF-8", "\"author\":\"jane\"", "\"author\":\"ja\u00ffne\"" },
+        { "a lone surrogate", "\"author\":\"jane\"", "\"author\":\"\\udc00\"" },
+    };
+
+    /// <summary>
+    /// A message PostgreSQL cannot store as an event (and whose raw body is not even UTF-8) is kept as rejected with a
+    /// reason naming the field, not requeued forever; a NUL in its message id is kept too.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Unstorable))]
+    public async Task Should_keep_a_message_PostgreSQL_cannot_store_as_rejected_naming_the_field(string @case, string replace, string with)
+    {
+        var marker = $"<{@case}:{Guid.NewGuid()}>";
+        var text = $$$"""{"eventId":"{{{marker}}}","eventType":"CREATE_ARTIFACT","entity":"acme","project":"mnist","collection":"eval-set","author":"jane","occurredAt":"2026-11-27T22:41:00Z","metadata":{}}""";
+        // "\u00ff" stands for the single byte 0xFF: the body is Latin-1 encoded there, which is not UTF-8.
+        var raw = text.Replace(replace, with, StringComparison.Ordinal);
+        var body = with.Contains('\u00ff', StringComparison.Ordinal) ? System.Text.Encoding.Latin1.GetBytes(raw) : Encoding.UTF8.GetBytes(raw);
+        await PublishRawAsync("CREATE_ARTIFACT", body, messageId: "id-with-\0-nul");
+
+        (string Reason, byte[] RawBody, string MessageId) row = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var c = await fx.DataSource.OpenConnectionAsync();
+            var rows = (await c.QueryAsync<(string, byte[], string)>(
+                "select reason, raw_body, message_id from ingestion.rejected_events where position(convert_to(@marker, 'UTF8') in raw_body) > 0", new { marker })).ToList();
+            if (rows.Count == 1) row = rows[0];
+            return rows.Count == 1;
+        }, $"the message with {@case} is kept in ingestion.rejected_events");
+
+        var field = @case == "invalid UTF-8" || @case == "a lone surrogate" ? "author" : with.Split('"')[1];
+        Assert.StartsWith(field, row.Reason, StringComparison.Ordinal);
+        Assert.Equal(body, row.RawBody);
+        Assert.StartsWith("id-with-", row.MessageId, StringComparison.Ordinal);
+        await using (var connection = await fx.DataSource.OpenConnectionAsync())
+            Assert.Equal(0, await connection.ExecuteScalarAsync<int>("select count(*) from ingestion.events where event_id = @marker", new { marker }));
+
         using var mgmt = fx.ManagementClient();
         await Eventually.TrueAsync(async () =>
         {

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Automations.Contracts;
 using Automations.Core.Templates;
+using Automations.Core.Validation;
 using Npgsql;
 using static Automations.Api.WebConsole.Html;
 
@@ -55,17 +56,23 @@ public static class AutomationPages
     private static async Task<IResult> ProjectsAsync(HttpContext http, NpgsqlDataSource db, string? project)
     {
         var s = http.Session();
-        if (!string.IsNullOrWhiteSpace(project)) return Results.Redirect(Here(s, project.Trim()));
+        Dictionary<string, List<string>>? errors = null;
+        if (!string.IsNullOrWhiteSpace(project))
+        {
+            // The rule the Api and Ingestion apply: a project no event can name has no automations to open.
+            if (NameRules.CheckProject(project.Trim()) is not { } rule) return Results.Redirect(Here(s, project.Trim()));
+            errors = new() { ["project"] = [rule] };
+        }
         var known = await ConsoleSetup.KnownProjectsAsync(db, s.Principal.EntityId, http.RequestAborted);
         var links = known.Count == 0 ? "<p>No project has automations yet.</p>"
             : "<ul id=\"projects\">" + string.Concat(known.Select(p => $"""<li><a href="{Here(s, p)}">{E(p)}</a></li>""")) + "</ul>";
         var body = $"""
             <section aria-labelledby="open-h"><h2 id="open-h">Open a project</h2>
             <form method="get" action="/console/{E(ConsoleApi.Seg(s.Entity))}/projects">
-            {Input("Project name", "project", "project", null, null, "project", required: true)}<button type="submit">Open Automations</button></form></section>
+            {Input("Project name", "project", "project", project, errors, "project", required: true)}<button type="submit">Open Automations</button></form></section>
             <section aria-labelledby="known-h"><h2 id="known-h">Projects with automations</h2>{links}</section>
             """;
-        return Page(http, "Projects", body, s);
+        return Page(http, "Projects", body, s, errors is null ? 200 : 400);
     }
 
     private static async Task<IResult> ListAsync(string project, HttpContext http, ConsoleApi api)

@@ -2,7 +2,9 @@ using System.Text.Json;
 using Automations.Api.Access;
 using Automations.Api.ProjectAutomations;
 using Automations.Contracts;
+using Automations.Core.Validation;
 using Automations.Persistence.Outbox;
+using Automations.ServiceDefaults.Http;
 using Dapper;
 using MassTransit;
 using Npgsql;
@@ -16,6 +18,9 @@ namespace Automations.Api.Deliveries;
 /// </summary>
 public static class DeliveriesEndpoints
 {
+    private const int DefaultLimit = 50;
+    private const int MaxLimit = 500;
+
     public static IEndpointRouteBuilder MapDeliveries(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/entities/{entity}").WithTags("Deliveries");
@@ -42,17 +47,14 @@ public static class DeliveriesEndpoints
         if (error is not null) return error;
         if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
 
-        var payload = await ReadPayloadAsync(http.Request, http.RequestAborted);
-        if (payload is null)
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["payload"] = [$"must be at most {AutomationValidator.MaxPayloadLength} characters, as a saved automation's payload"] });
-        try
-        {
-            using var _ = JsonDocument.Parse(payload);
-        }
-        catch (JsonException ex)
-        {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["payload"] = [$"the body must be the JSON payload to send: {ex.Message}"] });
-        }
+        // The body is the payload to send: any JSON a saved payload could hold, and no longer.
+        var (body, tooLarge) = await JsonBody.ReadBytesAsync(http.Request, JsonBody.DefaultMaxBytes, http.RequestAborted);
+        if (body is null) return tooLarge!;
+        if (JsonText.Check(body) is { } problem)
+            return JsonBody.Invalid(problem.Field == "body" ? "payload" : "payload." + problem.Field, problem.Message);
+        var payload = System.Text.Encoding.UTF8.GetString(body);
+        if (payload.Length > AutomationValidator.MaxPayloadLength)
+            return JsonBody.Invalid("payload", $"must be at most {AutomationValidator.MaxPayloadLength} characters, as a saved automation's payload");
 
         var client = clients.CreateRequestClient<TestWebhook>(RequestTimeout.After(s: 30));
         try
@@ -64,15 +66,6 @@ public static class DeliveriesEndpoints
         {
             return Results.Problem(statusCode: 504, title: "The webhook sender did not answer", detail: "No WebhookTestResult within 30 s; is the WebhookSender running?");
         }
-    }
-
-    /// <returns>The body as text, or null when it is longer than a saved payload may be (read no further than that).</returns>
-    private static async Task<string?> ReadPayloadAsync(HttpRequest request, CancellationToken ct)
-    {
-        using var reader = new StreamReader(request.Body);
-        var buffer = new char[AutomationValidator.MaxPayloadLength + 1];
-        var read = await reader.ReadBlockAsync(buffer, ct);
-        return read > AutomationValidator.MaxPayloadLength ? null : new string(buffer, 0, read);
     }
 
     private static async Task<IResult> GetAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource)
@@ -101,10 +94,12 @@ public static class DeliveriesEndpoints
         if (!await WebhookExistsAsync(dataSource, principal!.EntityId, id, http.RequestAborted)) return WebhookNotFound(id);
         if (status is not null and not ("pending" or "succeeded" or "failed"))
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["status"] = ["status is one of pending, succeeded, failed"] });
+        if (limit is < 1 or > MaxLimit)
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit is between 1 and {MaxLimit}"] });
         await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
         var rows = await c.QueryAsync<DeliveryView>(new CommandDefinition(
             $"{DeliveryView.Select} where d.webhook_id = @id and d.entity = @entity and (@status::text is null or d.status = @status) order by d.created_at desc limit @limit",
-            new { id, entity, status, limit = Math.Clamp(limit ?? 50, 1, 500) }, cancellationToken: http.RequestAborted));
+            new { id, entity, status, limit = limit ?? DefaultLimit }, cancellationToken: http.RequestAborted));
         return Results.Ok(rows);
     }
 

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Automations.Persistence;
+using Automations.ServiceDefaults.Http;
 
 namespace Automations.Api.Http;
 
@@ -24,22 +24,12 @@ public static class Problems
     public static IResult Invalid(string field, string message) => new Errors().Add(field, message).ToResult();
 
     /// <summary>
-    /// Reads a JSON body. A malformed body answers 400 naming `body` with the JSON path only: a parser message could
-    /// quote part of the input, which may be a secret value.
+    /// Reads a JSON body: at most 1 MiB (413), storable text in every string (400 naming the field; see
+    /// <see cref="JsonBody"/>), bound to <typeparamref name="T"/> (400 naming a field of the wrong type). Answers never
+    /// quote the input: it may be a secret value.
     /// </summary>
-    public static async Task<(T? Value, IResult? Error)> ReadBodyAsync<T>(HttpRequest request, CancellationToken ct) where T : class
-    {
-        try
-        {
-            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, Json.Options, ct);
-            return value is null ? (null, Invalid("body", "a JSON object is required")) : (value, null);
-        }
-        catch (JsonException ex)
-        {
-            var where = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "" : $" at {ex.Path}";
-            return (null, Invalid("body", $"the body is not valid JSON for this request{where} (line {ex.LineNumber + 1})"));
-        }
-    }
+    public static Task<(T? Value, IResult? Error)> ReadBodyAsync<T>(HttpRequest request, CancellationToken ct) where T : class =>
+        JsonBody.ReadAsync<T>(request, Json.Options, ct);
 }
 
 /// <summary>Validation errors by field, answered as one problem+json.</summary>

@@ -25,7 +25,7 @@ public sealed class AutomationAction
 {
     public string? Type { get; set; }
     public string? Webhook { get; set; }
-    /// <summary>The JSON template, as a string; a JSON object or array is accepted too and kept as its text.</summary>
+    /// <summary>The JSON template, as a string; a JSON object or array is accepted too and kept as its text. Anything else is refused.</summary>
     public JsonElement? Payload { get; set; }
     public string? Job { get; set; }
     public int? JobVersion { get; set; }

@@ -1,8 +1,10 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Automations.Api.Http;
 using Automations.Contracts;
 using Automations.Core.Templates;
+using Automations.Core.Validation;
 using Dapper;
 using Npgsql;
 
@@ -35,7 +37,8 @@ public static class AutomationValidator
             else if (!EventTypeNames.Contains(ev.Type, StringComparer.Ordinal)) errors.Add("event.type", $"'{ev.Type}' is not one of {string.Join(", ", EventTypeNames)}");
             if (ev.Type is EventTypes.CreateArtifact or EventTypes.LinkArtifact && string.IsNullOrWhiteSpace(ev.Collection))
                 errors.Add("event.collection", $"is required for {ev.Type}");
-            if (ev.Collection is { Length: > 256 }) errors.Add("event.collection", "must be at most 256 characters");
+            if (!string.IsNullOrWhiteSpace(ev.Collection) && NameRules.CheckCollection(ev.Collection) is { } collectionRule)
+                errors.Add("event.collection", collectionRule);
             CheckRegex(errors, "event.aliasRegex", ev.AliasRegex);
             CheckRegex(errors, "event.tagRegex", ev.TagRegex);
         }
@@ -53,7 +56,12 @@ public static class AutomationValidator
                 if (webhookId is null) errors.Add("action.webhook", $"there is no webhook named '{a.Webhook}' in this entity");
             }
             payload = a.PayloadText;
-            if (payload is { Length: > MaxPayloadLength }) errors.Add("action.payload", $"must be at most {MaxPayloadLength} characters");
+            if (a.Payload is { ValueKind: not (JsonValueKind.String or JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null or JsonValueKind.Undefined) })
+                errors.Add("action.payload", "must be a JSON string holding the JSON template (a JSON object or array is taken as the template itself)");
+            else if (payload is { Length: > MaxPayloadLength }) errors.Add("action.payload", $"must be at most {MaxPayloadLength} characters");
+            // Inside the template too: what it holds is rendered into runs and deliveries, which store it.
+            else if (payload is not null && JsonText.CheckValues(Encoding.UTF8.GetBytes(payload)) is { } unstorable)
+                errors.Add("action.payload", unstorable.Field == "body" ? $"the template {unstorable.Message}" : $"the template's {unstorable.Field} {unstorable.Message}");
             else
             {
                 var secrets = await c.QueryAsync<string>("select name from control.secrets where entity_id = @entityId", new { entityId });
@@ -80,7 +88,8 @@ public static class AutomationValidator
             if (a.Overrides is { } o && o.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined))
                 errors.Add("action.overrides", "must be a JSON object");
             else if (a.Overrides is { ValueKind: JsonValueKind.Object } obj) overrides = obj.GetRawText();
-            if (a.TargetProject is { Length: > 128 }) errors.Add("action.targetProject", "must be at most 128 characters");
+            if (!string.IsNullOrWhiteSpace(a.TargetProject) && NameRules.CheckProject(a.TargetProject) is { } projectRule)
+                errors.Add("action.targetProject", projectRule);
         }
         else errors.Add("action.type", string.IsNullOrEmpty(a.Type) ? "is required: webhook or launch" : $"'{a.Type}' is not webhook or launch");
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Automations.Api.Access;
 using Automations.Api.Http;
+using Automations.Core.Validation;
 using Dapper;
 using Npgsql;
 
@@ -15,7 +16,7 @@ public static class AutomationsEndpoints
 {
     public static RouteGroupBuilder MapAutomations(this RouteGroupBuilder entity)
     {
-        var g = entity.MapGroup("/projects/{project}/automations").WithTags("Automations");
+        var g = entity.MapGroup("/projects/{project}/automations").WithTags("Automations").AddEndpointFilter(CheckProjectAsync);
         g.MapGet("", ListAsync).Produces<AutomationSummary[]>()
             .WithSummary("List the project's automations: name, trigger type, action type, action name, queue, enabled.");
         g.MapPost("", CreateAsync).Accepts<AutomationBody>("application/json").Produces<AutomationView>(StatusCodes.Status201Created)
@@ -31,8 +32,11 @@ public static class AutomationsEndpoints
         return entity;
     }
 
-    private static IResult? CheckProject(string project) =>
-        project.Length > 128 ? Problems.Invalid("project", "must be at most 128 characters") : null;
+    /// <summary>An automation lives under a project name an event can carry (the rule Ingestion applies), or nowhere.</summary>
+    private static ValueTask<object?> CheckProjectAsync(EndpointFilterInvocationContext ctx, EndpointFilterDelegate next) =>
+        NameRules.CheckProject(ctx.HttpContext.GetRouteValue("project") as string) is { } rule
+            ? ValueTask.FromResult<object?>(Problems.Invalid("project", rule))
+            : next(ctx);
 
     private static async Task<IResult> ListAsync(string project, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
     {
@@ -123,7 +127,6 @@ public static class AutomationsEndpoints
 
     private static async Task<IResult> CreateAsync(string project, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
     {
-        if (CheckProject(project) is { } bad) return bad;
         var (body, error) = await Problems.ReadBodyAsync<AutomationBody>(http.Request, ct);
         if (body is null) return error!;
         var caller = http.Caller();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Automations.Api.Access;
+using Automations.Core.Validation;
 using Dapper;
 using Npgsql;
 
@@ -38,6 +39,7 @@ public static class RunsEndpoints
 
         var take = limit ?? DefaultLimit;
         var errors = new Dictionary<string, string[]>();
+        if (NameRules.CheckProject(project) is { } projectRule) errors["project"] = [projectRule];
         if (take is < 1 or > MaxLimit) errors["limit"] = [$"must be between 1 and {MaxLimit}"];
         Guid? beforeId = null;
         if (before is not null)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Automations.Contracts;
 using Automations.Core.Events;
+using Automations.Core.Validation;
 using Automations.Ingestion.Events;
 using Automations.Persistence.Control;
 using Automations.ServiceDefaults;
@@ -116,10 +117,12 @@ public sealed class AmqpIntake(
 
             if (rejection is not null)
             {
-                await store.RejectAsync("amqp", ea.RoutingKey, ea.BasicProperties.MessageId, rejection, ea.Body, ct);
+                // An oversized body is kept up to the size an event may have: enough to see what it was.
+                var raw = ea.Body.Length > ArtifactEventValidator.MaxBodyBytes ? ea.Body[..ArtifactEventValidator.MaxBodyBytes] : ea.Body;
+                await store.RejectAsync("amqp", ea.RoutingKey, ea.BasicProperties.MessageId, rejection, raw, ct);
                 metrics.Rejected("amqp", reasonTag!);
                 activity?.SetStatus(ActivityStatusCode.Error, "rejected");
-                logger.LogWarning("Rejected an AMQP artifact event (routing key {RoutingKey}): {Reason}", ea.RoutingKey, rejection);
+                logger.LogWarning("Rejected an AMQP artifact event (routing key {RoutingKey}): {Reason}", StorableText.Scrub(ea.RoutingKey), rejection);
             }
             else
             {
@@ -127,10 +130,23 @@ public sealed class AmqpIntake(
                 activity?.SetTag("automations.entity", accepted.Entity);
                 activity?.SetTag("automations.project", accepted.Project);
                 activity?.SetTag("automations.event_type", accepted.EventType);
-                var result = await store.StoreAsync(accepted, "amqp", ct);
-                activity?.SetTag("automations.event_id", result.Id);
-                if (result.Duplicate) metrics.Duplicate("amqp");
-                else metrics.Accepted("amqp", accepted.EventType);
+                try
+                {
+                    var result = await store.StoreAsync(accepted, "amqp", ct);
+                    activity?.SetTag("automations.event_id", result.Id);
+                    if (result.Duplicate) metrics.Duplicate("amqp");
+                    else metrics.Accepted("amqp", accepted.EventType);
+                }
+                catch (PostgresException ex) when (ex.SqlState.StartsWith("22", StringComparison.Ordinal))
+                {
+                    // Class 22 is the data's fault, not the database's: requeueing it would fail forever. The validator
+                    // should have refused it; keep it with the state (not PostgreSQL's message, which may quote the value).
+                    var reason = $"body: the database refused a value of this event (SQLSTATE {ex.SqlState})";
+                    await store.RejectAsync("amqp", ea.RoutingKey, ea.BasicProperties.MessageId, reason, ea.Body, ct);
+                    metrics.Rejected("amqp", "unstorable");
+                    activity?.SetStatus(ActivityStatusCode.Error, "rejected");
+                    logger.LogError("Rejected an AMQP artifact event the validator accepted but PostgreSQL refused (SQLSTATE {SqlState})", ex.SqlState);
+                }
             }
             await channel.BasicAckAsync(ea.DeliveryTag, false, ct);
         }

@@ -1,5 +1,6 @@
 using Automations.Contracts;
 using Automations.Core.Events;
+using Automations.Core.Validation;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Dapper;
@@ -49,11 +50,16 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
         return new StoreResult(existing, true);
     }
 
+    /// <summary>
+    /// Keeps a refused message whatever it holds: its body as bytes (NUL and invalid UTF-8 included), and the text
+    /// columns scrubbed of what PostgreSQL cannot store (a message id or routing key may carry a NUL).
+    /// </summary>
     public async Task RejectAsync(string source, string? routingKey, string? messageId, string reason, ReadOnlyMemory<byte> raw, CancellationToken ct)
     {
+        static string? Text(string? s, int max) => s is null ? null : StorableText.Scrub(s.Length > max ? s[..max] : s);
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await connection.ExecuteAsync(
             "insert into ingestion.rejected_events (source, routing_key, message_id, reason, raw_body) values (@source, @routingKey, @messageId, @reason, @raw)",
-            new { source, routingKey, messageId, reason = reason.Length > 2000 ? reason[..2000] : reason, raw = raw.ToArray() });
+            new { source, routingKey = Text(routingKey, 1000), messageId = Text(messageId, 1000), reason = Text(reason, 2000), raw = raw.ToArray() });
     }
 }

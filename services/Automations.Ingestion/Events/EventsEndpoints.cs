@@ -1,14 +1,14 @@
-using System.Buffers;
 using System.Diagnostics;
 using Automations.Core.Events;
 using Automations.Core.Security;
 using Automations.Persistence.Control;
+using Automations.ServiceDefaults.Http;
 
 namespace Automations.Ingestion.Events;
 
 public static class EventsEndpoints
 {
-    public const int MaxBodyBytes = 256 * 1024;
+    public const int MaxBodyBytes = ArtifactEventValidator.MaxBodyBytes;
 
     public static void MapEvents(this WebApplication app)
     {
@@ -33,16 +33,13 @@ public static class EventsEndpoints
         if (!principal.HasScope(ApiKeys.Scopes.EventsWrite))
             return Problem(StatusCodes.Status403Forbidden, "Missing scope", "This key lacks the events:write scope.");
 
-        if (http.Request.ContentLength > MaxBodyBytes)
-            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"An event body may be at most {MaxBodyBytes} bytes.");
-        var body = await ReadBodyAsync(http.Request, ct);
-        if (body is null)
-            return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"An event body may be at most {MaxBodyBytes} bytes.");
+        var (body, tooLarge) = await JsonBody.ReadBytesAsync(http.Request, MaxBodyBytes, ct);
+        if (body is null) return tooLarge!;
 
         var (evt, errors) = ArtifactEventValidator.Validate(body);
         if (evt is null)
         {
-            metrics.Rejected("http", errors[0].Field);
+            metrics.Rejected("http", errors[0].Field == "body" ? "malformed" : "invalid");
             return Results.ValidationProblem(
                 errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
                 title: "The event is not valid",
@@ -60,27 +57,6 @@ public static class EventsEndpoints
         else metrics.Accepted("http", evt.EventType);
         // traceId: the operator's handle to open this event's trace in Jaeger (or grep the JSON logs for it).
         return Results.Accepted($"/v1/events/{result.Id}", new { id = result.Id, eventId = evt.EventId, duplicate = result.Duplicate, traceId = Activity.Current?.TraceId.ToHexString() });
-    }
-
-    /// <returns>null when the body exceeds the limit.</returns>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
-        {
-            using var ms = new MemoryStream();
-            int read;
-            while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
-            {
-                if (ms.Length + read > MaxBodyBytes) return null;
-                ms.Write(buffer, 0, read);
-            }
-            return ms.ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     private static IResult Problem(int status, string title, string detail) => Results.Problem(statusCode: status, title: title, detail: detail);

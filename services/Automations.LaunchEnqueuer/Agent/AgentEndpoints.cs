@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Automations.Core.Security;
+using Automations.Persistence;
 using Automations.Persistence.Control;
+using Automations.ServiceDefaults.Http;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -20,16 +22,18 @@ public static class AgentEndpoints
 {
     private static readonly TimeSpan QueueCacheTtl = TimeSpan.FromSeconds(5);
     public const int MaxReasonLength = 2000;
+    /// <summary>An agent's report is a lease id, an exit code and a reason of at most 2,000 characters.</summary>
+    private const int MaxBodyBytes = 64 * 1024;
 
     public static void MapAgentApi(this WebApplication app)
     {
         var agent = app.MapGroup("/v1/agent").WithTags("Agent");
         agent.MapPost("/queues/{queueId:guid}/claim", ClaimAsync)
             .WithSummary("Claim the next item of a queue (long-poll with ?wait=seconds). 200 with the item and its lease, 204 when none.");
-        agent.MapPost("/items/{id:guid}/heartbeat", (Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct) =>
-            HeartbeatAsync(id, body, http, store, running: false, ct)).WithSummary("Extend the lease.");
-        agent.MapPost("/items/{id:guid}/running", (Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct) =>
-            HeartbeatAsync(id, body, http, store, running: true, ct)).WithSummary("The process started (also extends the lease).");
+        agent.MapPost("/items/{id:guid}/heartbeat", (Guid id, HttpContext http, QueueItemStore store, CancellationToken ct) =>
+            HeartbeatAsync(id, http, store, running: false, ct)).WithSummary("Extend the lease.");
+        agent.MapPost("/items/{id:guid}/running", (Guid id, HttpContext http, QueueItemStore store, CancellationToken ct) =>
+            HeartbeatAsync(id, http, store, running: true, ct)).WithSummary("The process started (also extends the lease).");
         agent.MapPost("/items/{id:guid}/finished", FinishedAsync).WithSummary("The process exited: 0 finishes the run, any other code fails it.");
         agent.MapPost("/items/{id:guid}/failed", FailedAsync).WithSummary("The item could not be run (reason).");
         agent.MapPost("/items/{id:guid}/release", ReleaseAsync).WithSummary("Hand the item back to its queue.");
@@ -107,31 +111,37 @@ public static class AgentEndpoints
         traceparent = i.Traceparent,
     };
 
-    private static async Task<IResult> HeartbeatAsync(Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, bool running, CancellationToken ct)
+    private static async Task<IResult> HeartbeatAsync(Guid id, HttpContext http, QueueItemStore store, bool running, CancellationToken ct)
     {
         var (principal, error) = await AuthenticateAsync(http, ct);
         if (principal is null) return error!;
-        if (body?.LeaseId is not { } leaseId) return LeaseIdRequired();
+        var (body, invalid) = await JsonBody.ReadAsync<LeaseRequest>(http.Request, Json.Options, ct, MaxBodyBytes);
+        if (body is null) return invalid!;
+        if (body.LeaseId is not { } leaseId) return LeaseIdRequired();
         var (outcome, expires) = await store.HeartbeatAsync(principal.EntityId, id, leaseId, running, ct);
         return outcome == LeaseOutcome.Ok ? Results.Ok(new { id, leaseId, leaseExpiresAt = expires }) : Refused(outcome, id);
     }
 
-    private static async Task<IResult> FinishedAsync(Guid id, FinishedRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct)
+    private static async Task<IResult> FinishedAsync(Guid id, HttpContext http, QueueItemStore store, CancellationToken ct)
     {
         var (principal, error) = await AuthenticateAsync(http, ct);
         if (principal is null) return error!;
-        if (body?.LeaseId is not { } leaseId) return LeaseIdRequired();
+        var (body, invalid) = await JsonBody.ReadAsync<FinishedRequest>(http.Request, Json.Options, ct, MaxBodyBytes);
+        if (body is null) return invalid!;
+        if (body.LeaseId is not { } leaseId) return LeaseIdRequired();
         if (body.ExitCode is not { } exitCode)
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["exitCode"] = ["exitCode is required (0 means success)."] });
         var (outcome, state) = await store.FinishAsync(principal.EntityId, id, leaseId, exitCode, ct);
         return outcome is LeaseOutcome.Ok or LeaseOutcome.AlreadyEnded ? Results.Ok(new { id, state }) : Refused(outcome, id);
     }
 
-    private static async Task<IResult> FailedAsync(Guid id, FailedRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct)
+    private static async Task<IResult> FailedAsync(Guid id, HttpContext http, QueueItemStore store, CancellationToken ct)
     {
         var (principal, error) = await AuthenticateAsync(http, ct);
         if (principal is null) return error!;
-        if (body?.LeaseId is not { } leaseId) return LeaseIdRequired();
+        var (body, invalid) = await JsonBody.ReadAsync<FailedRequest>(http.Request, Json.Options, ct, MaxBodyBytes);
+        if (body is null) return invalid!;
+        if (body.LeaseId is not { } leaseId) return LeaseIdRequired();
         if (string.IsNullOrWhiteSpace(body.Reason))
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["reason"] = ["reason is required."] });
         var reason = body.Reason.Length > MaxReasonLength ? body.Reason[..MaxReasonLength] : body.Reason;
@@ -139,11 +149,13 @@ public static class AgentEndpoints
         return outcome is LeaseOutcome.Ok or LeaseOutcome.AlreadyEnded ? Results.Ok(new { id, state }) : Refused(outcome, id);
     }
 
-    private static async Task<IResult> ReleaseAsync(Guid id, LeaseRequest? body, HttpContext http, QueueItemStore store, CancellationToken ct)
+    private static async Task<IResult> ReleaseAsync(Guid id, HttpContext http, QueueItemStore store, CancellationToken ct)
     {
         var (principal, error) = await AuthenticateAsync(http, ct);
         if (principal is null) return error!;
-        if (body?.LeaseId is not { } leaseId) return LeaseIdRequired();
+        var (body, invalid) = await JsonBody.ReadAsync<LeaseRequest>(http.Request, Json.Options, ct, MaxBodyBytes);
+        if (body is null) return invalid!;
+        if (body.LeaseId is not { } leaseId) return LeaseIdRequired();
         var outcome = await store.ReleaseAsync(principal.EntityId, id, leaseId, ct);
         return outcome == LeaseOutcome.Ok ? Results.Ok(new { id, state = "queued" }) : Refused(outcome, id);
     }
