@@ -9,6 +9,7 @@ namespace Automations.Core.Tests;
 /// identity as associated data), checked against values made outside this code: a bug shared by encryption and
 /// decryption (a wrong key, nonce, tag or associated data on both sides) would pass a round trip, not these.
 /// </summary>
+[Trait("Category", "Security")]
 public class Encrypting_secrets
 {
     // Test case 16 of the GCM specification (McGrew and Viega, "The Galois/Counter Mode of Operation", the submission to

@@ -4,6 +4,7 @@ using Automations.Core.Secrets;
 namespace Automations.Core.Tests;
 
 /// <summary>What an echoing endpoint answered, with the request's secret values masked in the forms an echo puts them in.</summary>
+[Trait("Category", "Security")]
 public class Masking_secret_values
 {
     private const string M = SecretMask.Mask;

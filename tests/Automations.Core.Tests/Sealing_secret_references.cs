@@ -11,6 +11,7 @@ namespace Automations.Core.Tests;
 /// A secret is filled in only where the automation's author wrote `${NAME}`: event text never becomes a reference,
 /// alone, next to another value, or next to the template's own text. Rules' stage then the sender's, as in production.
 /// </summary>
+[Trait("Category", "Security")]
 public partial class Sealing_secret_references
 {
     private static ArtifactEventReceived Event(string metadataJson) =>

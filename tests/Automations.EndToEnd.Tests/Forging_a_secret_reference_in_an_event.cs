@@ -11,6 +11,7 @@ namespace Automations.EndToEnd.Tests;
 /// template's own text, spells a secret reference. Through Ingestion, Rules and the sender, the receiver must get that
 /// text as it is, never the secret's value; a reference the automation's author wrote is still filled in.
 /// </summary>
+[Trait("Category", "Security")]
 public class Forging_a_secret_reference_in_an_event(PipelineFixture fx) : IClassFixture<PipelineFixture>
 {
     [Fact]

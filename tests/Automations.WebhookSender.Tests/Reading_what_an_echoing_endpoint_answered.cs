@@ -13,6 +13,7 @@ namespace Automations.WebhookSender.Tests;
 /// secret and every rendered secret into its answer. What the sender stores, what the Api shows a member and what a
 /// webhook test returns hold `********` in their place, in every encoding the echo used.
 /// </summary>
+[Trait("Category", "Security")]
 public class Reading_what_an_echoing_endpoint_answered(ApiAndSenderFixture fx) : IClassFixture<ApiAndSenderFixture>
 {
     private sealed record Secrets(string Token, string Signing, string Value)
