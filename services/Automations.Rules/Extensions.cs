@@ -1,3 +1,4 @@
+using Automations.ServiceDefaults.Http;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.Rules.Matching;
@@ -13,7 +14,7 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddRules(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddHttpInput();
         builder.Services.Configure<RulesOptions>(builder.Configuration.GetSection("Rules"));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AutomationCache>();
@@ -39,7 +40,7 @@ public static class Extensions
 
     public static WebApplication MapRules(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        app.UseHttpInput();
         return app;
     }
 }

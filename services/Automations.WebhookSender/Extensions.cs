@@ -1,3 +1,4 @@
+using Automations.ServiceDefaults.Http;
 using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Core.Webhooks;
@@ -18,7 +19,7 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddWebhookSender(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddHttpInput();
         builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
         builder.Services.AddSingleton(_ => CipherFrom(builder.Configuration));
         builder.Services.TryAddSingleton<IHostResolver, DnsHostResolver>();
@@ -43,7 +44,7 @@ public static class Extensions
 
     public static WebApplication MapWebhookSender(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        app.UseHttpInput();
         return app;
     }
 

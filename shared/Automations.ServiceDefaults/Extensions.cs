@@ -84,15 +84,8 @@ public static class Extensions
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(25));
 
-        // A body past the limit fails while it is read, with a BadHttpRequestException (as do other malformed requests
-        // Kestrel detects): UseExceptionHandler answers with its status (413, 400) as problem+json, not as a 500 logged
-        // as an error, since the fault is the caller's.
+        // A body past the limit fails while it is read, with a BadHttpRequestException: HttpInput answers it (413).
         builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
-        builder.Services.Configure<ExceptionHandlerOptions>(o =>
-        {
-            o.StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
-            o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException;
-        });
 
         if (builder.Environment.IsDevelopment() || builder.Configuration.GetValue("Database:MigrateOnStart", false))
             builder.Services.AddHostedService<MigrateOnStart>();

@@ -21,6 +21,9 @@ public static partial class HttpInput
         // Without it, a parameter that does not bind is a bare 400 outside Development and an unhandled exception (500) in it.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<BadRequestHandler>();
+        // The caller's fault (a body past the limit, a value that does not bind), answered by BadRequestHandler: not
+        // logged as an unhandled error.
+        services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException);
         return services;
     }
 
