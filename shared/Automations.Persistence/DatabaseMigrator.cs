@@ -7,8 +7,9 @@ using Npgsql;
 namespace Automations.Persistence;
 
 /// <summary>
-/// Applies the SQL scripts of each schema (embedded under Migrations/&lt;schema&gt;/) with DbUp, one journal per schema,
-/// under a PostgreSQL advisory lock so that several services starting together migrate once.
+/// Applies the SQL scripts of each schema with DbUp, one journal per schema, under a PostgreSQL advisory lock so that
+/// several services starting together migrate once. A schema's scripts live beside the service that writes it
+/// (services/&lt;Service&gt;/Database/Migrations/, docs/architecture.md "Data"); this assembly embeds them all.
 /// </summary>
 public static class DatabaseMigrator
 {
@@ -57,21 +58,25 @@ public static class DatabaseMigrator
         }
     }
 
+    /// <summary>
+    /// The scripts of <paramref name="schema"/> under the names its journal records: the schema's own by file name
+    /// (<c>0001_base.sql</c>), the outbox/inbox templates as <c>_common.</c> + file name, with <c>$schema$</c> filled in.
+    /// None when the schema has no scripts of its own.
+    /// </summary>
     internal static List<SqlScript> ScriptsFor(string schema)
     {
-        var prefix = $"{Assembly.GetName().Name}.Migrations.{schema}.";
-        var own = Assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
-            .OrderBy(n => n, StringComparer.Ordinal)
-            .Select(n => new SqlScript(n[prefix.Length..], Read(n)))
-            .ToList();
+        var own = Embedded($"migrations/{schema}/").Select(s => new SqlScript(s.Name, s.Text)).ToList();
         if (own.Count == 0) return own;
-        var common = Assembly.GetManifestResourceNames()
-            .Where(n => n.Contains(".Migrations._common.", StringComparison.Ordinal))
-            .OrderBy(n => n, StringComparer.Ordinal)
-            .Select(n => new SqlScript("_common." + n[(n.IndexOf("._common.", StringComparison.Ordinal) + 9)..], Read(n).Replace("$schema$", schema, StringComparison.Ordinal)));
+        var common = Embedded("migrations/_common/")
+            .Select(s => new SqlScript("_common." + s.Name, s.Text.Replace("$schema$", schema, StringComparison.Ordinal)));
         return [.. common, .. own];
     }
+
+    private static IEnumerable<(string Name, string Text)> Embedded(string folder) =>
+        Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(folder, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Select(n => (n[folder.Length..], Read(n)));
 
     private static string Read(string resource)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Automations.Api.Access;
 using Automations.Api.ProjectAutomations;
 using Automations.Contracts;
@@ -13,8 +14,9 @@ namespace Automations.Api.Deliveries;
 
 /// <summary>
 /// Webhook test (request/response over the bus to the WebhookSender), delivery history, and redelivery by hand.
-/// The Api only reads the delivery schema; redelivery is a RedeliverWebhook command in the control outbox that the
-/// sender carries out (it owns the delivery rows and their schedule).
+/// The Api reads deliveries only through the views the sender publishes (delivery.delivery_history and
+/// delivery.attempt_history); redelivery is a RedeliverWebhook command in the control outbox that the sender carries
+/// out (it owns the delivery rows and their schedule).
 /// </summary>
 public static class DeliveriesEndpoints
 {
@@ -76,15 +78,14 @@ public static class DeliveriesEndpoints
         var delivery = await c.QuerySingleOrDefaultAsync<DeliveryView>(new CommandDefinition(
             $"{DeliveryView.Select} where d.id = @id and d.entity = @entity", new { id, entity }, cancellationToken: http.RequestAborted));
         if (delivery is null) return Results.Problem(statusCode: 404, title: "Not found", detail: $"No delivery {id} in this team");
-        delivery.AttemptList = (await c.QueryAsync<AttemptView>(new CommandDefinition(
+        var attempts = await c.QueryAsync<AttemptView>(new CommandDefinition(
             """
             select number as Number, manual as Manual, started_at as StartedAt, duration_ms as DurationMs, status_code as StatusCode,
-                   case when response_masked then response_headers::text end as ResponseHeadersJson,
-                   case when response_masked then response_body end as ResponseBody, response_truncated as ResponseTruncated,
+                   response_headers::text as ResponseHeadersJson, response_body as ResponseBody, response_truncated as ResponseTruncated,
                    error as Error, next_attempt_at as NextAttemptAt
-            from delivery.attempts where delivery_id = @id order by number
-            """, new { id }, cancellationToken: http.RequestAborted))).AsList();
-        return Results.Ok(delivery);
+            from delivery.attempt_history where delivery_id = @id order by number
+            """, new { id }, cancellationToken: http.RequestAborted));
+        return Results.Ok(delivery with { AttemptList = attempts.AsList() });
     }
 
     private static async Task<IResult> ListAsync(string entity, Guid id, string? status, int? limit, HttpContext http, NpgsqlDataSource dataSource)
@@ -109,7 +110,7 @@ public static class DeliveriesEndpoints
         if (error is not null) return error;
         await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
         var status = await c.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
-            "select status from delivery.deliveries where id = @id and entity = @entity", new { id, entity }, cancellationToken: http.RequestAborted));
+            "select status from delivery.delivery_history where id = @id and entity = @entity", new { id, entity }, cancellationToken: http.RequestAborted));
         if (status is null) return Results.Problem(statusCode: 404, title: "Not found", detail: $"No delivery {id} in this team");
         if (status == "pending") return Results.Problem(statusCode: 409, title: "Conflict", detail: "This delivery is still being attempted; redeliver it once it has succeeded or failed");
         var request = new RedeliverWebhook(Guid.CreateVersion7(), entity, id, null, null, null, principal!.UserName ?? principal.KeyId.ToString(), DateTimeOffset.UtcNow);
@@ -132,7 +133,7 @@ public static class DeliveriesEndpoints
         await using var c = await dataSource.OpenConnectionAsync(http.RequestAborted);
         var count = await c.ExecuteScalarAsync<int>(new CommandDefinition(
             """
-            select count(*) from delivery.deliveries where webhook_id = @id and entity = @entity and status = 'failed'
+            select count(*) from delivery.delivery_history where webhook_id = @id and entity = @entity and status = 'failed'
               and created_at >= coalesce(@f, '-infinity'::timestamptz) and created_at < coalesce(@t, 'infinity'::timestamptz)
             """, new { id, entity, f, t }, cancellationToken: http.RequestAborted));
         var request = new RedeliverWebhook(Guid.CreateVersion7(), entity, null, id, f, t, principal.UserName ?? principal.KeyId.ToString(), DateTimeOffset.UtcNow);
@@ -147,56 +148,33 @@ public static class DeliveriesEndpoints
         await tx.CommitAsync(ct);
     }
 
-    public sealed class DeliveryView
+    /// <param name="Payload">The payload as sent, with secret references (${NAME}) in place of their values; sealed (docs/rules.md): `$$` is a `$`.</param>
+    public sealed record DeliveryView(Guid Id, Guid CommandId, Guid RunId, Guid EventId, Guid AutomationId, Guid WebhookId, string Project,
+        string Status, int Attempts, DateTime? NextAttemptAt, int? LastStatusCode, string? LastError, string Payload, DateTime CreatedAt, DateTime? CompletedAt)
     {
+        /// <summary>The columns in the order of the constructor (Dapper maps a row to it by position and type).</summary>
         public const string Select =
             """
             select d.id as Id, d.command_id as CommandId, d.run_id as RunId, d.event_id as EventId, d.automation_id as AutomationId,
                    d.webhook_id as WebhookId, d.project as Project, d.status as Status, d.attempts as Attempts,
                    d.next_attempt_at as NextAttemptAt, d.last_status_code as LastStatusCode, d.last_error as LastError,
                    d.payload as Payload, d.created_at as CreatedAt, d.completed_at as CompletedAt
-            from delivery.deliveries d
+            from delivery.delivery_history d
             """;
 
-        public Guid Id { get; set; }
-        public Guid CommandId { get; set; }
-        public Guid RunId { get; set; }
-        public Guid EventId { get; set; }
-        public Guid AutomationId { get; set; }
-        public Guid WebhookId { get; set; }
-        public string Project { get; set; } = "";
-        public string Status { get; set; } = "";
-        public int Attempts { get; set; }
-        public DateTime? NextAttemptAt { get; set; }
-        public int? LastStatusCode { get; set; }
-        public string? LastError { get; set; }
-        /// <summary>The payload as sent, with secret references (${NAME}) in place of their values; sealed (docs/rules.md): `$$` is a `$`.</summary>
-        public string Payload { get; set; } = "";
-        public DateTime CreatedAt { get; set; }
-        public DateTime? CompletedAt { get; set; }
-        [System.Text.Json.Serialization.JsonPropertyName("attemptLog")]
-        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-        public List<AttemptView>? AttemptList { get; set; }
+        [JsonPropertyName("attemptLog")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public IReadOnlyList<AttemptView>? AttemptList { get; init; }
     }
 
-    public sealed class AttemptView
+    /// <param name="ResponseBody">
+    /// The first bytes of the answer (WebhookSender's <c>Webhooks:MaxResponseBodyBytes</c>), secret values masked. Null
+    /// for an attempt recorded before responses were masked: it may hold an echoed secret.
+    /// </param>
+    public sealed record AttemptView(int Number, bool Manual, DateTime StartedAt, double DurationMs, int? StatusCode,
+        [property: JsonIgnore] string? ResponseHeadersJson, string? ResponseBody, bool ResponseTruncated, string? Error, DateTime? NextAttemptAt)
     {
-        public int Number { get; set; }
-        public bool Manual { get; set; }
-        public DateTime StartedAt { get; set; }
-        public double DurationMs { get; set; }
-        public int? StatusCode { get; set; }
-        [System.Text.Json.Serialization.JsonIgnore]
-        public string? ResponseHeadersJson { get; set; }
         public Dictionary<string, string>? ResponseHeaders =>
             ResponseHeadersJson is null ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(ResponseHeadersJson);
-        /// <summary>
-        /// The first bytes of the answer (WebhookSender's <c>Webhooks:MaxResponseBodyBytes</c>), secret values masked. Null
-        /// for an attempt recorded before responses were masked: it may hold an echoed secret.
-        /// </summary>
-        public string? ResponseBody { get; set; }
-        public bool ResponseTruncated { get; set; }
-        public string? Error { get; set; }
-        public DateTime? NextAttemptAt { get; set; }
     }
 }

@@ -7,7 +7,8 @@ using Npgsql;
 namespace Automations.Api.Runs;
 
 /// <summary>
-/// Run history of one automation, newest first, paged with `before` (the last run id of the previous page).
+/// Run history of one automation, newest first, paged with `before` (the last run id of the previous page): read from
+/// rules.run_history, the view Rules publishes of its runs, and the control read model for names.
 /// </summary>
 public static class RunsEndpoints
 {
@@ -55,12 +56,12 @@ public static class RunsEndpoints
             """
             select exists (select 1 from control.automations a join control.entities e on e.id = a.entity_id
                            where a.id = @automationId and e.name = @entity and a.project = @project)
-                or exists (select 1 from rules.runs where automation_id = @automationId and entity = @entity and project = @project)
+                or exists (select 1 from rules.run_history where automation_id = @automationId and entity = @entity and project = @project)
             """, new { automationId, entity, project }, cancellationToken: ct));
         if (!known) return NotFound();
 
         if (beforeId is { } cursor && !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                "select exists (select 1 from rules.runs where id = @cursor and automation_id = @automationId)", new { cursor, automationId }, cancellationToken: ct)))
+                "select exists (select 1 from rules.run_history where id = @cursor and automation_id = @automationId)", new { cursor, automationId }, cancellationToken: ct)))
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["before"] = ["is not a run of this automation"] });
 
         var rows = (await connection.QueryAsync<Row>(new CommandDefinition(
@@ -69,12 +70,12 @@ public static class RunsEndpoints
                    r.webhook_id as WebhookId, w.name as WebhookName, r.job_id as JobId, j.name as JobName, r.job_version as JobVersion,
                    r.queue_id as QueueId, q.name as QueueName, r.target_project as TargetProject, r.command_id as CommandId,
                    r.payload as Payload, r.created_at as CreatedAt, r.updated_at as UpdatedAt, r.finished_at as FinishedAt
-            from rules.runs r
+            from rules.run_history r
             left join control.webhooks w on w.id = r.webhook_id
             left join control.launch_jobs j on j.id = r.job_id
             left join control.launch_queues q on q.id = r.queue_id
             where r.automation_id = @automationId and r.entity = @entity and r.project = @project
-              and (@cursor::uuid is null or (r.created_at, r.id) < (select created_at, id from rules.runs where id = @cursor))
+              and (@cursor::uuid is null or (r.created_at, r.id) < (select created_at, id from rules.run_history where id = @cursor))
             order by r.created_at desc, r.id desc
             limit @fetch
             """, new { automationId, entity, project, cursor = beforeId, fetch = take + 1 }, cancellationToken: ct))).AsList();
@@ -100,25 +101,8 @@ public static class RunsEndpoints
         return doc.RootElement.Clone();
     }
 
-    private sealed class Row
-    {
-        public Guid Id { get; set; }
-        public string Status { get; set; } = "";
-        public string? Reason { get; set; }
-        public string Event { get; set; } = "{}";
-        public string ActionType { get; set; } = "";
-        public Guid? WebhookId { get; set; }
-        public string? WebhookName { get; set; }
-        public Guid? JobId { get; set; }
-        public string? JobName { get; set; }
-        public int? JobVersion { get; set; }
-        public Guid? QueueId { get; set; }
-        public string? QueueName { get; set; }
-        public string? TargetProject { get; set; }
-        public Guid CommandId { get; set; }
-        public string? Payload { get; set; }
-        public DateTime CreatedAt { get; set; }
-        public DateTime UpdatedAt { get; set; }
-        public DateTime? FinishedAt { get; set; }
-    }
+    /// <summary>A row of the history query, mapped by Dapper to the constructor by position and type.</summary>
+    private sealed record Row(Guid Id, string Status, string? Reason, string Event, string ActionType, Guid? WebhookId, string? WebhookName,
+        Guid? JobId, string? JobName, int? JobVersion, Guid? QueueId, string? QueueName, string? TargetProject, Guid CommandId, string? Payload,
+        DateTime CreatedAt, DateTime UpdatedAt, DateTime? FinishedAt);
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Automations.Core.Security;
 using Automations.Persistence;
 using Automations.Persistence.Control;
@@ -80,8 +79,7 @@ public static class AgentEndpoints
                 claim?.SetTag("automations.queue_item_id", item.Id);
                 claim?.SetTag("automations.run_id", item.RunId);
                 claim?.SetTag("launch.claims", item.Claims);
-                if (claim is not null) item.Traceparent = claim.Id;
-                return Results.Ok(ToResponse(item));
+                return Results.Ok(claim is null ? item : item with { Traceparent = claim.Id });
             }
             var left = deadline - DateTime.UtcNow;
             // A replica shutting down answers its waiting claims at once rather than holding its shutdown for the long-poll.
@@ -89,27 +87,6 @@ public static class AgentEndpoints
             await signals.WaitAsync(queueId, signal, left < poll ? left : poll, lifetime.ApplicationStopping, ct);
         }
     }
-
-    private static object ToResponse(ClaimedItem i) => new
-    {
-        id = i.Id,
-        leaseId = i.LeaseId,
-        leaseExpiresAt = DateTime.SpecifyKind(i.LeaseExpiresAt, DateTimeKind.Utc),
-        claims = i.Claims,
-        queueId = i.QueueId,
-        runId = i.RunId,
-        entity = i.Entity,
-        project = i.Project,
-        targetProject = i.TargetProject,
-        jobId = i.JobId,
-        jobName = i.JobName,
-        jobVersion = i.JobVersion,
-        command = i.Command,
-        args = JsonSerializer.Deserialize<JsonElement>(i.Args),
-        config = JsonSerializer.Deserialize<JsonElement>(i.RunConfig),
-        @event = JsonSerializer.Deserialize<JsonElement>(i.Event),
-        traceparent = i.Traceparent,
-    };
 
     private static async Task<IResult> HeartbeatAsync(Guid id, HttpContext http, QueueItemStore store, bool running, CancellationToken ct)
     {

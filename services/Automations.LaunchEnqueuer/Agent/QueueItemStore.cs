@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Automations.Contracts;
 using Automations.Persistence.Outbox;
 using Dapper;
@@ -8,26 +10,17 @@ namespace Automations.LaunchEnqueuer.Agent;
 
 public enum LeaseOutcome { Ok, NotFound, LeaseLost, AlreadyEnded }
 
-/// <summary>What an agent gets when it claims an item: everything it needs to run it, without access to the database.</summary>
-public sealed class ClaimedItem
+/// <summary>
+/// What an agent gets when it claims an item: everything it needs to run it, without access to the database. The answer
+/// to a claim as it is (Dapper maps the claim's returned columns to the constructor by position and type).
+/// </summary>
+public sealed record ClaimedItem(Guid Id, Guid LeaseId, DateTime LeaseExpiresAt, int Claims, Guid QueueId, Guid RunId, string Entity, string Project,
+    string? TargetProject, Guid JobId, string? JobName, int JobVersion, string Command, [property: JsonIgnore] string ArgsJson,
+    [property: JsonIgnore] string RunConfig, [property: JsonIgnore] string EventJson, string? Traceparent)
 {
-    public Guid Id { get; set; }
-    public Guid LeaseId { get; set; }
-    public DateTime LeaseExpiresAt { get; set; }
-    public int Claims { get; set; }
-    public Guid QueueId { get; set; }
-    public Guid RunId { get; set; }
-    public string Entity { get; set; } = "";
-    public string Project { get; set; } = "";
-    public Guid JobId { get; set; }
-    public string? JobName { get; set; }
-    public int JobVersion { get; set; }
-    public string Command { get; set; } = "";
-    public string Args { get; set; } = "[]";
-    public string RunConfig { get; set; } = "{}";
-    public string? TargetProject { get; set; }
-    public string Event { get; set; } = "{}";
-    public string? Traceparent { get; set; }
+    public JsonElement Args => JsonSerializer.Deserialize<JsonElement>(ArgsJson);
+    public JsonElement Config => JsonSerializer.Deserialize<JsonElement>(RunConfig);
+    public JsonElement Event => JsonSerializer.Deserialize<JsonElement>(EventJson);
 }
 
 /// <summary>
@@ -49,9 +42,9 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
                           where queue_id = @queueId and state = 'queued'
                           order by created_at, id limit 1 for update skip locked)
             returning q.id as Id, q.lease_id as LeaseId, q.lease_expires_at as LeaseExpiresAt, q.claims as Claims, q.queue_id as QueueId,
-                      q.run_id as RunId, q.entity as Entity, q.project as Project, q.job_id as JobId, q.job_name as JobName,
-                      q.job_version as JobVersion, q.command as Command, q.args::text as Args, q.run_config::text as RunConfig,
-                      q.target_project as TargetProject, q.event::text as Event, q.traceparent as Traceparent
+                      q.run_id as RunId, q.entity as Entity, q.project as Project, q.target_project as TargetProject, q.job_id as JobId,
+                      q.job_name as JobName, q.job_version as JobVersion, q.command as Command, q.args::text as ArgsJson,
+                      q.run_config::text as RunConfig, q.event::text as EventJson, q.traceparent as Traceparent
             """,
             new { queueId, leaseId = Guid.CreateVersion7(), lease = options.CurrentValue.Lease, agent }, cancellationToken: ct));
     }
