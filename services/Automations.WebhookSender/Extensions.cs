@@ -24,7 +24,9 @@ public static class Extensions
         builder.Services.AddSingleton(_ => CipherFrom(builder.Configuration));
         builder.Services.TryAddSingleton<IHostResolver, DnsHostResolver>();
         builder.Services.AddSingleton<WebhookClient>();
+        builder.Services.AddSingleton<WebhookDirectory>();
         builder.Services.AddSingleton<DeliveryStore>();
+        builder.Services.AddSingleton<DeliveryAttempts>();
         builder.Services.AddSingleton<DeliveryDispatcher>();
         builder.Services.AddSingleton<DeliveryScheduler>();
         // Stopped after the bus (hosted services stop in reverse order): no new work arrives while attempts drain.

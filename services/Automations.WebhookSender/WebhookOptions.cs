@@ -29,7 +29,10 @@ public sealed class WebhookOptions
     /// </summary>
     public int MaxResponseBodyBytes { get; set; } = 16 * 1024;
 
-    /// <summary>How long a webhook's control row and disabled state are reused between attempts.</summary>
+    /// <summary>
+    /// How long what the sender loads for a webhook (control row, disabled state, decrypted secrets, masks) is reused
+    /// between attempts: an edit in the Api reaches deliveries within it.
+    /// </summary>
     public TimeSpan ControlCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 
     public TimeSpan Lease => Timeout + ClaimMargin;

@@ -1,6 +1,5 @@
 using System.Net;
 using Automations.Core.Webhooks;
-using Automations.Persistence.Control;
 using Automations.Testing;
 using Automations.WebhookSender.Sending;
 using Microsoft.Extensions.Options;
@@ -84,7 +83,7 @@ public class Refusing_names_that_resolve_to_private_addresses(Refusing_names_tha
         var ascii = name.All(char.IsAscii) ? name : "metadata.attacker.test";
 
         var closed = await SendAsync(url, "");
-        Assert.True(closed.Refused, closed.Error);
+        Assert.True(closed.IsRefused, closed.Error);
         Assert.Null(closed.StatusCode);
         Assert.Equal($"refused by the SSRF guard: {ascii} resolves to {refusal}, which is not in the allow-list (Webhooks:AllowedCidrs)", closed.Error);
 
@@ -92,7 +91,7 @@ public class Refusing_names_that_resolve_to_private_addresses(Refusing_names_tha
         if (admittedByLoopback)
         {
             // Admitted by the guard; only 127.0.0.1 has the receiver (127.3.4.5 and ::1 are refused by the kernel instead).
-            Assert.False(loopback.Refused, loopback.Error);
+            Assert.False(loopback.IsRefused, loopback.Error);
             if (Zone[name].Single().Equals(IPAddress.Loopback))
             {
                 Assert.True(loopback.Success, loopback.Error);
@@ -101,7 +100,7 @@ public class Refusing_names_that_resolve_to_private_addresses(Refusing_names_tha
         }
         else
         {
-            Assert.True(loopback.Refused, loopback.Error);
+            Assert.True(loopback.IsRefused, loopback.Error);
             Assert.Contains(refusal, loopback.Error, StringComparison.Ordinal);
             Assert.Empty(fx.Receiver.On(path));
         }
@@ -123,7 +122,7 @@ public class Refusing_names_that_resolve_to_private_addresses(Refusing_names_tha
         Assert.Single(fx.Receiver.On(path));
 
         var metadata = await SendAsync($"http://metadata-and-private.attacker.test:{port}{path}", "127.0.0.0/8,::1/128");
-        Assert.True(metadata.Refused);
+        Assert.True(metadata.IsRefused);
         Assert.Contains("169.254.169.254 (cloud metadata address), fd00::1 (private address)", metadata.Error, StringComparison.Ordinal);
     }
 
@@ -153,8 +152,7 @@ public class Refusing_names_that_resolve_to_private_addresses(Refusing_names_tha
     private async Task<SendResult> SendAsync(string url, string allowedCidrs)
     {
         var options = Options.Create(new WebhookOptions { AllowedCidrs = allowedCidrs, Timeout = TimeSpan.FromSeconds(5) });
-        using var client = new WebhookClient(options, fx.Cipher, fx.DataSource, fx.Names);
-        var target = new WebhookTarget(Guid.NewGuid(), fx.EntityId, "acme", "dns", url, null, null, null, null, DateTimeOffset.UtcNow);
-        return await client.SendAsync(target, Guid.NewGuid(), """{"a":1}""", Automations.Contracts.SendWebhook.SealedPayload, CancellationToken.None);
+        using var client = new WebhookClient(options, fx.Names);
+        return await client.SendAsync(new WebhookRequest { Url = url, MessageId = Guid.NewGuid(), Body = """{"a":1}""", MaskedBody = """{"a":1}""" }, CancellationToken.None);
     }
 }

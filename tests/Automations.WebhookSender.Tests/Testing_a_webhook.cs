@@ -14,7 +14,10 @@ namespace Automations.WebhookSender.Tests;
 /// <summary>TestWebhook -> WebhookTestResult over the bus, as the Api asks it: one request, nothing stored, secrets masked.</summary>
 public class Testing_a_webhook(SenderFixture fx) : IClassFixture<SenderFixture>
 {
-    private async Task<WebhookTestResult> AskAsync(TestWebhook request)
+    private Task<WebhookTestResult> AskAsync(TestWebhook request) => AskAsync(fx, request);
+
+    /// <summary>Asks the fixture's sender over the bus, as the Api does.</summary>
+    internal static async Task<WebhookTestResult> AskAsync(SenderFixture fx, TestWebhook request)
     {
         MassTransit.LogContext.Current = null;
         var builder = Host.CreateApplicationBuilder();
@@ -80,5 +83,42 @@ public class Testing_a_webhook(SenderFixture fx) : IClassFixture<SenderFixture>
         var result = await AskAsync(new TestWebhook(webhook, "globex", """{"a":1}"""));
         Assert.False(result.Success);
         Assert.Empty(fx.Receiver.On("/never"));
+    }
+}
+
+public class LongCacheFixture : SenderFixture
+{
+    public override Dictionary<string, string?> ServiceConfiguration()
+    {
+        var config = base.ServiceConfiguration();
+        config["Webhooks:ControlCacheTtl"] = "00:10:00";
+        return config;
+    }
+}
+
+/// <summary>
+/// The sender keeps what it knows of a webhook for deliveries (here for ten minutes); a webhook test reads the webhook as
+/// just saved, so an admin who changes the URL tests the new one.
+/// </summary>
+public class Testing_a_webhook_just_saved(LongCacheFixture fx) : IClassFixture<LongCacheFixture>
+{
+    [Fact]
+    public async Task Should_test_the_webhook_as_just_saved()
+    {
+        var before = "/saved-before/" + Guid.NewGuid().ToString("N");
+        var after = "/saved-after/" + Guid.NewGuid().ToString("N");
+        var webhook = await fx.AddWebhookAsync(fx.Receiver.Url(before));
+        var command = SenderFixture.Command(webhook);
+        await fx.PublishAsync(command);
+        await fx.WaitForStatusAsync(command.CommandId, "succeeded");
+
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            await c.ExecuteAsync("update control.webhooks set url = @url, updated_at = now() where id = @webhook", new { url = fx.Receiver.Url(after), webhook });
+        var result = await Testing_a_webhook.AskAsync(fx, new TestWebhook(webhook, "acme", """{"a":1}"""));
+
+        Assert.True(result.Success, result.Error);
+        Assert.Equal(fx.Receiver.Url(after), result.RequestUrl);
+        Assert.Single(fx.Receiver.On(after));
+        Assert.Single(fx.Receiver.On(before));
     }
 }

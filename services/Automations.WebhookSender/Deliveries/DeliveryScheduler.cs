@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 namespace Automations.WebhookSender.Deliveries;
 
 /// <summary>
-/// The durable retry schedule's clock: claims due deliveries (its own, other replicas', ones whose claim ran out after a
-/// crash) and hands them to the dispatcher, never more than the dispatcher has room for.
+/// The durable retry schedule's clock: every SchedulerInterval (or when woken) it has the dispatcher take due deliveries
+/// (its own, other replicas', ones whose claim ran out after a crash); it also counts the backlog and sweeps the inbox.
 /// </summary>
 public sealed class DeliveryScheduler(
     DeliveryStore store, DeliveryDispatcher dispatcher, Npgsql.NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, ILogger<DeliveryScheduler> logger)
@@ -38,19 +38,7 @@ public sealed class DeliveryScheduler(
                     await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                     await Persistence.Inbox.Inbox.SweepAsync(connection, Extensions.Schema, TimeSpan.FromDays(7));
                 }
-                var room = Math.Min(o.SchedulerBatchSize, o.MaxConcurrency * 4 - dispatcher.InFlight);
-                if (room > 0)
-                {
-                    var due = await store.ClaimDueAsync(room, dispatcher.BusyWebhooks(), stoppingToken);
-                    // A webhook below its limit when the query ran may have reached it since (or get more due
-                    // deliveries than it has places): those claims go back at once, due for the next pass.
-                    List<WorkItem>? overflow = null;
-                    foreach (var work in due)
-                        if (dispatcher.TryHold(work.WebhookId)) dispatcher.Dispatch(work);
-                        else (overflow ??= []).Add(work);
-                    if (overflow is not null) await store.ReleaseAsync(overflow);
-                    claimed = due.Count;
-                }
+                claimed = await dispatcher.DispatchDueAsync(o.SchedulerBatchSize, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

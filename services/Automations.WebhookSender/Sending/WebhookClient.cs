@@ -2,62 +2,31 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Automations.Contracts;
 using Automations.Core.Secrets;
-using Automations.Core.Templates;
 using Automations.Core.Webhooks;
-using Automations.Persistence.Control;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Automations.WebhookSender.Sending;
 
 /// <summary>
-/// What one request did. Every text here is masked (<see cref="SecretMask"/>): no secret value used in the request is
-/// in the request, response headers, response body or error. <paramref name="ResponseBody"/> is an excerpt;
-/// <paramref name="ResponseTruncated"/> says the response went on.
-/// </summary>
-public sealed record SendResult(
-    int? StatusCode,
-    IReadOnlyDictionary<string, string> ResponseHeaders,
-    string? ResponseBody,
-    string? Error,
-    double DurationMs,
-    DateTimeOffset StartedAt,
-    bool Refused,
-    TimeSpan? RetryAfter,
-    string RequestUrl,
-    IReadOnlyDictionary<string, string> RequestHeaders,
-    string RequestBody,
-    bool ResponseTruncated = false)
-{
-    public bool Success => StatusCode is >= 200 and < 300 && Error is null;
-}
-
-/// <summary>
-/// Renders, signs and posts one webhook request: secrets are filled in at send time, the URL rule is checked again, the host
-/// is resolved and every address checked by the SSRF guard (<see cref="WebhookDestination"/>), and the connection goes to the
-/// checked addresses only (no second DNS lookup).
-/// Redirects are not followed. What the endpoint answers is masked before anyone sees it: endpoints echo requests.
-/// The request carries the documented headers only (docs/webhooks.md): of the trace, just `traceparent` and `tracestate`.
+/// Signs and posts one prepared request (<see cref="WebhookDirectory.PrepareAsync"/>): the URL rule is checked again, the
+/// host is resolved and every address checked by the SSRF guard (<see cref="WebhookDestination"/>), and the connection goes
+/// to the checked addresses only (no second DNS lookup). Redirects are not followed. Everything kept of the exchange is
+/// masked with the request's <see cref="SecretMask"/> before anyone sees it: endpoints echo requests. The request carries
+/// the documented headers only (docs/webhooks.md): of the trace, just `traceparent` and `tracestate`.
 /// </summary>
 public sealed class WebhookClient : IDisposable
 {
-    private const string Mask = SecretMask.Mask;
     private static readonly HttpRequestOptionsKey<IPAddress[]> ConnectTo = new("Automations.ConnectTo");
 
     private readonly HttpClient _http;
     private readonly WebhookDestination _destination;
-    private readonly SecretCipher _cipher;
-    private readonly NpgsqlDataSource _dataSource;
     private readonly WebhookOptions _options;
 
-    public WebhookClient(IOptions<WebhookOptions> options, SecretCipher cipher, NpgsqlDataSource dataSource, IHostResolver resolver)
+    public WebhookClient(IOptions<WebhookOptions> options, IHostResolver resolver)
     {
         _options = options.Value;
         _destination = new WebhookDestination(AddressPolicy.Parse(_options.AllowedCidrs), resolver);
-        _cipher = cipher;
-        _dataSource = dataSource;
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -100,119 +69,75 @@ public sealed class WebhookClient : IDisposable
         throw last!;
     }
 
-    /// <param name="payload">A payload in <paramref name="payloadFormat"/> (<see cref="SendWebhook.SealedPayload"/>, or <see cref="SendWebhook.LegacyPayload"/> for one rendered before it).</param>
-    public async Task<SendResult> SendAsync(WebhookTarget webhook, Guid messageId, string payload, int payloadFormat, CancellationToken ct)
+    public async Task<SendResult> SendAsync(WebhookRequest request, CancellationToken ct)
     {
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        var maskedHeaders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var maskedBody = payload;
-        var mask = new SecretMask([]);
-        SendResult Fail(string error, bool refused) =>
-            new(null, new Dictionary<string, string>(), null, mask.Apply(error), clock.Elapsed.TotalMilliseconds, startedAt, refused, null, webhook.Url,
-                mask.Apply(maskedHeaders), mask.Apply(maskedBody));
+        var mask = request.Mask;
+        var sentHeaders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        // The one place where what is kept of the exchange is masked (the body excerpt is masked as it is read).
+        SendResult Kept(SendResult result) => result with
+        {
+            Error = mask.Apply(result.Error),
+            ResponseHeaders = mask.Apply(result.ResponseHeaders),
+            StartedAt = startedAt,
+            DurationMs = clock.Elapsed.TotalMilliseconds,
+            RequestUrl = request.Url,
+            RequestHeaders = mask.Apply(sentHeaders),
+            RequestBody = mask.Apply(request.MaskedBody)!,
+        };
 
-        var destination = await _destination.CheckAsync(webhook.Url, ct);
-        if (destination.Target is not { } url) return Fail(destination.Error!, destination.Refused);
-        var addresses = destination.Addresses;
+        var destination = await _destination.CheckAsync(request.Url, ct);
+        if (destination.Target is not { } url)
+            return Kept(destination.Refused ? SendResult.Refused(destination.Error!) : SendResult.NoAnswer(destination.Error!));
+        if (request.NotPrepared is { } notPrepared) return Kept(SendResult.NoAnswer(notPrepared));
 
-        string body, secret;
-        string? token;
-        try
+        var bytes = Encoding.UTF8.GetBytes(request.Body);
+        var messageId = request.MessageId.ToString();
+        var timestamp = startedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bytes) };
+        message.Options.Set(ConnectTo, destination.Addresses);
+        message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        message.Headers.UserAgent.ParseAdd(WebhookOptions.UserAgent);
+        message.Headers.TryAddWithoutValidation("webhook-id", messageId);
+        message.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp);
+        sentHeaders["Content-Type"] = "application/json";
+        sentHeaders["User-Agent"] = WebhookOptions.UserAgent;
+        sentHeaders["webhook-id"] = messageId;
+        sentHeaders["webhook-timestamp"] = timestamp;
+        if (request.AccessToken is { } token)
         {
-            (body, maskedBody, secret, token, mask) = await RenderAsync(webhook, payload, payloadFormat, ct);
+            message.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            sentHeaders["Authorization"] = "Bearer " + SecretMask.Mask;
         }
-        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or System.Text.Json.JsonException or NotSupportedException)
+        if (request.SigningSecret.Length > 0)
         {
-            return Fail($"could not prepare the request: {ex.GetType().Name}", refused: false);
-        }
-
-        var bytes = Encoding.UTF8.GetBytes(body);
-        var timestamp = startedAt.ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bytes) };
-        request.Options.Set(ConnectTo, addresses);
-        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        request.Headers.UserAgent.ParseAdd(WebhookOptions.UserAgent);
-        request.Headers.TryAddWithoutValidation("webhook-id", messageId.ToString());
-        request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        maskedHeaders["Content-Type"] = "application/json";
-        maskedHeaders["User-Agent"] = WebhookOptions.UserAgent;
-        maskedHeaders["webhook-id"] = messageId.ToString();
-        maskedHeaders["webhook-timestamp"] = timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (token is not null)
-        {
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-            maskedHeaders["Authorization"] = "Bearer " + Mask;
-        }
-        if (secret.Length > 0)
-        {
-            var wandb = Signatures.Wandb(secret, bytes);
-            var standard = Signatures.StandardWebhooks(secret, messageId.ToString(), timestamp, bytes);
-            request.Headers.TryAddWithoutValidation("X-Wandb-Signature", wandb);
-            request.Headers.TryAddWithoutValidation("webhook-signature", standard);
-            maskedHeaders["X-Wandb-Signature"] = wandb;
-            maskedHeaders["webhook-signature"] = standard;
+            var wandb = Signatures.Wandb(request.SigningSecret, bytes);
+            var standard = Signatures.StandardWebhooks(request.SigningSecret, messageId, startedAt.ToUnixTimeSeconds(), bytes);
+            message.Headers.TryAddWithoutValidation("X-Wandb-Signature", wandb);
+            message.Headers.TryAddWithoutValidation("webhook-signature", standard);
+            sentHeaders["X-Wandb-Signature"] = wandb;
+            sentHeaders["webhook-signature"] = standard;
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_options.Timeout);
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var h in response.Headers.Concat(response.Content.Headers)) headers[h.Key] = string.Join(", ", h.Value);
             var (excerpt, truncated) = await ReadExcerptAsync(response, mask, timeout.Token);
-            var status = (int)response.StatusCode;
-            string? error = status switch
-            {
-                >= 200 and < 300 => null,
-                >= 300 and < 400 => $"redirect not followed ({status}{(response.Headers.Location is { } l ? " to " + l : "")})",
-                _ => $"HTTP {status}",
-            };
-            TimeSpan? retryAfter = status is 429 or 503
-                ? response.Headers.RetryAfter switch
-                {
-                    { Delta: { } d } => d > _options.MaxRetryAfter ? _options.MaxRetryAfter : d,
-                    { Date: { } at } => RetrySchedule.ParseRetryAfter(at.ToString("R"), DateTimeOffset.UtcNow, _options.MaxRetryAfter),
-                    _ => null,
-                }
-                : null;
-            return new SendResult(status, mask.Apply(headers), excerpt, mask.Apply(error), clock.Elapsed.TotalMilliseconds, startedAt, false, retryAfter,
-                webhook.Url, mask.Apply(maskedHeaders), mask.Apply(maskedBody), truncated);
+            return Kept(SendResult.Answered((int)response.StatusCode, headers, excerpt, truncated, response.Headers.RetryAfter, response.Headers.Location));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return Fail($"timed out after {_options.Timeout.TotalSeconds:0.#} s", refused: false);
+            return Kept(SendResult.NoAnswer($"timed out after {_options.Timeout.TotalSeconds:0.#} s"));
         }
         catch (HttpRequestException ex)
         {
-            return Fail($"request failed: {ex.HttpRequestError} {ex.InnerException?.Message ?? ex.Message}", refused: false);
+            return Kept(SendResult.NoAnswer($"request failed: {ex.HttpRequestError} {ex.InnerException?.Message ?? ex.Message}"));
         }
-    }
-
-    private async Task<(string Body, string MaskedBody, string Secret, string? Token, SecretMask Mask)> RenderAsync(WebhookTarget webhook, string payload,
-        int payloadFormat, CancellationToken ct)
-    {
-        Func<string, Func<string, string?>, string> expand = payloadFormat switch
-        {
-            SendWebhook.SealedPayload => PayloadTemplate.ExpandSecrets,
-            SendWebhook.LegacyPayload => PayloadTemplate.ExpandLegacySecrets,
-            _ => throw new NotSupportedException($"payload format {payloadFormat}"),
-        };
-        var references = payloadFormat == SendWebhook.SealedPayload ? PayloadTemplate.SecretReferences(payload) : PayloadTemplate.Names(payload);
-        var names = references.Distinct(StringComparer.Ordinal).ToList();
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (names.Count > 0)
-        {
-            await using var connection = await _dataSource.OpenConnectionAsync(ct);
-            foreach (var s in await WebhookQueries.FindSecretsAsync(connection, webhook.EntityId, names, ct))
-                values[s.Name] = _cipher.Decrypt(webhook.EntityId, s.Name, s.Value);
-        }
-        var body = expand(payload, n => values.TryGetValue(n, out var v) ? v : null);
-        var masked = expand(payload, n => values.ContainsKey(n) ? Mask : null);
-        var secret = webhook.Secret is { } sec ? _cipher.Decrypt(webhook.EntityId, sec.Name, sec.Value) : "";
-        var token = webhook.AccessToken is { } t ? _cipher.Decrypt(webhook.EntityId, t.Name, t.Value) : null;
-        return (body, masked, secret, token, new SecretMask([token, secret, .. values.Values]));
     }
 
     /// <summary>
