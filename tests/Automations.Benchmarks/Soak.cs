@@ -192,7 +192,8 @@ public static class Soak
             ["p99_ms"] = Pair(Mean(first.Select(m => m.P99Ms)), Mean(last.Select(m => m.P99Ms))),
             ["rss_mb"] = services.ToDictionary(s => s, s => Pair(Mean(first.Select(m => m.RssMb.GetValueOrDefault(s, double.NaN))), Mean(last.Select(m => m.RssMb.GetValueOrDefault(s, double.NaN))))),
             ["db_mb"] = Pair(Mean(first.Select(m => m.Db?.SizeMb ?? double.NaN)), Mean(last.Select(m => m.Db?.SizeMb ?? double.NaN))),
-            ["db_growth_mb_per_min"] = Pair(Growth(first), Growth(last)),
+            // Growth needs two minutes: a window of one (a run of two or three minutes) takes its neighbour.
+            ["db_growth_mb_per_min"] = Pair(Growth(minutes.Take(Math.Max(2, k)).ToList()), Growth(minutes.TakeLast(Math.Max(2, k)).ToList())),
         };
     }
 
