@@ -17,17 +17,21 @@ public sealed class Load : IAsyncDisposable
     private IConnection? _amqp;
     private IChannel? _channel;
     private readonly SemaphoreSlim _channelLock = new(1, 1);
-    private readonly ConcurrentBag<Task> _inFlight = [];
+    private readonly SoakLedger? _ledger;
+    /// <summary>Sends not yet answered: a count, not the tasks, so that hours of open-loop load keep nothing per event.</summary>
+    private long _pending;
+    /// <summary>Events intake accepted, by when they were sent (empty with a <see cref="SoakLedger"/>, which keeps them compactly).</summary>
     public ConcurrentDictionary<string, DateTime> Accepted { get; } = new();
     /// <summary>Events intake did not accept (an error answer, or no answer), by when the refusal came back.</summary>
     public ConcurrentDictionary<string, DateTime> Refused { get; } = new();
     public long Errors;
     public ConcurrentQueue<string> ErrorSamples { get; } = new();
 
-    public Load(Options o, Setup.Team team)
+    public Load(Options o, Setup.Team team, SoakLedger? ledger = null)
     {
         _o = o;
         _team = team;
+        _ledger = ledger;
         _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Math.Max(8, o.Concurrency), PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
             BaseAddress = new Uri(o.Ingestion),
@@ -60,13 +64,13 @@ public sealed class Load : IAsyncDisposable
             if (_o.Via == "amqp")
             {
                 await PublishRawAsync("CREATE_ARTIFACT", body);
-                Accepted[benchId] = sentAt;
+                Accept(benchId, sentAt);
                 return;
             }
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
             using var response = await _http.PostAsync("/v1/events", content);
-            if (response.StatusCode == HttpStatusCode.Accepted) Accepted[benchId] = sentAt;
+            if (response.StatusCode == HttpStatusCode.Accepted) Accept(benchId, sentAt);
             else Refuse(benchId, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
         catch (Exception ex)
@@ -101,9 +105,16 @@ public sealed class Load : IAsyncDisposable
         }
     }
 
+    private void Accept(string benchId, DateTime sentAt)
+    {
+        if (_ledger is not null) _ledger.Accept(benchId);
+        else Accepted[benchId] = sentAt;
+    }
+
     private void Refuse(string benchId, string message)
     {
-        Refused[benchId] = DateTime.UtcNow;
+        if (_ledger is not null) _ledger.Refuse();
+        else Refused[benchId] = DateTime.UtcNow;
         if (Interlocked.Increment(ref Errors) <= 5) ErrorSamples.Enqueue(message);
     }
 
@@ -118,7 +129,7 @@ public sealed class Load : IAsyncDisposable
             while (sw.Elapsed < duration && !(stop?.Invoke() ?? false))
             {
                 var due = (int)(sw.Elapsed.TotalSeconds * perSecond);
-                while (sent < due) _inFlight.Add(SendOneAsync($"{prefix}-{sent++}"));
+                while (sent < due) _ = SendTrackedAsync($"{prefix}-{sent++}");
                 // Sleep until the next event is due, not a fixed millisecond: a 1 ms loop wakes the benchmark several
                 // times per event, CPU taken from the system it measures.
                 var next = TimeSpan.FromSeconds((sent + 1) / perSecond) - sw.Elapsed;
@@ -139,7 +150,18 @@ public sealed class Load : IAsyncDisposable
         return sent;
     }
 
-    public async Task FlushAsync() => await Task.WhenAll(_inFlight.ToArray());
+    private async Task SendTrackedAsync(string benchId)
+    {
+        Interlocked.Increment(ref _pending);
+        try { await SendOneAsync(benchId); }
+        finally { Interlocked.Decrement(ref _pending); }
+    }
+
+    /// <summary>Waits until every open-loop send has its answer (<see cref="SendOneAsync"/> never throws).</summary>
+    public async Task FlushAsync()
+    {
+        while (Interlocked.Read(ref _pending) > 0) await Task.Delay(20);
+    }
 
     public async ValueTask DisposeAsync()
     {

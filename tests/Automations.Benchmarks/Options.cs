@@ -21,6 +21,9 @@ public sealed class Options
     public string? Drill { get; init; }
     public bool Short { get; init; }
     public string RunDir { get; init; } = ".run";
+    public string RabbitMqManagement { get; init; } = "http://guest:guest@127.0.0.1:15672/";
+    /// <summary>Soak mode: how long to hold the fixed rate (null: the benchmark or a drill).</summary>
+    public TimeSpan? Soak { get; init; }
 
     public const string Usage = """
         Automations.Benchmarks: end-to-end benchmark and fault drills against the system deploy/local/up.sh runs.
@@ -32,9 +35,13 @@ public sealed class Options
           --via http|amqp       how events are sent (default http)
           --drill NAME          rabbitmq | kill | postgres | errors | slow | malformed
           --short               the short form (CI)
+          --soak T              soak mode: T (90s, 3m, 60m, 2h) at the fixed --rate after --min-warmup; one line
+                                per minute (delivered/s, p50/p99, RSS per service, database size, backlog), a PNG,
+                                a drift summary and one SOAK_RESULT line; exits 1 when the exactly-once check fails
           --out DIR             where the latency plot goes (default bench-results)
-          --api URL --ingestion URL --postgres CS --rabbitmq URI --run-dir DIR
-        Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT); exits 1 when the exactly-once check fails.
+          --api URL --ingestion URL --postgres CS --rabbitmq URI --rabbitmq-management URL --run-dir DIR
+        Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT / SOAK_RESULT); exits 1 when the exactly-once
+        check fails.
         """;
 
     public static Options Parse(string[] args)
@@ -68,6 +75,24 @@ public sealed class Options
             Drill = map.GetValueOrDefault("drill"),
             Short = shortForm,
             RunDir = S("run-dir", ".run"),
+            RabbitMqManagement = S("rabbitmq-management", Environment.GetEnvironmentVariable("AUTOMATIONS_TEST_RABBITMQ_MANAGEMENT") ?? new Options().RabbitMqManagement),
+            Soak = map.TryGetValue("soak", out var soak) ? ParseSpan(soak) : null,
         };
+    }
+
+    /// <summary>90s, 3m, 60m, 2h; a bare number is seconds.</summary>
+    public static TimeSpan ParseSpan(string text)
+    {
+        var unit = text[^1];
+        var number = char.IsDigit(unit) ? text : text[..^1];
+        var value = double.Parse(number, NumberStyles.Float, CultureInfo.InvariantCulture);
+        var span = unit switch
+        {
+            'h' => TimeSpan.FromHours(value),
+            'm' => TimeSpan.FromMinutes(value),
+            's' or (>= '0' and <= '9') => TimeSpan.FromSeconds(value),
+            _ => throw new ArgumentException($"--soak {text}: expected a duration such as 90s, 3m, 60m or 2h"),
+        };
+        return span > TimeSpan.Zero ? span : throw new ArgumentException($"--soak {text}: must be positive");
     }
 }

@@ -43,6 +43,7 @@ public static class Program
         await Setup.WireAsync(team, receiver.BaseAddress, Secret, endpoints);
         await Task.Delay(500); // the automations cache is dropped on AutomationsChanged; let it arrive
         var services = new Services(o.RunDir);
+        if (o.Soak is not null) return await Soak.RunAsync(o, team, receiver, services, JsonOut);
         await using var load = new Load(o, team);
         using var sampler = new Timer(_ => services.SampleOnce(), null, 0, 1000);
 
@@ -90,6 +91,7 @@ public static class Program
         await load.RunAsync("m", TimeSpan.FromHours(1), () => DateTime.UtcNow - measureStart >= o.Duration && drill.IsCompleted
             && (report.FaultEnd is not { } faultOver || DateTime.UtcNow >= faultOver + tail));
         await load.FlushAsync();
+        var rssWhileSending = services.PeakRssSnapshot();
         try { await drill; }
         catch (Exception ex)
         {
@@ -107,6 +109,11 @@ public static class Program
         // ... and for the sender to record what arrived (its outcome is written after the request, possibly after a retry).
         while (DateTime.UtcNow < drainUntil && await CountRecordedDeliveriesAsync(o, team.Entity) is { } rec && rec < receiver.CountByBenchId.Count)
             await Task.Delay(500);
+        // Resident memory once everything was delivered and recorded (sampled every second until then): whether what a
+        // backlog took is given back. The peak above covers the sending and the drain.
+        services.SampleOnce();
+        var (rssAfterDrain, _) = services.Current();
+        var drainedAfter = DateTime.UtcNow - sendEnd;
 
         var missing = expected.Sum(id => endpoints.Count(e => !receiver.CountByBenchId.ContainsKey(id + "/" + e)));
         // A doubled effect: one event delivered under more than one webhook-id (no receiver can tell them apart).
@@ -138,7 +145,10 @@ public static class Program
             ["resent_webhook_ids"] = resent,
             ["resent_unexplained"] = resentUnexplained,
             ["invalid_signatures"] = invalid,
-            ["rss_mb_peak"] = services.PeakRssMb.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 0)),
+            ["rss_mb_peak"] = services.PeakRssSnapshot().ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 0)),
+            ["rss_mb_peak_sending"] = rssWhileSending.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 0)),
+            ["rss_mb_after_drain"] = rssAfterDrain.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 0)),
+            ["drain_s"] = Math.Round(drainedAfter.TotalSeconds, 0),
             ["cpu_percent_avg"] = services.Cpu.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value.DefaultIfEmpty().Average(), 0)),
         };
         var failures = report.Failures;
@@ -505,7 +515,7 @@ public static class Program
         return recent.Length == 0 ? double.PositiveInfinity : recent[recent.Length / 2];
     }
 
-    private static async Task<long?> CountRecordedDeliveriesAsync(Options o, string entity)
+    internal static async Task<long?> CountRecordedDeliveriesAsync(Options o, string entity)
     {
         try
         {

@@ -36,6 +36,11 @@ public sealed class Receiver : IAsyncDisposable
     /// <summary>Hanging requests the sender gave up on (it closed the request): the slow drill's evidence that its fault happened.</summary>
     public long HangsAbandoned;
     public Uri BaseAddress { get; private set; } = null!;
+    /// <summary>
+    /// When set (the soak), arrivals are booked here, compactly, instead of in <see cref="All"/>, <see cref="ByWebhookId"/>
+    /// and <see cref="CountByBenchId"/>, which keep a few hundred bytes per event for the benchmark's latency plot.
+    /// </summary>
+    public SoakLedger? Ledger { get; set; }
 
     private Receiver(WebApplication app, string secret)
     {
@@ -107,6 +112,11 @@ public sealed class Receiver : IAsyncDisposable
         catch (Exception) { Interlocked.Increment(ref InvalidSignatures); }
         var latency = long.TryParse(sentAt, out var sentTicks) ? (receivedAt - new DateTime(sentTicks, DateTimeKind.Utc)).TotalMilliseconds : double.NaN;
         var webhookId = http.Request.Headers["webhook-id"].ToString();
+        if (Ledger is { } ledger)
+        {
+            ledger.Arrived(benchId, webhookId, latency);
+            return Results.Ok();
+        }
         var receipt = new Receipt(webhookId, benchId, name, latency, receivedAt, valid);
         if (ByWebhookId.TryAdd(webhookId + "/" + name, receipt))
         {

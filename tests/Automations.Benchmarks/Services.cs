@@ -9,8 +9,38 @@ public sealed class Services(string runDir)
     public sealed record Sample(string Name, double RssMb, double CpuPercent);
 
     private readonly Dictionary<string, (int Pid, double CpuSeconds, DateTime At)> _last = [];
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, double> _windowPeakRssMb = [];
+    private readonly Dictionary<string, double> _rssMb = [];
+    private readonly Dictionary<string, double> _anonMb = [];
     public Dictionary<string, double> PeakRssMb { get; } = [];
     public Dictionary<string, List<double>> Cpu { get; } = [];
+
+    /// <summary>The largest resident set of each service since the last call (the soak's per-minute figure), and resets it.</summary>
+    public Dictionary<string, double> TakeWindowPeakRssMb()
+    {
+        lock (_lock)
+        {
+            var peak = new Dictionary<string, double>(_windowPeakRssMb);
+            _windowPeakRssMb.Clear();
+            return peak;
+        }
+    }
+
+    /// <summary>
+    /// The latest sample of each service: its resident set, and the anonymous part of it (RssAnon: the GC heap, native
+    /// allocations, stacks), which is the process's own; the rest is mapped files (assemblies, ReadyToRun code), shared and
+    /// reclaimable by the kernel.
+    /// </summary>
+    public (Dictionary<string, double> RssMb, Dictionary<string, double> AnonMb) Current()
+    {
+        lock (_lock) return (new(_rssMb), new(_anonMb));
+    }
+
+    public Dictionary<string, double> PeakRssSnapshot()
+    {
+        lock (_lock) return new(PeakRssMb);
+    }
 
     public IReadOnlyDictionary<string, int> Pids()
     {
@@ -30,10 +60,18 @@ public sealed class Services(string runDir)
         {
             try
             {
-                var rssKb = File.ReadAllLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
-                var rss = double.Parse(rssKb, CultureInfo.InvariantCulture) / 1024;
-                PeakRssMb[name] = Math.Max(PeakRssMb.GetValueOrDefault(name), rss);
+                var status = File.ReadAllLines($"/proc/{pid}/status");
+                double Mb(string field) => double.Parse(status.First(l => l.StartsWith(field, StringComparison.Ordinal))
+                    .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+                var rss = Mb("VmRSS:");
+                var anon = Mb("RssAnon:");
+                lock (_lock)
+                {
+                    PeakRssMb[name] = Math.Max(PeakRssMb.GetValueOrDefault(name), rss);
+                    _windowPeakRssMb[name] = Math.Max(_windowPeakRssMb.GetValueOrDefault(name), rss);
+                    _rssMb[name] = rss;
+                    _anonMb[name] = anon;
+                }
                 var stat = File.ReadAllText($"/proc/{pid}/stat");
                 var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
                 var cpuSeconds = (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / ticks;
@@ -55,8 +93,11 @@ public sealed class Services(string runDir)
 
     public void ResetCpu()
     {
-        Cpu.Clear();
-        PeakRssMb.Clear();
+        lock (_lock)
+        {
+            Cpu.Clear();
+            PeakRssMb.Clear();
+        }
     }
 
     /// <summary>The pid of a running service from its pid file; throws when the file is missing or the process is not running.</summary>
