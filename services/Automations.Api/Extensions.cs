@@ -8,7 +8,7 @@ using Automations.Api.Secrets;
 using Automations.Api.Webhooks;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using Automations.ServiceDefaults.Http;
 using MassTransit;
@@ -27,7 +27,7 @@ public static class Extensions
         if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
             builder.Services.AddHostedService<RotateSecretsOnStart>();
         builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseConsumerRetry()));
-        builder.Services.AddOutboxRelay(Schema);
+        builder.Services.AddWrites(Schema);
         builder.AddConsole();
         return builder;
     }

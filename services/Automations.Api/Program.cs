@@ -1,3 +1,4 @@
+using Automations.Persistence;
 using Automations.ServiceDefaults;
 
 namespace Automations.Api;
@@ -16,6 +17,7 @@ public static class Program
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("automations-api");
+        builder.AddMigrateOnStart();
         builder.AddApi();
         var app = builder.Build();
         app.MapApi();

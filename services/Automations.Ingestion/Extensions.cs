@@ -1,8 +1,7 @@
 using Automations.Ingestion.Amqp;
 using Automations.Ingestion.Events;
 using Automations.Persistence.Control;
-using Automations.Persistence.GroupCommit;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using Automations.ServiceDefaults.Http;
 
@@ -24,8 +23,7 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpIntake>());
         builder.Services.AddHealthChecks().AddCheck<AmqpIntakeHealthCheck>("amqp-intake", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.AddAutomationsBus();
-        builder.Services.AddOutboxRelay(Schema);
-        builder.Services.AddGroupCommit(Schema);
+        builder.Services.AddWrites(Schema);
         return builder;
     }
 

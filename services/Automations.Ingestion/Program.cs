@@ -1,3 +1,4 @@
+using Automations.Persistence;
 using Automations.ServiceDefaults;
 
 namespace Automations.Ingestion;
@@ -10,6 +11,7 @@ public static class Program
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("automations-ingestion");
+        builder.AddMigrateOnStart();
         builder.AddIngestion();
         var app = builder.Build();
         app.MapIngestion();

@@ -2,7 +2,7 @@ using Automations.LaunchEnqueuer.Agent;
 using Automations.LaunchEnqueuer.Enqueue;
 using Automations.LaunchEnqueuer.Leases;
 using Automations.Persistence.Control;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using Automations.ServiceDefaults.Http;
 
@@ -23,7 +23,7 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueSignals>());
         builder.Services.AddHostedService<LeaseSweeper>();
         builder.AddAutomationsBus(x => x.AddConsumer<EnqueueLaunchJobConsumer>(typeof(EnqueueLaunchJobConsumerDefinition)));
-        builder.Services.AddOutboxRelay(Schema);
+        builder.Services.AddWrites(Schema);
         return builder;
     }
 

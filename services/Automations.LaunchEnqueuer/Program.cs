@@ -1,3 +1,4 @@
+using Automations.Persistence;
 using Automations.ServiceDefaults;
 
 namespace Automations.LaunchEnqueuer;
@@ -10,6 +11,7 @@ public static class Program
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("automations-launch-enqueuer");
+        builder.AddMigrateOnStart();
         builder.AddLaunchEnqueuer();
         var app = builder.Build();
         app.MapLaunchEnqueuer();

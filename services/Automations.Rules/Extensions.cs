@@ -1,6 +1,5 @@
 using Automations.ServiceDefaults.Http;
-using Automations.Persistence.GroupCommit;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.Rules.Matching;
 using Automations.Rules.Runs;
 using Automations.ServiceDefaults;
@@ -33,8 +32,7 @@ public static class Extensions
                 e.Temporary = true;
             });
         });
-        builder.Services.AddOutboxRelay(Schema);
-        builder.Services.AddGroupCommit(Schema);
+        builder.Services.AddWrites(Schema);
         return builder;
     }
 

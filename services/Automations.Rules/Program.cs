@@ -1,3 +1,4 @@
+using Automations.Persistence;
 using Automations.ServiceDefaults;
 
 namespace Automations.Rules;
@@ -10,6 +11,7 @@ public static class Program
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("automations-rules");
+        builder.AddMigrateOnStart();
         builder.AddRules();
         var app = builder.Build();
         app.MapRules();

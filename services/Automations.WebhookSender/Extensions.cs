@@ -2,8 +2,7 @@ using Automations.ServiceDefaults.Http;
 using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Core.Webhooks;
-using Automations.Persistence.GroupCommit;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using Automations.WebhookSender.Deliveries;
 using Automations.WebhookSender.Sending;
@@ -38,9 +37,7 @@ public static class Extensions
             x.AddConsumer<RedeliverWebhookConsumer>(c => c.UseConsumerRetry());
             x.AddConsumer<TestWebhookConsumer>();
         });
-        builder.Services.AddOutboxRelay(Schema);
-        builder.Services.AddOutboxBatch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(Schema, items => new WebhookDeliveriesCompleted(items));
-        builder.Services.AddGroupCommit(Schema);
+        builder.Services.AddWrites(Schema, w => w.Batch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(items => new WebhookDeliveriesCompleted(items)));
         return builder;
     }
 

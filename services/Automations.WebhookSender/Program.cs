@@ -1,3 +1,4 @@
+using Automations.Persistence;
 using Automations.ServiceDefaults;
 
 namespace Automations.WebhookSender;
@@ -13,6 +14,7 @@ public static class Program
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults("automations-webhook-sender");
+        builder.AddMigrateOnStart();
         builder.AddWebhookSender();
         services(builder.Services);
         var app = builder.Build();

@@ -1,4 +1,3 @@
-using Automations.Persistence;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -31,8 +30,8 @@ public static class Extensions
 
     /// <summary>
     /// Everything every service has: JSON logs carrying the trace id, OpenTelemetry traces and metrics (OTLP when
-    /// OTEL_EXPORTER_OTLP_ENDPOINT is set), the PostgreSQL data source, health checks, and (in Development or when
-    /// Database:MigrateOnStart is true) migrations at start.
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set), the PostgreSQL data source and health checks (migrations at start are
+    /// Persistence's AddMigrateOnStart).
     /// </summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, string serviceName)
     {
@@ -86,9 +85,6 @@ public static class Extensions
 
         // A body past the limit fails while it is read, with a BadHttpRequestException: HttpInput answers it (413).
         builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
-
-        if (builder.Environment.IsDevelopment() || builder.Configuration.GetValue("Database:MigrateOnStart", false))
-            builder.Services.AddHostedService<MigrateOnStart>();
         return builder;
     }
 
@@ -173,13 +169,5 @@ public static class Extensions
                 return HealthCheckResult.Unhealthy("PostgreSQL is not reachable: " + ex.GetType().Name);
             }
         }
-    }
-
-    private sealed class MigrateOnStart(IConfiguration configuration, ILogger<MigrateOnStart> logger) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) =>
-            DatabaseMigrator.MigrateAsync(configuration.GetConnectionString("Postgres")!, logger, ct: cancellationToken);
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -4,7 +4,7 @@ using Automations.Api.Access;
 using Automations.Api.ProjectAutomations;
 using Automations.Contracts;
 using Automations.Core.Validation;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.ServiceDefaults.Http;
 using Dapper;
 using MassTransit;
@@ -104,7 +104,8 @@ public static class DeliveriesEndpoints
         return Results.Ok(rows);
     }
 
-    private static async Task<IResult> RedeliverAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource)
+    private static async Task<IResult> RedeliverAsync(string entity, Guid id, HttpContext http, NpgsqlDataSource dataSource,
+        [FromKeyedServices(Extensions.Schema)] Writes writes)
     {
         var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: true);
         if (error is not null) return error;
@@ -114,11 +115,12 @@ public static class DeliveriesEndpoints
         if (status is null) return Results.Problem(statusCode: 404, title: "Not found", detail: $"No delivery {id} in this team");
         if (status == "pending") return Results.Problem(statusCode: 409, title: "Conflict", detail: "This delivery is still being attempted; redeliver it once it has succeeded or failed");
         var request = new RedeliverWebhook(Guid.CreateVersion7(), entity, id, null, null, null, principal!.UserName ?? principal.KeyId.ToString(), DateTimeOffset.UtcNow);
-        await PublishAsync(c, request, http.RequestAborted);
+        await PublishAsync(writes, c, request, http.RequestAborted);
         return Results.Accepted($"/v1/entities/{entity}/deliveries/{id}", new { requestId = request.RequestId, deliveries = 1 });
     }
 
-    private static async Task<IResult> RedeliverFailedAsync(string entity, Guid id, string? from, string? to, HttpContext http, NpgsqlDataSource dataSource)
+    private static async Task<IResult> RedeliverFailedAsync(string entity, Guid id, string? from, string? to, HttpContext http, NpgsqlDataSource dataSource,
+        [FromKeyedServices(Extensions.Schema)] Writes writes)
     {
         var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: true);
         if (error is not null) return error;
@@ -137,15 +139,16 @@ public static class DeliveriesEndpoints
               and created_at >= coalesce(@f, '-infinity'::timestamptz) and created_at < coalesce(@t, 'infinity'::timestamptz)
             """, new { id, entity, f, t }, cancellationToken: http.RequestAborted));
         var request = new RedeliverWebhook(Guid.CreateVersion7(), entity, null, id, f, t, principal.UserName ?? principal.KeyId.ToString(), DateTimeOffset.UtcNow);
-        await PublishAsync(c, request, http.RequestAborted);
+        await PublishAsync(writes, c, request, http.RequestAborted);
         return Results.Accepted(null as string, new { requestId = request.RequestId, deliveries = count });
     }
 
-    private static async Task PublishAsync(NpgsqlConnection c, RedeliverWebhook request, CancellationToken ct)
+    private static async Task PublishAsync(Writes writes, NpgsqlConnection c, RedeliverWebhook request, CancellationToken ct)
     {
         await using var tx = await c.BeginTransactionAsync(ct);
-        await OutboxWriter.AddAsync(c, tx, Extensions.Schema, request, request.RequestId);
-        await tx.CommitAsync(ct);
+        var w = writes.Enlist(c, tx);
+        w.Publish(request, request.RequestId);
+        await w.CommitAsync(ct);
     }
 
     /// <param name="Payload">The payload as sent, with secret references (${NAME}) in place of their values; sealed (docs/rules.md): `$$` is a `$`.</param>

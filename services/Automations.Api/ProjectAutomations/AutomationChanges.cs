@@ -1,12 +1,20 @@
 using Automations.Contracts;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Npgsql;
 
 namespace Automations.Api.ProjectAutomations;
 
 public static class AutomationChanges
 {
-    /// <summary>AutomationsChanged through the control outbox, in the caller's transaction (Rules drops its cache for the project).</summary>
-    public static Task PublishAsync(NpgsqlConnection c, NpgsqlTransaction tx, string entity, string project, Guid? automationId) =>
-        OutboxWriter.AddAsync(c, tx, Extensions.Schema, new AutomationsChanged(entity, project, automationId, DateTimeOffset.UtcNow));
+    /// <summary>
+    /// Commits the caller's transaction with AutomationsChanged for each of <paramref name="projects"/> (Rules drops its
+    /// cache for the project), published through the control schema's write unit.
+    /// </summary>
+    public static Task CommitAsync(HttpContext http, NpgsqlConnection c, NpgsqlTransaction tx, string entity, IEnumerable<string> projects, Guid? automationId,
+        CancellationToken ct)
+    {
+        var w = http.RequestServices.GetRequiredKeyedService<Writes>(Extensions.Schema).Enlist(c, tx);
+        foreach (var project in projects) w.Publish(new AutomationsChanged(entity, project, automationId, DateTimeOffset.UtcNow));
+        return w.CommitAsync(ct);
+    }
 }

@@ -157,8 +157,7 @@ public static class AutomationsEndpoints
             return ReferenceGone();
         }
         if (inserted == 0) return Duplicate(a.Name);
-        await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
-        await tx.CommitAsync(ct);
+        await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
         var view = await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id);
         return Results.Created($"{http.Request.Path}/{id}", view);
     }
@@ -198,8 +197,7 @@ public static class AutomationsEndpoints
             return ReferenceGone();
         }
         if (updated == 0) return Problems.NotFound("The automation");
-        await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
-        await tx.CommitAsync(ct);
+        await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
         return Results.Ok(await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id));
     }
 
@@ -212,8 +210,7 @@ public static class AutomationsEndpoints
             "update control.automations set enabled = @enabled, updated_at = now() where id = @id and entity_id = @entityId and project = @project",
             new { id, enabled, entityId = caller.EntityId, project }, tx);
         if (updated == 0) return Problems.NotFound("The automation");
-        await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
-        await tx.CommitAsync(ct);
+        await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
         return Results.Ok(await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id));
     }
 
@@ -226,8 +223,7 @@ public static class AutomationsEndpoints
             "delete from control.automations where id = @id and entity_id = @entityId and project = @project",
             new { id, entityId = caller.EntityId, project }, tx);
         if (deleted == 0) return Problems.NotFound("The automation");
-        await AutomationChanges.PublishAsync(c, tx, caller.Entity, project, id);
-        await tx.CommitAsync(ct);
+        await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
         return Results.NoContent();
     }
 }

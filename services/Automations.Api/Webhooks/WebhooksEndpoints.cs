@@ -139,9 +139,7 @@ public static class WebhooksEndpoints
         // Rules may cache automations with their webhook: tell every project that uses this one.
         var projects = await c.QueryAsync<string>(
             "select distinct project from control.automations where webhook_id = @id", new { id }, tx);
-        foreach (var project in projects)
-            await AutomationChanges.PublishAsync(c, tx, http.Caller().Entity, project, null);
-        await tx.CommitAsync(ct);
+        await AutomationChanges.CommitAsync(http, c, tx, http.Caller().Entity, projects, null, ct);
         return Results.Ok(await c.QuerySingleAsync<Webhook>(Select + " and w.id = @id", new { entityId, id }));
     }
 

@@ -1,16 +1,14 @@
 using Automations.Contracts;
 using Automations.Core.Events;
 using Automations.Core.Validation;
-using Automations.Persistence.GroupCommit;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Dapper;
 using Npgsql;
 
 namespace Automations.Ingestion.Events;
 
 /// <summary>Stores an accepted event and its ArtifactEventReceived outbox row in one statement, committed with whatever else is queued (group commit); (entity, eventId) dedupes.</summary>
-public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox,
-    [FromKeyedServices(Extensions.Schema)] GroupCommitter writes)
+public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(Extensions.Schema)] Writes writes)
 {
     public sealed record StoreResult(Guid Id, bool Duplicate);
 
@@ -20,29 +18,24 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
         var receivedAt = DateTimeOffset.UtcNow;
         var message = new ArtifactEventReceived(id, e.EventId, e.EventType, e.Entity, e.Project, e.Collection, e.VersionId, e.VersionIndex,
             e.Alias, e.Tag, e.Author, e.OccurredAt, e.MetadataJson, receivedAt);
-        var parameters = new StatementParameters(new
-        {
-            id, e.Entity, e.EventId, e.EventType, e.Project, e.Collection, e.VersionId, e.VersionIndex, e.Alias, e.Tag, e.Author,
-            e.OccurredAt, receivedAt, source, metadata = e.MetadataJson,
-        });
-        OutboxWriter.AddParameters(parameters, "o_", typeof(ArtifactEventReceived), message, id);
         // One statement: the event and its outbox row commit together (with whatever else the group commit carries),
         // published right after the commit (the relay takes the row only if that fails).
-        var stored = await writes.ScalarAsync<int>(
-            $"""
-            with ev as (
-                insert into ingestion.events (id, entity, event_id, event_type, project, collection, version_id, version_index, alias, tag, author, occurred_at, received_at, source, metadata)
-                values (@id, @Entity, @EventId, @EventType, @Project, @Collection, @VersionId, @VersionIndex, @Alias, @Tag, @Author, @OccurredAt, @receivedAt, @source, @metadata::jsonb)
-                on conflict (entity, event_id) do nothing
-                returning id),
-            ob as ({outbox.InsertFrom("ev", "o_")})
-            select (select count(*) from ev)::int, {outbox.NotifyIfAny("ev")}
-            """, parameters, ct);
-        if (stored == 1)
-        {
-            outbox.PublishCommitted(id, typeof(ArtifactEventReceived), message);
-            return new StoreResult(id, false);
-        }
+        var w = writes.Begin();
+        var ev = w.Execute(
+            """
+            insert into ingestion.events (id, entity, event_id, event_type, project, collection, version_id, version_index, alias, tag, author, occurred_at, received_at, source, metadata)
+            values (@id, @Entity, @EventId, @EventType, @Project, @Collection, @VersionId, @VersionIndex, @Alias, @Tag, @Author, @OccurredAt, @receivedAt, @source, @metadata::jsonb)
+            on conflict (entity, event_id) do nothing
+            returning id
+            """,
+            new
+            {
+                id, e.Entity, e.EventId, e.EventType, e.Project, e.Collection, e.VersionId, e.VersionIndex, e.Alias, e.Tag, e.Author,
+                e.OccurredAt, receivedAt, source, metadata = e.MetadataJson,
+            });
+        w.Publish(message, when: ev, messageId: id);
+        var stored = await w.CommitAsync(ct);
+        if (stored.Count(ev) == 1) return new StoreResult(id, false);
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var existing = await connection.QuerySingleAsync<Guid>(new CommandDefinition(

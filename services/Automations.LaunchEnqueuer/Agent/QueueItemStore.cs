@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Automations.Contracts;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -28,7 +28,7 @@ public sealed record ClaimedItem(Guid Id, Guid LeaseId, DateTime LeaseExpiresAt,
 /// messages go into the launch outbox in that same transaction. A call must present the lease it got from its claim,
 /// so an agent whose lease expired (and whose item went to another agent) cannot touch the item any more.
 /// </summary>
-public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options)
+public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes)
 {
     public async Task<ClaimedItem?> ClaimAsync(Guid queueId, string? agent, CancellationToken ct)
     {
@@ -77,28 +77,27 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
 
     private async Task<(LeaseOutcome Outcome, string? State)> EndAsync(Guid entityId, Guid id, Guid leaseId, int? exitCode, string? failure, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        var (outcome, row) = await LockAsync(connection, tx, entityId, id, leaseId, ct);
+        await using var w = await writes.BeginTransactionAsync(ct);
+        var (outcome, row) = await LockAsync(w.Connection, w.Transaction, entityId, id, leaseId, ct);
         if (outcome != LeaseOutcome.Ok)
         {
-            await tx.CommitAsync(ct);
+            await w.CommitAsync(ct);
             // The same lease reporting again (its first answer was lost) is not an error: it gets the state it already set.
             return (outcome, row?.State);
         }
         var state = failure is null ? "finished" : "failed";
         var now = DateTimeOffset.UtcNow;
-        await connection.ExecuteAsync(
+        await w.Connection.ExecuteAsync(
             """
             update launch.queue_items set state = @state, exit_code = @exitCode, failure_reason = @failure, ended_at = @now,
                 lease_expires_at = null, updated_at = @now
             where id = @id
-            """, new { id, state, exitCode, failure, now }, tx);
+            """, new { id, state, exitCode, failure, now }, w.Transaction);
         if (failure is null)
-            await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobFinished(row!.CommandId, row.RunId, id, exitCode ?? 0, now));
+            w.Publish(new LaunchJobFinished(row!.CommandId, row.RunId, id, exitCode ?? 0, now));
         else
-            await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobFailed(row!.CommandId, row.RunId, id, failure, now));
-        await tx.CommitAsync(ct);
+            w.Publish(new LaunchJobFailed(row!.CommandId, row.RunId, id, failure, now));
+        await w.CommitAsync(ct);
         LaunchMetrics.Count(state);
         return (LeaseOutcome.Ok, state);
     }

@@ -3,8 +3,7 @@ using System.Text.Json;
 using Automations.Contracts;
 using Automations.Core.Launch;
 using Automations.Persistence.Control;
-using Automations.Persistence.Inbox;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using Dapper;
 using MassTransit;
@@ -16,7 +15,7 @@ namespace Automations.LaunchEnqueuer.Enqueue;
 /// One queue item per command: the inbox absorbs a redelivered message, the unique command_id a second command with the
 /// same id. A queue or job version that vanished since the automation was saved ends the run as failed, with the reason.
 /// </summary>
-public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogger<EnqueueLaunchJobConsumer> logger) : IConsumer<EnqueueLaunchJob>
+public sealed class EnqueueLaunchJobConsumer([FromKeyedServices(Extensions.Schema)] Writes writes, ILogger<EnqueueLaunchJobConsumer> logger) : IConsumer<EnqueueLaunchJob>
 {
     public async Task Consume(ConsumeContext<EnqueueLaunchJob> context)
     {
@@ -25,13 +24,9 @@ public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogge
         Activity.Current?.SetTag("automations.command_id", m.CommandId);
         Activity.Current?.SetTag("automations.run_id", m.RunId);
 
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        if (!await Inbox.TryBeginAsync(connection, tx, Extensions.Schema, nameof(EnqueueLaunchJobConsumer), context.MessageId ?? m.CommandId))
-        {
-            await tx.CommitAsync(ct);
-            return;
-        }
+        await using var w = await writes.BeginTransactionAsync(ct);
+        if (!await w.InboxAsync(nameof(EnqueueLaunchJobConsumer), context.MessageId ?? m.CommandId, ct)) return;
+        var (connection, tx) = (w.Connection, w.Transaction);
 
         var queue = await LaunchQueries.FindQueueAsync(connection, m.QueueId, tx, ct);
         var version = await LaunchQueries.FindJobVersionAsync(connection, m.JobId, m.JobVersion, tx, ct);
@@ -68,22 +63,22 @@ public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogge
         if (inserted == 0)
         {
             logger.LogInformation("Command {CommandId} already has a queue item; nothing to do", m.CommandId);
-            await tx.CommitAsync(ct);
+            await w.CommitAsync(ct);
             return;
         }
 
         if (failure is null)
         {
-            await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobEnqueued(m.CommandId, m.RunId, id, m.QueueId, now));
+            w.Publish(new LaunchJobEnqueued(m.CommandId, m.RunId, id, m.QueueId, now));
             await connection.ExecuteAsync("select pg_notify(@channel, @queue)", new { channel = Agent.QueueSignals.Channel, queue = m.QueueId.ToString() }, tx);
             logger.LogInformation("Queued item {QueueItemId} of job {JobId} v{JobVersion} on queue {QueueId}", id, m.JobId, m.JobVersion, m.QueueId);
         }
         else
         {
-            await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobFailed(m.CommandId, m.RunId, id, failure, now));
+            w.Publish(new LaunchJobFailed(m.CommandId, m.RunId, id, failure, now));
             logger.LogWarning("Launch command {CommandId} failed: {Reason}", m.CommandId, failure);
         }
-        await tx.CommitAsync(ct);
+        await w.CommitAsync(ct);
         LaunchMetrics.Count(failure is null ? "queued" : "rejected");
     }
 

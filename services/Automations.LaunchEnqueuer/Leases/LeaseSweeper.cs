@@ -1,7 +1,7 @@
 using Automations.Contracts;
 using Automations.LaunchEnqueuer.Agent;
 using Automations.Persistence.Inbox;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -12,7 +12,8 @@ namespace Automations.LaunchEnqueuer.Leases;
 /// Returns items whose lease expired (the agent died or lost its network) to their queue, or fails the run once the
 /// item has been claimed Launch:MaxClaims times. SKIP LOCKED lets several replicas sweep side by side.
 /// </summary>
-public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, ILogger<LeaseSweeper> logger) : BackgroundService
+public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes,
+    ILogger<LeaseSweeper> logger) : BackgroundService
 {
     private static readonly TimeSpan InboxSweepEvery = TimeSpan.FromHours(1);
 
@@ -50,8 +51,8 @@ public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<La
     public async Task<int> SweepOnceAsync(CancellationToken ct)
     {
         var maxClaims = options.CurrentValue.MaxClaims;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var w = await writes.BeginTransactionAsync(ct);
+        var (connection, tx) = (w.Connection, w.Transaction);
         var expired = (await connection.QueryAsync<Expired>(new CommandDefinition(
             """
             select id as Id, queue_id as QueueId, command_id as CommandId, run_id as RunId, claims as Claims
@@ -70,7 +71,7 @@ public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<La
                     update launch.queue_items set state = 'failed', failure_reason = @reason, lease_expires_at = null, ended_at = @now, updated_at = @now
                     where id = @Id
                     """, new { item.Id, reason, now }, tx);
-                await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobFailed(item.CommandId, item.RunId, item.Id, reason, now));
+                w.Publish(new LaunchJobFailed(item.CommandId, item.RunId, item.Id, reason, now));
                 logger.LogWarning("Queue item {QueueItemId} failed: lease expired {Claims} times", item.Id, item.Claims);
             }
             else
@@ -84,7 +85,7 @@ public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<La
                 logger.LogInformation("Queue item {QueueItemId} lease expired (claim {Claims}); back in the queue", item.Id, item.Claims);
             }
         }
-        await tx.CommitAsync(ct);
+        await w.CommitAsync(ct);
         foreach (var item in expired) LaunchMetrics.Count(item.Claims >= maxClaims ? "expired" : "requeued");
         return expired.Count;
     }

@@ -1,13 +1,10 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Automations.Contracts;
 using Automations.Core.Templates;
 using Automations.Persistence;
 using Automations.Persistence.Control;
-using Automations.Persistence.GroupCommit;
-using Automations.Persistence.Inbox;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.Rules.Matching;
 using Dapper;
 using MassTransit;
@@ -21,12 +18,10 @@ namespace Automations.Rules.Runs;
 /// the immediate retries the event goes to the error queue with its exception. An event that matches nothing writes its inbox row only.
 /// </summary>
 public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, AutomationCache cache, RunMetrics metrics,
-    [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox, [FromKeyedServices(Extensions.Schema)] GroupCommitter writes,
-    ILogger<ArtifactEventConsumer> logger)
+    [FromKeyedServices(Extensions.Schema)] Writes writes, ILogger<ArtifactEventConsumer> logger)
     : IConsumer<ArtifactEventReceived>
 {
     public const string Name = "rules-artifact-events";
-    private const string InboxCte = "with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)";
 
     public async Task Consume(ConsumeContext<ArtifactEventReceived> context)
     {
@@ -35,9 +30,10 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         // A pooled connection only for what is read (the project's automations when not cached, a launch job's latest
         // version), given back before the write waits for its group commit.
         var connection = new LazyConnection(dataSource);
-        var sql = new StringBuilder(InboxCte);
-        var commands = new List<(Guid Id, object Command)>();
-        var parameters = new StatementParameters(new { consumer = Name, messageId = context.MessageId ?? e.EventId });
+        // An event that matches nothing still leaves its inbox row (operators and tests look for it).
+        var w = writes.Begin();
+        var inbox = w.Inbox(Name, context.MessageId ?? e.EventId);
+        var runs = new List<Step>();
         List<CompiledAutomation> matched;
         await using (connection)
         {
@@ -45,28 +41,12 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
             var automations = cache.TryGet(e.Entity, e.Project) ?? await cache.GetAsync(await connection.GetAsync(ct), null, e.Entity, e.Project, ct);
             matched = cache.Match(automations, e);
             metrics.Matching(Stopwatch.GetElapsedTime(started), e.EventType);
-            for (var i = 0; i < matched.Count; i++)
-            {
-                var (runSql, command) = await RunSqlAsync(connection, outbox, parameters, $"r{i}_", e, matched[i].Row, ct);
-                sql.Append(",\n").Append(runSql);
-                commands.Add(command);
-            }
+            foreach (var automation in matched) runs.Add(await RunAsync(w, inbox, connection, e, automation.Row, ct));
         }
-        if (matched.Count == 0)
-        {
-            // Nothing fires; the inbox row still records that this message was handled (operators and tests look for it).
-            await writes.QueryAsync(InboxCte + " select count(*) from inbox", parameters, ct);
-            return;
-        }
+        var result = await w.CommitAsync(ct);
+        if (matched.Count == 0) return;
 
-        var runs = string.Join(", ", Enumerable.Range(0, matched.Count).Select(i => $"(select count(*) from r{i}_run)::int"));
-        var any = string.Join(" union all ", Enumerable.Range(0, matched.Count).Select(i => $"select 1 from r{i}_run"));
-        sql.Append($",\nmade as ({any})\nselect array[{runs}], {outbox.NotifyIfAny("made")}");
-        var inserted = await writes.ScalarAsync<int[]>(sql.ToString(), parameters, ct);
-        for (var i = 0; i < commands.Count; i++)
-            if (inserted![i] == 1) outbox.PublishCommitted(commands[i].Id, commands[i].Command.GetType(), commands[i].Command);
-
-        var created = matched.Where((_, i) => inserted![i] == 1).Select(a => a.Row.ActionType).ToList();
+        var created = matched.Where((_, i) => result.Count(runs[i]) == 1).Select(a => a.Row.ActionType).ToList();
         foreach (var group in created.GroupBy(t => t)) metrics.Run(RunStatus.Pending, group.Key, group.Count());
         // Per event, so Debug: at hundreds of events a second the console logger's lock would serialise the consumers
         // (the run history, metrics and traces carry the same facts).
@@ -75,11 +55,10 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     }
 
     /// <summary>
-    /// Two CTEs for one automation: <c>{p}run</c> inserts the run (only for a new message, and only once per automation
-    /// and event: a row there means it is new), <c>{p}out</c> its command into the outbox.
+    /// One automation's run, only for a new message and only once per automation and event (a row returned means it is
+    /// new), and its command, published when the run is.
     /// </summary>
-    private static async Task<(string Sql, (Guid Id, object Command) Command)> RunSqlAsync(LazyConnection connection, OutboxPublisher outbox,
-        StatementParameters parameters, string p, ArtifactEventReceived e, AutomationRow a, CancellationToken ct)
+    private static async Task<Step> RunAsync(WriteUnit w, Step inbox, LazyConnection connection, ArtifactEventReceived e, AutomationRow a, CancellationToken ct)
     {
         var runId = Guid.CreateVersion7();
         var commandId = Guid.CreateVersion7();
@@ -107,26 +86,23 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
                 a.TargetProject, payload, eventJson, e.OccurredAt);
         }
 
-        var values = new Dictionary<string, object?>
-        {
-            ["runId"] = runId, ["id"] = a.Id, ["name"] = a.Name, ["entity"] = e.Entity, ["project"] = e.Project, ["eventId"] = e.EventId,
-            ["producerEventId"] = e.ProducerEventId, ["eventType"] = e.EventType, ["eventJson"] = eventJson, ["actionType"] = a.ActionType,
-            ["webhookId"] = a.WebhookId, ["jobId"] = a.JobId, ["jobVersion"] = jobVersion, ["queueId"] = a.QueueId,
-            ["targetProject"] = a.TargetProject, ["commandId"] = commandId, ["payload"] = payload,
-        };
-        foreach (var (name, value) in values) parameters.Add<object?>(p + name, value);
-        OutboxWriter.AddParameters(parameters, p + "o_", command.GetType(), command, commandId);
-        return ($"""
-            {p}run as (
-                insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
-                                        action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status)
-                select @{p}runId, @{p}id, @{p}name, @{p}entity, @{p}project, @{p}eventId, @{p}producerEventId, @{p}eventType, @{p}eventJson::jsonb,
-                       @{p}actionType, @{p}webhookId::uuid, @{p}jobId::uuid, @{p}jobVersion::int, @{p}queueId::uuid, @{p}targetProject::text, @{p}commandId, @{p}payload::text, 'Pending'
-                where exists (select 1 from inbox)
-                on conflict (automation_id, event_id) do nothing
-                returning 1),
-            {p}out as ({outbox.InsertFrom(p + "run", p + "o_")})
-            """, (commandId, command));
+        var run = w.Execute(
+            $"""
+            insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
+                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status)
+            select @runId, @id, @name, @entity, @project, @eventId, @producerEventId, @eventType, @eventJson::jsonb,
+                   @actionType, @webhookId::uuid, @jobId::uuid, @jobVersion::int, @queueId::uuid, @targetProject::text, @commandId, @payload::text, 'Pending'
+            where exists (select 1 from {inbox})
+            on conflict (automation_id, event_id) do nothing
+            returning 1
+            """,
+            new
+            {
+                runId, a.Id, a.Name, e.Entity, e.Project, e.EventId, e.ProducerEventId, e.EventType, eventJson, a.ActionType,
+                a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload,
+            });
+        w.Publish(command, when: run, messageId: commandId);
+        return run;
     }
 
     /// <summary>A pooled connection opened on first use only: a cached project and a webhook automation read nothing.</summary>

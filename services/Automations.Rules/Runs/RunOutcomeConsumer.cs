@@ -1,5 +1,5 @@
 using Automations.Contracts;
-using Automations.Persistence.GroupCommit;
+using Automations.Persistence.Writes;
 using MassTransit;
 
 namespace Automations.Rules.Runs;
@@ -8,7 +8,7 @@ namespace Automations.Rules.Runs;
 /// Moves a run on from the workers' outcome events, keyed by RunId. Finished and Failed are final: a late or repeated
 /// outcome never changes them. LaunchJobEnqueued moves Pending to Enqueued only.
 /// </summary>
-public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] GroupCommitter writes, RunMetrics metrics, ILogger<RunOutcomeConsumer> logger) :
+public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Writes writes, RunMetrics metrics, ILogger<RunOutcomeConsumer> logger) :
     IConsumer<WebhookDeliveryCompleted>,
     IConsumer<WebhookDeliveriesCompleted>,
     IConsumer<WebhookDeliveryFailed>,
@@ -28,18 +28,18 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Gr
         if (items.Count == 0) return;
         var runIds = items.Select(d => d.RunId).ToArray();
         var reasons = items.Select(Reason).ToArray();
-        var moved = await writes.ScalarAsync<string[]>(
+        var w = writes.Begin();
+        var step = w.Execute(
             """
-            with moved as (
-                update rules.runs r set status = 'Finished', reason = v.reason, updated_at = now(), finished_at = now()
-                from unnest(@runIds, @reasons) as v(id, reason)
-                where r.id = v.id and r.status in ('Pending', 'Enqueued')
-                returning r.action_type)
-            select coalesce(array_agg(action_type), '{}') from moved
-            """, new StatementParameters(new { runIds, reasons }), context.CancellationToken) ?? [];
+            update rules.runs r set status = 'Finished', reason = v.reason, updated_at = now(), finished_at = now()
+            from unnest(@runIds, @reasons) as v(id, reason)
+            where r.id = v.id and r.status in ('Pending', 'Enqueued')
+            returning r.action_type
+            """, new { runIds, reasons });
+        var moved = (await w.CommitAsync(context.CancellationToken)).Values<string>(step);
         foreach (var actionType in moved) metrics.Run(RunStatus.Finished, actionType);
-        if (moved.Length < items.Count)
-            logger.LogInformation("{Ignored} of {Count} delivered outcomes ignored: unknown runs or already final", items.Count - moved.Length, items.Count);
+        if (moved.Count < items.Count)
+            logger.LogInformation("{Ignored} of {Count} delivered outcomes ignored: unknown runs or already final", items.Count - moved.Count, items.Count);
     }
 
     private static string Reason(WebhookDeliveryCompleted d) => $"delivered: HTTP {d.StatusCode} after {d.Attempts} attempt(s)";
@@ -67,13 +67,15 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Gr
         // One statement in the next group commit. No inbox row: the move is its own guard (Finished and Failed are final,
         // Enqueued comes only from Pending), so a repeated outcome changes nothing; the inbox row was one more insert
         // and two index entries per event.
-        var actionType = await writes.ScalarAsync<string?>(
+        var w = writes.Begin();
+        var step = w.Execute(
             """
             update rules.runs set status = @status, reason = @reason, updated_at = now(),
                    finished_at = case when @status in ('Finished', 'Failed') then now() end
             where id = @runId and status = any(@from)
             returning action_type
-            """, new StatementParameters(new { runId, status, reason, from }), ct);
+            """, new { runId, status, reason, from });
+        var actionType = (await w.CommitAsync(ct)).Value<string>(step);
         if (actionType is not null) metrics.Run(status, actionType);
         else logger.LogInformation("Outcome {Status} for run {RunId} ignored: unknown run or already final", status, runId);
     }

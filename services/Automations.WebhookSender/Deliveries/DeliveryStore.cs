@@ -1,10 +1,7 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Automations.Contracts;
-using Automations.Persistence.GroupCommit;
-using Automations.Persistence.Inbox;
-using Automations.Persistence.Outbox;
+using Automations.Persistence.Writes;
 using Automations.WebhookSender.Sending;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -41,8 +38,7 @@ public sealed class ClaimedDelivery
 }
 
 /// <summary>The delivery schema: deliveries, their claims and schedule, attempts, outcomes (published through the outbox).</summary>
-public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, [FromKeyedServices(Extensions.Schema)] OutboxPublisher outbox,
-    [FromKeyedServices(Extensions.Schema)] GroupCommitter writes, OutboxBatchPublisher<WebhookDeliveryCompleted, WebhookDeliveriesCompleted> completions)
+public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes)
 {
     public const string Schema = Extensions.Schema;
     private readonly WebhookOptions _options = options.Value;
@@ -60,23 +56,23 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         // One statement in the next group commit. The delivery is unique per command: a command seen before (the broker
         // redelivering it, the relay publishing a row the direct path had already sent) inserts nothing, so no inbox
         // row is needed (it was one more insert and two index entries per event).
-        var inserted = await writes.ScalarAsync<long>(
+        var w = writes.Begin();
+        var made = w.Execute(
             """
-            with made as (
             insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, payload_format, status,
                 max_attempts, next_attempt_at, claim, traceparent, occurred_at)
             values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, @PayloadFormat, 'pending',
                 @maxAttempts, case when @claim::uuid is null then now() else now() + @lease end, @claim, @traceparent, @OccurredAt)
             on conflict (command_id) do nothing
-            returning 1)
-            select count(*) from made
+            returning 1
             """,
-            new StatementParameters(new
+            new
             {
                 id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
                 command.Payload, PayloadFormat = (short)command.PayloadFormat, maxAttempts, lease = _options.Lease, claim, traceparent,
                 OccurredAt = command.OccurredAt.ToUniversalTime(),
-            }), ct);
+            });
+        var inserted = (await w.CommitAsync(ct)).Count(made);
         if (inserted != 1 || claim is not { } held) return null;
         return new WorkItem(id, command.WebhookId, held)
         {
@@ -169,65 +165,48 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var number = d.Attempts + 1;
         var now = DateTimeOffset.UtcNow;
         var status = outcome switch { Outcome.Succeeded => "succeeded", Outcome.Retry => "pending", _ => "failed" };
-        var parameters = new StatementParameters(new
+        var args = new
         {
             status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim, d.Manual, result.StartedAt, result.DurationMs,
-            headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, result.ResponseTruncated, d.WebhookId, d.Entity,
-        });
+            headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, result.ResponseTruncated,
+        };
         // The delivery moves on only while the claim is still ours; everything else is written from its row.
-        var sql = new StringBuilder(
+        var w = writes.Begin();
+        var moved = w.Execute(
             """
-            with moved as (
-                update delivery.deliveries set status = @status, attempts = @number, claim = null, manual_pending = false,
-                    next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),
-                    completed_at = case when @status = 'pending' then null else now() end
-                where id = @id and claim = @Claim and status = 'pending'
-                returning id),
-            attempt as (
-                insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body,
-                                               response_truncated, response_masked, error, next_attempt_at)
-                select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode::int, @headers::jsonb, @ResponseBody::text,
-                       @ResponseTruncated, true, @Error::text, @nextAttemptAt::timestamptz from moved)
-            """);
-        var messages = new List<object>();
+            update delivery.deliveries set status = @status, attempts = @number, claim = null, manual_pending = false,
+                next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),
+                completed_at = case when @status = 'pending' then null else now() end
+            where id = @id and claim = @Claim and status = 'pending'
+            returning id
+            """, args);
+        w.Execute(
+            $"""
+            insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body,
+                                           response_truncated, response_masked, error, next_attempt_at)
+            select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode::int, @headers::jsonb, @ResponseBody::text,
+                   @ResponseTruncated, true, @Error::text, @nextAttemptAt::timestamptz from {moved}
+            """, args);
         switch (outcome)
         {
             case Outcome.Succeeded:
-                messages.Add(new WebhookDeliveryCompleted(d.CommandId, d.RunId, d.Id, result.StatusCode ?? 0, number, now));
+                // Successes, the bulk, travel to Rules together (one broker message per batch: the unit routes them to their batcher).
+                w.Publish(new WebhookDeliveryCompleted(d.CommandId, d.RunId, d.Id, result.StatusCode ?? 0, number, now), when: moved);
                 break;
             case Outcome.Gone:
-                parameters.Add("reason", "the endpoint answered 410 Gone");
-                sql.Append(
-                    """
-                    ,
-                    gone as (
-                        insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) select @WebhookId, @Entity, now(), @reason from moved
-                        on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @reason)
-                    """);
-                messages.Add(new WebhookDisabled(d.WebhookId, webhookEntity ?? d.Entity, "the endpoint answered 410 Gone", now));
-                messages.Add(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, "410 Gone: webhook disabled", 410, number, now));
+                w.Execute(
+                    $"""
+                    insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) select @WebhookId, @Entity, now(), @reason from {moved}
+                    on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @reason
+                    """, new { d.WebhookId, d.Entity, reason = "the endpoint answered 410 Gone" });
+                w.Publish(new WebhookDisabled(d.WebhookId, webhookEntity ?? d.Entity, "the endpoint answered 410 Gone", now), when: moved);
+                w.Publish(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, "410 Gone: webhook disabled", 410, number, now), when: moved);
                 break;
             case Outcome.Failed:
-                messages.Add(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, result.Error ?? "failed", result.StatusCode, number, now));
+                w.Publish(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, result.Error ?? "failed", result.StatusCode, number, now), when: moved);
                 break;
         }
-        var ids = new Guid[messages.Count];
-        for (var i = 0; i < messages.Count; i++)
-        {
-            ids[i] = Guid.CreateVersion7();
-            OutboxWriter.AddParameters(parameters, $"o{i}_", messages[i].GetType(), messages[i], ids[i]);
-            sql.Append($",\no{i} as ({outbox.InsertFrom("moved", $"o{i}_")})");
-        }
-        sql.Append($"\nselect (select count(*) from moved)::int{(messages.Count > 0 ? ", " + outbox.NotifyIfAny("moved") : "")}");
-
-        if (await writes.ScalarAsync<int>(sql.ToString(), parameters, ct) != 1) return false;
-        for (var i = 0; i < messages.Count; i++)
-        {
-            // Successes, the bulk, travel to Rules together (one broker message per batch); the rest one by one.
-            if (messages[i] is WebhookDeliveryCompleted completed) completions.PublishCommitted(ids[i], completed);
-            else outbox.PublishCommitted(ids[i], messages[i].GetType(), messages[i]);
-        }
-        return true;
+        return (await w.CommitAsync(ct)).Count(moved) == 1;
     }
 
     /// <summary>
@@ -236,34 +215,29 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     /// </summary>
     public async Task<int> RedeliverAsync(RedeliverWebhook request, Guid messageId, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        if (!await Inbox.TryBeginAsync(connection, tx, Schema, "redeliver-webhook", messageId))
-        {
-            await tx.CommitAsync(ct);
-            return 0;
-        }
+        await using var w = await writes.BeginTransactionAsync(ct);
+        if (!await w.InboxAsync("redeliver-webhook", messageId, ct)) return 0;
         int count;
         if (request.DeliveryId is { } deliveryId)
         {
-            count = await connection.ExecuteAsync(new CommandDefinition(
+            count = await w.Connection.ExecuteAsync(new CommandDefinition(
                 """
                 update delivery.deliveries set status = 'pending', max_attempts = attempts + 1, manual_pending = true, claim = null,
                     next_attempt_at = now(), completed_at = null, updated_at = now()
                 where id = @deliveryId and entity = @Entity and status in ('succeeded', 'failed')
-                """, new { deliveryId, request.Entity }, tx, cancellationToken: ct));
+                """, new { deliveryId, request.Entity }, w.Transaction, cancellationToken: ct));
         }
         else
         {
-            count = await connection.ExecuteAsync(new CommandDefinition(
+            count = await w.Connection.ExecuteAsync(new CommandDefinition(
                 """
                 update delivery.deliveries set status = 'pending', max_attempts = attempts + 1, manual_pending = true, claim = null,
                     next_attempt_at = now(), completed_at = null, updated_at = now()
                 where webhook_id = @WebhookId and entity = @Entity and status = 'failed'
                   and created_at >= coalesce(@From, '-infinity'::timestamptz) and created_at < coalesce(@To, 'infinity'::timestamptz)
-                """, new { request.WebhookId, request.Entity, From = request.From?.ToUniversalTime(), To = request.To?.ToUniversalTime() }, tx, cancellationToken: ct));
+                """, new { request.WebhookId, request.Entity, From = request.From?.ToUniversalTime(), To = request.To?.ToUniversalTime() }, w.Transaction, cancellationToken: ct));
         }
-        await tx.CommitAsync(ct);
+        await w.CommitAsync(ct);
         return count;
     }
 

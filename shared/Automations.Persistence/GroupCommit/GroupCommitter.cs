@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using Automations.ServiceDefaults;
 using Npgsql;
 
 namespace Automations.Persistence.GroupCommit;
@@ -30,21 +31,19 @@ public sealed class GroupCommitOptions
 /// matched to callers in order.</para>
 /// <para>Npgsql's multiplexing did this for any command, and was removed in Npgsql 11: this is the part of it we need.</para>
 /// </remarks>
-public sealed class GroupCommitter : IAsyncDisposable
+internal sealed class GroupCommitter : IAsyncDisposable
 {
-    private static readonly Histogram<int> BatchSize = Outbox.OutboxRelay.Meter.CreateHistogram<int>("automations.group_commit.statements",
-        description: "Statements committed together in one round trip (group commit)");
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _name;
     private readonly int _maxBatch;
     private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
     private readonly Task[] _writers;
     private readonly KeyValuePair<string, object?> _tag;
+    private readonly Histogram<int> _batchSize;
 
-    public GroupCommitter(NpgsqlDataSource dataSource, string name, GroupCommitOptions? options = null)
+    public GroupCommitter(NpgsqlDataSource dataSource, string name, GroupCommitOptions options, Writes.WritesMetrics metrics)
     {
-        options ??= new GroupCommitOptions();
+        _batchSize = metrics.GroupCommitStatements;
         _dataSource = dataSource;
         _name = name;
         _maxBatch = Math.Max(1, options.MaxBatch);
@@ -120,7 +119,7 @@ public sealed class GroupCommitter : IAsyncDisposable
         var results = new IReadOnlyList<object?[]>[items.Count];
         // One span per batch, linked to every caller's span: an operator following one event sees the commit its
         // statement rode in (and the Npgsql span under it), and how many others shared it.
-        using var activity = Outbox.OutboxRelay.ActivitySource.StartActivity(ActivityKind.Internal, parentContext: default,
+        using var activity = Telemetry.Source.StartActivity(ActivityKind.Internal, parentContext: default,
             tags: [new("automations.group_commit.name", _name), new("automations.group_commit.statements", items.Count)],
             links: items.Where(i => i.Caller != default).Select(i => new ActivityLink(i.Caller)), name: $"group commit {_name}");
         if (writer.Connection is not { State: System.Data.ConnectionState.Open })
@@ -150,7 +149,7 @@ public sealed class GroupCommitter : IAsyncDisposable
             }
             // Disposing the reader read up to ReadyForQuery: the batch has committed.
         }
-        BatchSize.Record(items.Count, _tag);
+        _batchSize.Record(items.Count, _tag);
         for (var i = 0; i < items.Count; i++) items[i].Result.TrySetResult(results[i]);
     }
 

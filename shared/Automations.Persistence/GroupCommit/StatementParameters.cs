@@ -11,7 +11,7 @@ namespace Automations.Persistence.GroupCommit;
 /// values by name, or every public property of an object (an anonymous type), typed from the declared type so that a
 /// null still has a PostgreSQL type.
 /// </summary>
-public sealed class StatementParameters
+internal sealed class StatementParameters
 {
     private static readonly ConcurrentDictionary<Type, (string Name, Func<object, object?> Get, Type Type)[]> Properties = new();
     internal readonly List<NpgsqlParameter> List = new(24);
@@ -33,13 +33,16 @@ public sealed class StatementParameters
 
     public StatementParameters AddObject(object values)
     {
-        var properties = Properties.GetOrAdd(values.GetType(), static t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        foreach (var (name, get, type) in PropertiesOf(values.GetType())) Add(name, get(values), type);
+        return this;
+    }
+
+    /// <summary>The public instance properties of <paramref name="type"/> (usually an anonymous type) as parameters: name, getter, declared type.</summary>
+    public static (string Name, Func<object, object?> Get, Type Type)[] PropertiesOf(Type type) =>
+        Properties.GetOrAdd(type, static t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetIndexParameters().Length == 0)
             .Select(p => (p.Name, (Func<object, object?>)p.GetValue, p.PropertyType))
             .ToArray());
-        foreach (var (name, get, type) in properties) Add(name, get(values), type);
-        return this;
-    }
 
     /// <summary>
     /// The PostgreSQL type for a declared CLR type, as Dapper would send it; null (other types) leaves it to Npgsql.

@@ -4,7 +4,7 @@ using Automations.Contracts;
 namespace Automations.Persistence.Outbox;
 
 /// <summary>The message types the outbox may carry: the public records of Automations.Contracts, by short name.</summary>
-public static class MessageTypes
+internal static class MessageTypes
 {
     private static readonly FrozenDictionary<string, Type> ByName = typeof(SendWebhook).Assembly.GetExportedTypes()
         .Where(t => t.Namespace == "Automations.Contracts" && t is { IsClass: true, IsAbstract: false } && t.GetMethod("<Clone>$") is not null)

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using Automations.Persistence.Writes;
+using Automations.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,6 +22,13 @@ public sealed class OutboxBatchOptions
     public int MaxBatch { get; set; } = 100;
 }
 
+/// <summary>The direct path for the messages of one type that travel together (<see cref="OutboxBatchPublisher{TItem, TBatch}"/>).</summary>
+internal interface IBatchPublisher
+{
+    Type ItemType { get; }
+    void PublishCommitted(Guid messageId, object message);
+}
+
 /// <summary>
 /// The direct path of the <see cref="OutboxPublisher"/> for messages that travel better together: committed
 /// <typeparamref name="TItem"/> rows are published as one <typeparamref name="TBatch"/> message per
@@ -34,14 +43,12 @@ public sealed class OutboxBatchOptions
 /// has crossed the broker; the cost this saves is the broker's (a persistent, confirmed message per item) and the
 /// consumer's per-message dispatch.
 /// </remarks>
-public sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService
+internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, IBatchPublisher
     where TItem : class
     where TBatch : class
 {
-    private static readonly System.Diagnostics.Metrics.Counter<long> Batches = OutboxRelay.Meter.CreateCounter<long>(
-        "automations.outbox.batches", description: "Batch messages published by the outbox's direct path (each carries one or more rows)");
-
     private readonly OutboxPublisher _outbox;
+    private readonly WritesMetrics _metrics;
     private readonly IBus _bus;
     private readonly Func<IReadOnlyList<TItem>, TBatch> _combine;
     private readonly IOptionsMonitor<OutboxBatchOptions> _options;
@@ -51,9 +58,10 @@ public sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService
         Channel.CreateBounded<(Guid, TItem, ActivityContext)>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
     public OutboxBatchPublisher(OutboxPublisher outbox, IBus bus, Func<IReadOnlyList<TItem>, TBatch> combine, IOptionsMonitor<OutboxBatchOptions> options,
-        string schema, ILogger<OutboxBatchPublisher<TItem, TBatch>> logger)
+        string schema, WritesMetrics metrics, ILogger<OutboxBatchPublisher<TItem, TBatch>> logger)
     {
         _outbox = outbox;
+        _metrics = metrics;
         _bus = bus;
         _combine = combine;
         _options = options;
@@ -61,10 +69,12 @@ public sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService
         _logger = logger;
     }
 
-    /// <summary>Queues a message whose outbox row has just been committed. Never throws, never waits.</summary>
-    public void PublishCommitted(Guid messageId, TItem item)
+    public Type ItemType => typeof(TItem);
+
+    /// <summary>Queues a message whose direct-path outbox row has just been committed. Never throws, never waits.</summary>
+    public void PublishCommitted(Guid messageId, object message)
     {
-        if (!_outbox.IsDirect) return;
+        var item = (TItem)message;
         if (!_options.Get(_schema).Batch)
         {
             _outbox.PublishCommitted(messageId, typeof(TItem), item);
@@ -101,7 +111,7 @@ public sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService
         {
             // A batch belongs to as many traces as it carries items: its span starts a trace of its own and links to each.
             var links = batch.Where(b => b.Context != default).Select(b => new ActivityLink(b.Context));
-            using var activity = OutboxRelay.ActivitySource.StartActivity($"outbox {MessageTypes.NameOf(typeof(TBatch))} publish",
+            using var activity = Telemetry.Source.StartActivity($"outbox {MessageTypes.NameOf(typeof(TBatch))} publish",
                 ActivityKind.Internal, parentContext: default, links: links);
             activity?.SetTag("messaging.message.id", messageId);
             activity?.SetTag("messaging.batch.message_count", batch.Count);
@@ -116,6 +126,6 @@ public sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService
             return;
         }
         foreach (var b in batch) _outbox.Confirmed(b.MessageId);
-        Batches.Add(1, new KeyValuePair<string, object?>("schema", _schema));
+        _metrics.Batches.Add(1, new KeyValuePair<string, object?>("schema", _schema));
     }
 }

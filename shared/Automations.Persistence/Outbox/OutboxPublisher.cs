@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using Automations.Persistence.Writes;
+using Automations.ServiceDefaults;
 using Dapper;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -35,23 +37,26 @@ public sealed class OutboxPublisherOptions
 /// Per event this saves the relay's wake-up, its SELECT ... FOR UPDATE, its DELETE and its COMMIT (with small batches,
 /// about one of each per event and hop) and the NOTIFY, whose commit-time lock serialises all writers.
 /// </summary>
-public sealed class OutboxPublisher(
+internal sealed class OutboxPublisher(
     NpgsqlDataSource dataSource,
     IBus bus,
     IOptionsMonitor<OutboxPublisherOptions> optionsMonitor,
     string schema,
+    WritesMetrics metrics,
     ILogger<OutboxPublisher> logger) : BackgroundService
 {
-    private static readonly System.Diagnostics.Metrics.Counter<long> Direct = OutboxRelay.Meter.CreateCounter<long>(
-        "automations.outbox.direct", description: "Outbox rows published by their writer right after commit (the rest go through the relay)");
-
     private readonly Channel<Guid> _published = Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
     private int _inFlight;
 
     private OutboxPublisherOptions Options => optionsMonitor.Get(schema);
 
-    /// <summary>Whether writers publish their committed rows themselves (`Outbox:Direct`); off, the relay sends everything.</summary>
-    public bool IsDirect => Options.Direct;
+    public string Schema => schema;
+
+    /// <summary>
+    /// How long a row written now is its writer's (the direct path, `Outbox:Direct`); null when the relay sends everything.
+    /// Read once per write: the rows and the publish after their commit agree.
+    /// </summary>
+    public TimeSpan? Grace => Options is { Direct: true } o ? o.Grace : null;
 
     public TimeSpan PublishTimeout => Options.PublishTimeout;
 
@@ -59,21 +64,12 @@ public sealed class OutboxPublisher(
     public void Confirmed(Guid messageId)
     {
         _published.Writer.TryWrite(messageId);
-        Direct.Add(1, new KeyValuePair<string, object?>("schema", schema));
+        metrics.Direct.Add(1, new KeyValuePair<string, object?>("schema", schema));
     }
 
-    /// <summary>A CTE body inserting one direct-path outbox row per row of <paramref name="source"/> (see <see cref="OutboxWriter.InsertFrom"/>).</summary>
-    public string InsertFrom(string source, string prefix) => Options.Direct
-        ? OutboxWriter.InsertFrom(schema, source, prefix, $"now() + interval '{(int)Math.Ceiling(Options.Grace.TotalMilliseconds)} milliseconds'")
-        : OutboxWriter.InsertFrom(schema, source, prefix);
-
-    /// <summary>A scalar expression for the final select: wakes the relay only when the direct path is off.</summary>
-    public string NotifyIfAny(string source) => Options.Direct ? "null" : OutboxWriter.NotifyIfAny(schema, source);
-
-    /// <summary>Publishes a message whose outbox row (written with <see cref="InsertFrom"/>) has just been committed. Never throws, never waits.</summary>
+    /// <summary>Publishes a message whose direct-path outbox row has just been committed. Never throws, never waits.</summary>
     public void PublishCommitted(Guid messageId, Type type, object message)
     {
-        if (!Options.Direct) return;
         if (Interlocked.Increment(ref _inFlight) > Options.MaxInFlight)
         {
             Interlocked.Decrement(ref _inFlight);
@@ -87,7 +83,7 @@ public sealed class OutboxPublisher(
         try
         {
             // The same span as the relay's, so a trace has one shape whichever path published the row.
-            using var activity = OutboxRelay.ActivitySource.StartActivity($"outbox {MessageTypes.NameOf(type)} publish", ActivityKind.Internal);
+            using var activity = Telemetry.Source.StartActivity($"outbox {MessageTypes.NameOf(type)} publish", ActivityKind.Internal);
             activity?.SetTag("messaging.message.id", messageId);
             activity?.SetTag("automations.outbox.schema", schema);
             activity?.SetTag("automations.outbox.path", "direct");

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
+using Automations.Persistence.Writes;
+using Automations.ServiceDefaults;
 using Dapper;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -27,23 +29,14 @@ public sealed class OutboxRelayOptions
 /// Wakes on LISTEN/NOTIFY, polls as a fallback. A crash after publish and before delete re-publishes the same message id:
 /// consumers' inboxes absorb it.
 /// </summary>
-public sealed class OutboxRelay(
+internal sealed class OutboxRelay(
     NpgsqlDataSource dataSource,
     IBus bus,
     IOptionsMonitor<OutboxRelayOptions> optionsMonitor,
     string optionsName,
+    WritesMetrics metrics,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
-    public static readonly ActivitySource ActivitySource = new("Automations");
-    internal static readonly System.Diagnostics.Metrics.Meter Meter = new("Automations");
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, double> LagSeconds = new();
-    private static readonly System.Diagnostics.Metrics.Counter<long> Published = Meter.CreateCounter<long>("automations.outbox.published", description: "Outbox rows published and confirmed");
-
-    static OutboxRelay()
-    {
-        Meter.CreateObservableGauge("automations.outbox.lag", () => LagSeconds.Select(kv => new System.Diagnostics.Metrics.Measurement<double>(kv.Value, new KeyValuePair<string, object?>("schema", kv.Key))),
-            unit: "s", description: "Age of the oldest unsent outbox row, as the relay last saw it");
-    }
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private OutboxRelayOptions Options => optionsMonitor.Get(optionsName);
@@ -90,7 +83,7 @@ public sealed class OutboxRelay(
             select id, message_id as MessageId, message_type as MessageType, body::text as Body, traceparent, tracestate, created_at as CreatedAt
             from {options.Schema}.outbox where available_at <= now() order by id limit @batch for update skip locked
             """, new { batch = options.BatchSize }, tx)).AsList();
-        LagSeconds[options.Schema] = rows.Count == 0 ? 0 : Math.Max(0, (DateTime.UtcNow - rows[0].CreatedAt.ToUniversalTime()).TotalSeconds);
+        metrics.Lag(options.Schema, rows.Count == 0 ? 0 : Math.Max(0, (DateTime.UtcNow - rows[0].CreatedAt.ToUniversalTime()).TotalSeconds));
         if (rows.Count == 0)
         {
             await tx.CommitAsync(ct);
@@ -125,7 +118,7 @@ public sealed class OutboxRelay(
         if (done.Count > 0)
             await connection.ExecuteAsync($"delete from {options.Schema}.outbox where id = any(@ids)", new { ids = done.ToArray() }, tx);
         await tx.CommitAsync(ct);
-        if (done.Count > 0) Published.Add(done.Count, new KeyValuePair<string, object?>("schema", options.Schema));
+        if (done.Count > 0) metrics.Published.Add(done.Count, new KeyValuePair<string, object?>("schema", options.Schema));
         if (failure is not null) throw new InvalidOperationException($"Publishing outbox row failed after {done.Count} of {rows.Count}", failure);
         return done.Count;
     }
@@ -135,7 +128,7 @@ public sealed class OutboxRelay(
         var type = MessageTypes.Resolve(row.MessageType);
         var message = JsonSerializer.Deserialize(row.Body, type, Json.Options)!;
         ActivityContext.TryParse(row.Traceparent, row.Tracestate, out var parent);
-        using var activity = ActivitySource.StartActivity($"outbox {row.MessageType} publish", ActivityKind.Internal, parent);
+        using var activity = Telemetry.Source.StartActivity($"outbox {row.MessageType} publish", ActivityKind.Internal, parent);
         activity?.SetTag("messaging.message.id", row.MessageId);
         activity?.SetTag("automations.outbox.schema", options.Schema);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

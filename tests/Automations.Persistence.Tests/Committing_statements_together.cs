@@ -1,9 +1,12 @@
+using System.Diagnostics.Metrics;
 using Automations.Persistence.GroupCommit;
+using Automations.Persistence.Writes;
 using Automations.Testing;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
-namespace Automations.Ingestion.Tests;
+namespace Automations.Persistence.Tests;
 
 /// <summary>
 /// Group commit (shared by Ingestion, Rules and the sender): statements queued by many callers at once go to
@@ -11,6 +14,8 @@ namespace Automations.Ingestion.Tests;
 /// </summary>
 public class Committing_statements_together(TestEnvironment env) : IClassFixture<TestEnvironment>
 {
+    private static readonly WritesMetrics Metrics = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+
     private async Task<string> TableAsync()
     {
         var table = "gc_" + Guid.NewGuid().ToString("N")[..8];
@@ -26,9 +31,9 @@ public class Committing_statements_together(TestEnvironment env) : IClassFixture
     public async Task Should_commit_concurrent_statements_in_fewer_round_trips_and_answer_each_caller()
     {
         var table = await TableAsync();
-        await using var committer = new GroupCommitter(env.DataSource, "test", new GroupCommitOptions { Writers = 1, MaxBatch = 64 });
+        await using var committer = new GroupCommitter(env.DataSource, "test", new GroupCommitOptions { Writers = 1, MaxBatch = 64 }, Metrics);
         var batches = new List<int>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        using var listener = new MeterListener();
         listener.InstrumentPublished = (i, l) => { if (i.Name == "automations.group_commit.statements") l.EnableMeasurementEvents(i); };
         listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
         {
@@ -59,7 +64,7 @@ public class Committing_statements_together(TestEnvironment env) : IClassFixture
     public async Task Should_fail_only_the_caller_whose_statement_is_bad()
     {
         var table = await TableAsync();
-        await using var committer = new GroupCommitter(env.DataSource, "test-bad", new GroupCommitOptions { Writers = 1 });
+        await using var committer = new GroupCommitter(env.DataSource, "test-bad", new GroupCommitOptions { Writers = 1 }, Metrics);
         var tasks = Enumerable.Range(0, 50).Select(i => i == 25
             // note is not null: this statement fails in PostgreSQL, and with it the batch it rode in.
             ? committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", i).Add<string?>("note", null))
@@ -77,7 +82,7 @@ public class Committing_statements_together(TestEnvironment env) : IClassFixture
     public async Task Should_keep_working_after_the_database_drops_its_connection()
     {
         var table = await TableAsync();
-        await using var committer = new GroupCommitter(env.DataSource, "test-drop", new GroupCommitOptions { Writers = 1 });
+        await using var committer = new GroupCommitter(env.DataSource, "test-drop", new GroupCommitOptions { Writers = 1 }, Metrics);
         Assert.Equal(1, await committer.ScalarAsync<int>(Insert(table), new StatementParameters().Add("id", 1).Add("note", "a")));
 
         // Kill the writer's backend (the one connection whose last statement was this table's insert) and wait until it is gone.

@@ -1,0 +1,165 @@
+using System.Text;
+using Automations.Persistence.GroupCommit;
+using Automations.Persistence.Outbox;
+
+namespace Automations.Persistence.Writes;
+
+/// <summary>
+/// A one-statement write: an optional inbox mark, statements and messages, composed by the unit into one statement
+/// of CTEs and committed with whatever else is queued (group commit: one round trip, one commit), the messages
+/// published right after the commit.
+/// </summary>
+/// <example><code>
+/// var w = writes.Begin();
+/// var inbox = w.Inbox(consumer, messageId);
+/// var run = w.Execute($"insert into rules.runs (...) select @id, ... where exists (select from {inbox}) on conflict do nothing returning 1", new { id });
+/// w.Publish(command, when: run);
+/// var result = await w.CommitAsync(ct);   // result.Duplicate, result.Count(run)
+/// </code></example>
+/// <remarks>
+/// Each step's parameters are its own (<c>@id</c> in two steps are two parameters): the unit renames them. With an
+/// inbox, every statement must read the inbox or a step that does, so that nothing runs for a message seen before.
+/// </remarks>
+public sealed class WriteUnit
+{
+    private static readonly HashSet<string> RowKeywords = ["select", "values", "table", "with"];
+
+    private readonly Writes _writes;
+    private readonly List<object> _ctes = [];
+    private readonly List<Step> _steps = [];
+    private readonly List<Message> _messages = [];
+    private readonly StatementParameters _parameters = new();
+    private Step? _inbox;
+    private bool _committed;
+
+    internal WriteUnit(Writes writes) => _writes = writes;
+
+    /// <summary>
+    /// Marks <paramref name="messageId"/> handled by <paramref name="consumer"/>: a row only when it is new. Comes first;
+    /// an event that makes no other change still leaves this mark.
+    /// </summary>
+    public Step Inbox(string consumer, Guid messageId)
+    {
+        if (_inbox is not null || _ctes.Count > 0) throw new InvalidOperationException("A unit has one inbox step, and it comes first");
+        _parameters.Add("inbox_consumer", consumer).Add("inbox_message_id", messageId);
+        _inbox = new Step(this, "inbox", Persistence.Inbox.Inbox.Insert(_writes.Schema, "inbox_consumer", "inbox_message_id"), hasRows: true, guarded: true);
+        Add(_inbox);
+        return _inbox;
+    }
+
+    /// <summary>
+    /// One statement of the unit (a select, or a write: with <c>returning</c> when a later step or the result reads it),
+    /// with its parameters as the public properties of <paramref name="args"/> (an anonymous object).
+    /// </summary>
+    public Step Execute(string sql, object? args = null)
+    {
+        var name = $"step{_steps.Count - (_inbox is null ? 0 : 1) + 1}";
+        var renamed = RenameParameters(sql, name + "_", args);
+        var words = SqlText.Words(renamed).ToList();
+        var hasRows = words.Count > 0 && RowKeywords.Contains(words[0]) || words.Contains("returning");
+        var guarded = _steps.Any(s => s.Guarded && words.Contains(s.Name));
+        var step = new Step(this, name, renamed, hasRows, guarded);
+        Add(step);
+        return step;
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="message"/> after the commit, through the outbox: only when <paramref name="when"/> returned
+    /// a row (with an inbox and no <paramref name="when"/>: only for a new message).
+    /// </summary>
+    /// <returns>The message id (<paramref name="messageId"/> or a new one).</returns>
+    public Guid Publish<T>(T message, Step? when = null, Guid? messageId = null) where T : class
+    {
+        if (when is not null && (when.Unit != this || !when.HasRows))
+            throw new ArgumentException($"{when} is not a step of this unit that returns rows", nameof(when));
+        var source = when ?? _inbox;
+        var m = new Message(OutboxWriter.Row.For(message.GetType(), message, messageId), source, $"outbox{_messages.Count}");
+        _messages.Add(m);
+        _ctes.Add(m);
+        return m.Row.MessageId;
+    }
+
+    /// <summary>Commits the unit with the next group commit, then publishes its messages.</summary>
+    /// <exception cref="InvalidOperationException">A statement of a unit with an inbox reads neither the inbox nor a step that does.</exception>
+    public async Task<WriteResult> CommitAsync(CancellationToken ct = default)
+    {
+        if (_committed) throw new InvalidOperationException("This unit was committed already");
+        CheckGuard();
+        _committed = true;
+
+        var grace = _writes.Grace;
+        var availableAt = OutboxWriter.AvailableAt(grace);
+        var sql = new StringBuilder("with ");
+        for (var i = 0; i < _ctes.Count; i++)
+        {
+            if (i > 0) sql.Append(",\n");
+            if (_ctes[i] is Step step) sql.Append(step.Name).Append(" as (").Append(step.Sql).Append(')');
+            else
+            {
+                var m = (Message)_ctes[i];
+                m.Row.AddTo(_parameters, m.Name + "_");
+                sql.Append(m.Name).Append(" as (").Append(OutboxWriter.InsertOne(_writes.Schema, m.Name + "_", availableAt, m.When?.Name)).Append(')');
+            }
+        }
+        var read = _steps.Where(s => s.HasRows).ToList();
+        // Each step's rows as an array of their first column: a count for most, the values for those that return some.
+        var columns = read.Select(s => $"(select array_agg(v) from {s} as t(v))").ToList();
+        if (grace is null && _messages.Count > 0)
+        {
+            // The relay's rows wake it on commit, when any was written.
+            columns.Add(_messages.Any(m => m.When is null)
+                ? OutboxWriter.Notify(_writes.Schema)
+                : $"(select {OutboxWriter.Notify(_writes.Schema)} from ({string.Join(" union all ", _messages.Select(m => m.When!.Name).Distinct().Select(s => $"select 1 from {s}"))}) as written limit 1)");
+        }
+        if (columns.Count == 0) columns.Add("null");
+        sql.Append("\nselect ").AppendJoin(", ", columns);
+
+        var rows = await _writes.Committer.QueryAsync(sql.ToString(), _parameters, ct);
+        var values = rows[0];
+        var result = new Dictionary<Step, Array?>(read.Count);
+        for (var i = 0; i < read.Count; i++)
+            result[read[i]] = (Array?)values[i];
+
+        _writes.AfterCommit?.Invoke();
+        if (grace is not null)
+            foreach (var m in _messages)
+                if (m.When is null || result[m.When]?.Length > 0) _writes.PublishCommitted(m.Row);
+        return new WriteResult(_inbox is not null && result[_inbox] is null, result);
+    }
+
+    /// <summary>With an inbox, every statement reads it or a step that does: nothing runs for a message seen before.</summary>
+    internal void CheckGuard()
+    {
+        if (_inbox is not null && _steps.FirstOrDefault(s => !s.Guarded) is { } unguarded)
+            throw new InvalidOperationException(
+                $"{unguarded} does not read the inbox (or a step that does): it would run again for a message seen before. Statement: {unguarded.Sql}");
+    }
+
+    private void Add(Step step)
+    {
+        _steps.Add(step);
+        _ctes.Add(step);
+    }
+
+    /// <summary>
+    /// The step's SQL with each <c>@name</c> renamed <c>@{prefix}name</c>, and the properties of <paramref name="args"/> it
+    /// uses added under those names (one object may serve several steps).
+    /// </summary>
+    private string RenameParameters(string sql, string prefix, object? args)
+    {
+        var properties = args is null ? [] : StatementParameters.PropertiesOf(args.GetType());
+        var used = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var renamed = SqlText.RenameParameters(sql, name =>
+        {
+            if (used.TryGetValue(name, out var known)) return known;
+            var property = Array.FindIndex(properties, p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+            if (property < 0) throw new ArgumentException($"The statement uses @{name}, which its arguments do not have: {sql}", nameof(args));
+            var (_, get, type) = properties[property];
+            _parameters.Add(prefix + name, get(args!), type);
+            return used[name] = prefix + name;
+        });
+        return renamed;
+    }
+
+    private sealed record Message(OutboxWriter.Row Row, Step? When, string Name);
+}
