@@ -6,6 +6,7 @@ using Automations.Api.Launch;
 using Automations.Api.Members;
 using Automations.Api.Secrets;
 using Automations.Api.Webhooks;
+using Automations.Api.QueueItems;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
 using Automations.Persistence.Outbox;

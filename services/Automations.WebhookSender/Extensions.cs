@@ -7,7 +7,7 @@ using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 using Automations.WebhookSender.Deliveries;
 using Automations.WebhookSender.Sending;
-using Automations.WebhookSender.Testing;
+using Automations.WebhookSender.WebhookTests;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 

@@ -6,7 +6,7 @@ using Automations.WebhookSender.Sending;
 using MassTransit;
 using Npgsql;
 
-namespace Automations.WebhookSender.Testing;
+namespace Automations.WebhookSender.WebhookTests;
 
 /// <summary>
 /// Answers a TestWebhook request: one request through the same renderer, signer and SSRF guard, never retried, never
