@@ -18,6 +18,7 @@ public static class Extensions
         builder.Services.AddMemoryCache();
         builder.Services.AddApiKeyCache();
         builder.Services.Configure<LaunchOptions>(builder.Configuration.GetSection("Launch"));
+        builder.Services.AddSingleton<LaunchMetrics>();
         builder.Services.AddSingleton<QueueItemStore>();
         builder.Services.AddSingleton<QueueSignals>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueSignals>());

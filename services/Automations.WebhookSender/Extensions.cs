@@ -24,6 +24,7 @@ public static class Extensions
         builder.Services.AddSingleton(_ => CipherFrom(builder.Configuration));
         builder.Services.TryAddSingleton<IHostResolver, DnsHostResolver>();
         builder.Services.AddSingleton<WebhookClient>();
+        builder.Services.AddSingleton<DeliveryMetrics>();
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<DeliveryDispatcher>();
         builder.Services.AddSingleton<DeliveryScheduler>();

@@ -35,7 +35,7 @@ public sealed class ClaimedItem
 /// messages go into the launch outbox in that same transaction. A call must present the lease it got from its claim,
 /// so an agent whose lease expired (and whose item went to another agent) cannot touch the item any more.
 /// </summary>
-public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options)
+public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, LaunchMetrics metrics)
 {
     public async Task<ClaimedItem?> ClaimAsync(Guid queueId, string? agent, CancellationToken ct)
     {
@@ -106,7 +106,7 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
         else
             await OutboxWriter.AddAsync(connection, tx, Extensions.Schema, new LaunchJobFailed(row!.CommandId, row.RunId, id, failure, now));
         await tx.CommitAsync(ct);
-        LaunchMetrics.Count(state);
+        metrics.Count(state);
         return (LeaseOutcome.Ok, state);
     }
 
@@ -127,7 +127,7 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
                 """, new { id, channel = QueueSignals.Channel, queue = row!.QueueId.ToString() }, tx);
         }
         await tx.CommitAsync(ct);
-        if (outcome == LeaseOutcome.Ok) LaunchMetrics.Count("released");
+        if (outcome == LeaseOutcome.Ok) metrics.Count("released");
         return outcome == LeaseOutcome.AlreadyEnded ? LeaseOutcome.LeaseLost : outcome;
     }
 

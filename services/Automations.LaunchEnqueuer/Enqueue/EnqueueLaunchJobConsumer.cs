@@ -16,7 +16,7 @@ namespace Automations.LaunchEnqueuer.Enqueue;
 /// One queue item per command: the inbox absorbs a redelivered message, the unique command_id a second command with the
 /// same id. A queue or job version that vanished since the automation was saved ends the run as failed, with the reason.
 /// </summary>
-public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogger<EnqueueLaunchJobConsumer> logger) : IConsumer<EnqueueLaunchJob>
+public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, LaunchMetrics metrics, ILogger<EnqueueLaunchJobConsumer> logger) : IConsumer<EnqueueLaunchJob>
 {
     public async Task Consume(ConsumeContext<EnqueueLaunchJob> context)
     {
@@ -84,7 +84,7 @@ public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, ILogge
             logger.LogWarning("Launch command {CommandId} failed: {Reason}", m.CommandId, failure);
         }
         await tx.CommitAsync(ct);
-        LaunchMetrics.Count(failure is null ? "queued" : "rejected");
+        metrics.Count(failure is null ? "queued" : "rejected");
     }
 
     /// <summary>The event is kept as JSON; text that is not JSON (never sent by Rules) is kept as a JSON string, not dropped.</summary>

@@ -12,7 +12,7 @@ namespace Automations.LaunchEnqueuer.Leases;
 /// Returns items whose lease expired (the agent died or lost its network) to their queue, or fails the run once the
 /// item has been claimed Launch:MaxClaims times. SKIP LOCKED lets several replicas sweep side by side.
 /// </summary>
-public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, ILogger<LeaseSweeper> logger) : BackgroundService
+public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, LaunchMetrics metrics, ILogger<LeaseSweeper> logger) : BackgroundService
 {
     private static readonly TimeSpan InboxSweepEvery = TimeSpan.FromHours(1);
 
@@ -85,7 +85,7 @@ public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<La
             }
         }
         await tx.CommitAsync(ct);
-        foreach (var item in expired) LaunchMetrics.Count(item.Claims >= maxClaims ? "expired" : "requeued");
+        foreach (var item in expired) metrics.Count(item.Claims >= maxClaims ? "expired" : "requeued");
         return expired.Count;
     }
 

@@ -5,9 +5,16 @@ namespace Automations.Rules.Runs;
 
 public sealed class RunMetrics
 {
-    private readonly Counter<long> _runs = Telemetry.Meter.CreateCounter<long>("automations.runs", description: "Automation runs entering a status (Pending, Enqueued, Finished, Failed)");
-    private readonly Histogram<double> _matching = Telemetry.Meter.CreateHistogram<double>("automations.rules.matching.duration", unit: "ms",
-        description: "Time to find the automations an event triggers (cache lookup or load, and filters)");
+    private readonly Counter<long> _runs;
+    private readonly Histogram<double> _matching;
+
+    public RunMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(Telemetry.Name);
+        _runs = meter.CreateCounter<long>("automations.runs", description: "Automation runs entering a status (Pending, Enqueued, Finished, Failed)");
+        _matching = meter.CreateHistogram<double>("automations.rules.matching.duration", unit: "ms",
+            description: "Time to find the automations an event triggers (cache lookup or load, and filters)");
+    }
 
     public void Run(string status, string actionType, long count = 1)
     {

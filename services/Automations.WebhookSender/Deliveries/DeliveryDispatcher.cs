@@ -20,6 +20,7 @@ public sealed class DeliveryDispatcher(
     WebhookClient client,
     NpgsqlDataSource dataSource,
     IOptions<WebhookOptions> options,
+    DeliveryMetrics metrics,
     ILogger<DeliveryDispatcher> logger) : IHostedService, IDisposable
 {
     private readonly WebhookOptions _options = options.Value;
@@ -203,8 +204,8 @@ public sealed class DeliveryDispatcher(
 
         // Record even when stopping: the request was sent, its outcome must not be lost.
         if (outcome == DeliveryStore.Outcome.Gone) _control.TryRemove(delivery.WebhookId, out _);
-        DeliveryMetrics.Attempt(outcome, result.DurationMs);
-        if (outcome == DeliveryStore.Outcome.Succeeded) DeliveryMetrics.Delivered(new DateTimeOffset(DateTime.SpecifyKind(delivery.OccurredAt, DateTimeKind.Utc)));
+        metrics.Attempt(outcome, result.DurationMs);
+        if (outcome == DeliveryStore.Outcome.Succeeded) metrics.Delivered(new DateTimeOffset(DateTime.SpecifyKind(delivery.OccurredAt, DateTimeKind.Utc)));
         if (!await RecordOutcomeAsync(work, delivery, result, outcome, next, webhook?.Entity))
             logger.LogWarning("Delivery {DeliveryId}: the claim was lost during attempt {Attempt}; another worker owns it", delivery.Id, number);
         else
