@@ -27,7 +27,7 @@ public static class Extensions
         builder.Services.AddSingleton(MasterKeys.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
         if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
             builder.Services.AddHostedService<RotateSecretsOnStart>();
-        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseConsumerRetry()));
+        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer, WebhookDisabledConsumerDefinition>());
         builder.Services.AddOutboxRelay(Schema);
         builder.AddConsole();
         return builder;

@@ -5,6 +5,7 @@ using Automations.Persistence.Control;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
 using Automations.ServiceDefaults.Http;
+using MassTransit;
 
 namespace Automations.LaunchEnqueuer;
 
@@ -23,7 +24,7 @@ public static class Extensions
         builder.Services.AddSingleton<QueueSignals>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueSignals>());
         builder.Services.AddHostedService<LeaseSweeper>();
-        builder.AddAutomationsBus(x => x.AddConsumer<EnqueueLaunchJobConsumer>(typeof(EnqueueLaunchJobConsumerDefinition)));
+        builder.AddAutomationsBus(x => x.AddConsumer<EnqueueLaunchJobConsumer, EnqueueLaunchJobConsumerDefinition>());
         builder.Services.AddOutboxRelay(Schema);
         return builder;
     }

@@ -20,18 +20,11 @@ public static class Extensions
         builder.Services.AddSingleton<AutomationCache>();
         builder.Services.AddSingleton<RunMetrics>();
         builder.Services.AddHostedService<InboxSweeper>();
-        // Each replica needs its own copy of AutomationsChanged: a temporary endpoint named per instance.
-        var instanceId = builder.Configuration["Rules:InstanceId"] ?? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
         builder.AddAutomationsBus(x =>
         {
-            x.AddConfigureEndpointsCallback((_, _, cfg) => cfg.UseConsumerRetry());
-            x.AddConsumer<ArtifactEventConsumer>().Endpoint(e => e.Name = ArtifactEventConsumer.Name);
-            x.AddConsumer<RunOutcomeConsumer>().Endpoint(e => e.Name = RunOutcomeConsumer.Name);
-            x.AddConsumer<AutomationsChangedConsumer>().Endpoint(e =>
-            {
-                e.InstanceId = instanceId;
-                e.Temporary = true;
-            });
+            x.AddConsumer<ArtifactEventConsumer, ArtifactEventConsumerDefinition>();
+            x.AddConsumer<RunOutcomeConsumer, RunOutcomeConsumerDefinition>();
+            x.AddConsumer<AutomationsChangedConsumer, AutomationsChangedConsumerDefinition>();
         });
         builder.Services.AddOutboxRelay(Schema);
         builder.Services.AddGroupCommit(Schema);

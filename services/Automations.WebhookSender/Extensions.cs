@@ -33,9 +33,9 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryScheduler>());
         builder.AddAutomationsBus(x =>
         {
-            x.AddConsumer<SendWebhookConsumer>(c => c.UseConsumerRetry());
-            x.AddConsumer<RedeliverWebhookConsumer>(c => c.UseConsumerRetry());
-            x.AddConsumer<TestWebhookConsumer>();
+            x.AddConsumer<SendWebhookConsumer, SendWebhookConsumerDefinition>();
+            x.AddConsumer<RedeliverWebhookConsumer, RedeliverWebhookConsumerDefinition>();
+            x.AddConsumer<TestWebhookConsumer, TestWebhookConsumerDefinition>();
         });
         builder.Services.AddOutboxRelay(Schema);
         builder.Services.AddOutboxBatch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(Schema, items => new WebhookDeliveriesCompleted(items));

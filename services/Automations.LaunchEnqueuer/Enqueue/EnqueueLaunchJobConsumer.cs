@@ -102,9 +102,3 @@ public sealed class EnqueueLaunchJobConsumer(NpgsqlDataSource dataSource, Launch
         }
     }
 }
-
-public sealed class EnqueueLaunchJobConsumerDefinition : ConsumerDefinition<EnqueueLaunchJobConsumer>
-{
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<EnqueueLaunchJobConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseConsumerRetry();
-}

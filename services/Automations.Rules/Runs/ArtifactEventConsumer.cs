@@ -25,7 +25,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     ILogger<ArtifactEventConsumer> logger)
     : IConsumer<ArtifactEventReceived>
 {
-    public const string Name = "rules-artifact-events";
+    public const string Name = ArtifactEventConsumerDefinition.InboxName;
     private const string InboxCte = "with inbox as (insert into rules.inbox (consumer, message_id) values (@consumer, @messageId) on conflict do nothing returning 1)";
 
     public async Task Consume(ConsumeContext<ArtifactEventReceived> context)
