@@ -11,7 +11,6 @@ using Automations.Api.Runs;
 using Automations.Api.Deliveries;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
-using Automations.ServiceDefaults.Http;
 using MassTransit;
 
 namespace Automations.Api;
@@ -22,7 +21,6 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(MasterKeys.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
         if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
@@ -35,7 +33,6 @@ public static class Extensions
 
     public static WebApplication MapApi(this WebApplication app)
     {
-        app.UseHttpInput();
         app.MapOpenApi();
         app.MapEntityApi()
             .MapMembers()

@@ -4,7 +4,6 @@ using Automations.Persistence.Control;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
-using Automations.ServiceDefaults.Http;
 
 namespace Automations.Ingestion;
 
@@ -14,7 +13,6 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.AddMemoryCache();
         builder.Services.AddApiKeyCache();
         builder.Services.AddSingleton<EventStore>();
@@ -27,12 +25,5 @@ public static class Extensions
         builder.Services.AddOutboxRelay(Schema);
         builder.Services.AddGroupCommit(Schema);
         return builder;
-    }
-
-    public static WebApplication MapIngestion(this WebApplication app)
-    {
-        app.UseHttpInput();
-        app.MapEvents();
-        return app;
     }
 }

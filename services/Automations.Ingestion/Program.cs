@@ -1,3 +1,4 @@
+using Automations.Ingestion.Events;
 using Automations.ServiceDefaults;
 
 namespace Automations.Ingestion;
@@ -6,14 +7,6 @@ public static class Program
 {
     public static Task Main(string[] args) => Build(args).RunAsync();
 
-    public static WebApplication Build(string[] args)
-    {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults("automations-ingestion");
-        builder.AddIngestion();
-        var app = builder.Build();
-        app.MapIngestion();
-        app.MapDefaultEndpoints();
-        return app;
-    }
+    public static WebApplication Build(string[] args) =>
+        AutomationsService.Build(args, "automations-ingestion", b => b.AddIngestion(), app => app.MapEvents());
 }

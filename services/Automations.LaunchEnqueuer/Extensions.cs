@@ -4,7 +4,6 @@ using Automations.LaunchEnqueuer.Leases;
 using Automations.Persistence.Control;
 using Automations.Persistence.Outbox;
 using Automations.ServiceDefaults;
-using Automations.ServiceDefaults.Http;
 using MassTransit;
 
 namespace Automations.LaunchEnqueuer;
@@ -15,7 +14,6 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddLaunchEnqueuer(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.AddMemoryCache();
         builder.Services.AddApiKeyCache();
         builder.Services.Configure<LaunchOptions>(builder.Configuration.GetSection("Launch"));
@@ -27,12 +25,5 @@ public static class Extensions
         builder.AddAutomationsBus(x => x.AddConsumer<EnqueueLaunchJobConsumer, EnqueueLaunchJobConsumerDefinition>());
         builder.Services.AddOutboxRelay(Schema);
         return builder;
-    }
-
-    public static WebApplication MapLaunchEnqueuer(this WebApplication app)
-    {
-        app.UseHttpInput();
-        app.MapAgentApi();
-        return app;
     }
 }

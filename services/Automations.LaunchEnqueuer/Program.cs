@@ -1,3 +1,4 @@
+using Automations.LaunchEnqueuer.Agent;
 using Automations.ServiceDefaults;
 
 namespace Automations.LaunchEnqueuer;
@@ -6,14 +7,6 @@ public static class Program
 {
     public static Task Main(string[] args) => Build(args).RunAsync();
 
-    public static WebApplication Build(string[] args)
-    {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults("automations-launch-enqueuer");
-        builder.AddLaunchEnqueuer();
-        var app = builder.Build();
-        app.MapLaunchEnqueuer();
-        app.MapDefaultEndpoints();
-        return app;
-    }
+    public static WebApplication Build(string[] args) =>
+        AutomationsService.Build(args, "automations-launch-enqueuer", b => b.AddLaunchEnqueuer(), app => app.MapAgentApi());
 }

@@ -1,4 +1,3 @@
-using Automations.ServiceDefaults.Http;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Automations.Rules.Matching;
@@ -14,7 +13,6 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddRules(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.Configure<RulesOptions>(builder.Configuration.GetSection("Rules"));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AutomationCache>();
@@ -29,11 +27,5 @@ public static class Extensions
         builder.Services.AddOutboxRelay(Schema);
         builder.Services.AddGroupCommit(Schema);
         return builder;
-    }
-
-    public static WebApplication MapRules(this WebApplication app)
-    {
-        app.UseHttpInput();
-        return app;
     }
 }

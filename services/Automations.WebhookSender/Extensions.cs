@@ -1,4 +1,3 @@
-using Automations.ServiceDefaults.Http;
 using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Core.Webhooks;
@@ -19,7 +18,6 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddWebhookSender(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
         builder.Services.AddSingleton(_ => CipherFrom(builder.Configuration));
         builder.Services.TryAddSingleton<IHostResolver, DnsHostResolver>();
@@ -41,12 +39,6 @@ public static class Extensions
         builder.Services.AddOutboxBatch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(Schema, items => new WebhookDeliveriesCompleted(items));
         builder.Services.AddGroupCommit(Schema);
         return builder;
-    }
-
-    public static WebApplication MapWebhookSender(this WebApplication app)
-    {
-        app.UseHttpInput();
-        return app;
     }
 
     /// <summary>Secrets:MasterKeys:&lt;id&gt; (base64 of 32 bytes) and Secrets:ActiveKeyId: the same keys the Api encrypts with.</summary>
