@@ -1,17 +1,13 @@
-using System.Diagnostics.Metrics;
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Automations.Ingestion.Tests;
 
-/// <summary>Instruments come from the host's IMeterFactory: a collector on that factory hears this host alone.</summary>
 public class Counting_accepted_events(IngestionFixture fx) : IClassFixture<IngestionFixture>
 {
     [Fact]
     public async Task Should_count_the_event_on_the_hosts_Automations_meter()
     {
-        using var accepted = new MetricCollector<long>(fx.Ingestion.Services.GetRequiredService<IMeterFactory>(), "Automations", "automations.events.accepted");
+        using var accepted = fx.Ingestion.Metric<long>("automations.events.accepted");
 
         using var response = await fx.PostEventAsync(IngestionFixture.Event(Guid.NewGuid().ToString()), fx.ProducerKey);
 

@@ -1,21 +1,16 @@
-using System.Diagnostics.Metrics;
 using Automations.Contracts;
 using Automations.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using static Automations.Rules.Tests.RulesFixture;
 
 namespace Automations.Rules.Tests;
 
-/// <summary>Instruments come from the host's IMeterFactory: collectors on that factory hear this class's host alone.</summary>
 public class Measuring_runs(RulesFixture fx) : IClassFixture<RulesFixture>
 {
     [Fact]
     public async Task Should_count_runs_by_status_and_time_the_matching()
     {
-        var meters = fx.Rules.Services.GetRequiredService<IMeterFactory>();
-        using var runs = new MetricCollector<long>(meters, "Automations", "automations.runs");
-        using var matching = new MetricCollector<double>(meters, "Automations", "automations.rules.matching.duration");
+        using var runs = fx.Rules.Metric<long>("automations.runs");
+        using var matching = fx.Rules.Metric<double>("automations.rules.matching.duration");
 
         var project = "p-" + Guid.NewGuid().ToString("N")[..10];
         await fx.CreateLaunchAutomationAsync(project, "retrain", 1, null, null);

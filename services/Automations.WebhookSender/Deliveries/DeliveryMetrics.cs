@@ -3,7 +3,7 @@ using Automations.ServiceDefaults;
 
 namespace Automations.WebhookSender.Deliveries;
 
-/// <summary>The sender's instruments, on the product's one meter ("Automations").</summary>
+/// <summary>The sender's instruments, on the host's "Automations" meter (the factory gives every caller the same one).</summary>
 public sealed class DeliveryMetrics
 {
     private readonly Counter<long> _attempts;
@@ -14,12 +14,11 @@ public sealed class DeliveryMetrics
     public DeliveryMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(Telemetry.Name);
-        _attempts = meter.CreateCounter<long>("automations.deliveries",
-            description: "Webhook delivery attempts by outcome (Succeeded, Retry, Failed, Gone)");
-        _duration = meter.CreateHistogram<double>("automations.delivery.duration", unit: "ms",
-            description: "Duration of one webhook attempt, by outcome");
+        _attempts = meter.CreateCounter<long>("automations.deliveries", description: "Webhook delivery attempts by outcome (Succeeded, Retry, Failed, Gone)");
+        _duration = meter.CreateHistogram<double>("automations.delivery.duration", unit: "ms", description: "Duration of one webhook attempt, by outcome");
         _eventToDelivery = meter.CreateHistogram<double>("automations.event_to_delivery.latency", unit: "ms",
             description: "From the command's occurredAt to the successful webhook response");
+        // Observed, so created here: its callback reads this instance.
         meter.CreateObservableGauge("automations.deliveries.backlog", () => Volatile.Read(ref _backlog),
             description: "Deliveries pending (due now or waiting for a retry), as last counted by the scheduler");
     }
