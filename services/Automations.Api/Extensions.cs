@@ -6,11 +6,11 @@ using Automations.Api.Launch;
 using Automations.Api.Members;
 using Automations.Api.Secrets;
 using Automations.Api.Webhooks;
+using Automations.Api.QueueItems;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
-using Automations.ServiceDefaults.Http;
 using MassTransit;
 
 namespace Automations.Api;
@@ -21,12 +21,11 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(MasterKeys.FromConfiguration(builder.Configuration, builder.Environment.IsDevelopment()));
         if (builder.Configuration.GetValue("Secrets:RotateOnStart", true))
             builder.Services.AddHostedService<RotateSecretsOnStart>();
-        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer>((_, c) => c.UseConsumerRetry()));
+        builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer, WebhookDisabledConsumerDefinition>());
         builder.Services.AddWrites(Schema);
         builder.AddConsole();
         return builder;
@@ -34,7 +33,6 @@ public static class Extensions
 
     public static WebApplication MapApi(this WebApplication app)
     {
-        app.UseHttpInput();
         app.MapOpenApi();
         app.MapEntityApi()
             .MapMembers()

@@ -13,15 +13,5 @@ public static class Program
         return 0;
     }
 
-    public static WebApplication Build(string[] args)
-    {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults("automations-api");
-        builder.AddMigrateOnStart();
-        builder.AddApi();
-        var app = builder.Build();
-        app.MapApi();
-        app.MapDefaultEndpoints();
-        return app;
-    }
+    public static WebApplication Build(string[] args) => AutomationsService.Build(args, "automations-api", b => { b.AddMigrateOnStart(); b.AddApi(); }, app => app.MapApi());
 }

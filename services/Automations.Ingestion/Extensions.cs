@@ -3,7 +3,6 @@ using Automations.Ingestion.Events;
 using Automations.Persistence.Control;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
-using Automations.ServiceDefaults.Http;
 
 namespace Automations.Ingestion;
 
@@ -13,7 +12,6 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.AddMemoryCache();
         builder.Services.AddApiKeyCache();
         builder.Services.AddSingleton<EventStore>();
@@ -25,12 +23,5 @@ public static class Extensions
         builder.AddAutomationsBus();
         builder.Services.AddWrites(Schema);
         return builder;
-    }
-
-    public static WebApplication MapIngestion(this WebApplication app)
-    {
-        app.UseHttpInput();
-        app.MapEvents();
-        return app;
     }
 }

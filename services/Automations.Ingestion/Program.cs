@@ -1,4 +1,5 @@
 using Automations.Persistence;
+using Automations.Ingestion.Events;
 using Automations.ServiceDefaults;
 
 namespace Automations.Ingestion;
@@ -7,15 +8,6 @@ public static class Program
 {
     public static Task Main(string[] args) => Build(args).RunAsync();
 
-    public static WebApplication Build(string[] args)
-    {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults("automations-ingestion");
-        builder.AddMigrateOnStart();
-        builder.AddIngestion();
-        var app = builder.Build();
-        app.MapIngestion();
-        app.MapDefaultEndpoints();
-        return app;
-    }
+    public static WebApplication Build(string[] args) =>
+        AutomationsService.Build(args, "automations-ingestion", b => { b.AddMigrateOnStart(); b.AddIngestion(); }, app => app.MapEvents());
 }

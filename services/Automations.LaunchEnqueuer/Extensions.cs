@@ -4,7 +4,7 @@ using Automations.LaunchEnqueuer.Leases;
 using Automations.Persistence.Control;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
-using Automations.ServiceDefaults.Http;
+using MassTransit;
 
 namespace Automations.LaunchEnqueuer;
 
@@ -14,23 +14,16 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddLaunchEnqueuer(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.AddMemoryCache();
         builder.Services.AddApiKeyCache();
         builder.Services.Configure<LaunchOptions>(builder.Configuration.GetSection("Launch"));
+        builder.Services.AddSingleton<LaunchMetrics>();
         builder.Services.AddSingleton<QueueItemStore>();
         builder.Services.AddSingleton<QueueSignals>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueSignals>());
         builder.Services.AddHostedService<LeaseSweeper>();
-        builder.AddAutomationsBus(x => x.AddConsumer<EnqueueLaunchJobConsumer>(typeof(EnqueueLaunchJobConsumerDefinition)));
+        builder.AddAutomationsBus(x => x.AddConsumer<EnqueueLaunchJobConsumer, EnqueueLaunchJobConsumerDefinition>());
         builder.Services.AddWrites(Schema);
         return builder;
-    }
-
-    public static WebApplication MapLaunchEnqueuer(this WebApplication app)
-    {
-        app.UseHttpInput();
-        app.MapAgentApi();
-        return app;
     }
 }

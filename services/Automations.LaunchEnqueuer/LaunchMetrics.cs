@@ -3,11 +3,11 @@ using Automations.ServiceDefaults;
 
 namespace Automations.LaunchEnqueuer;
 
-/// <summary>Counters of queue item transitions, tagged by outcome (static: the consumer, endpoints and sweeper all count).</summary>
-public static class LaunchMetrics
+/// <summary>Counters of queue item transitions, tagged by outcome (the consumer, the agent endpoints and the sweeper all count).</summary>
+public sealed class LaunchMetrics(IMeterFactory meters)
 {
-    private static readonly Counter<long> Items = Telemetry.Meter.CreateCounter<long>("automations.launch.items",
+    private readonly Counter<long> _items = meters.Create(Telemetry.Name).CreateCounter<long>("automations.launch.items",
         description: "Launch queue item transitions: queued, rejected (at enqueue), claimed, finished, failed, released, requeued (lease expired), expired (given up)");
 
-    public static void Count(string transition) => Items.Add(1, new KeyValuePair<string, object?>("transition", transition));
+    public void Count(string transition) => _items.Add(1, new KeyValuePair<string, object?>("transition", transition));
 }

@@ -1,4 +1,5 @@
 using Automations.Persistence;
+using Automations.LaunchEnqueuer.Agent;
 using Automations.ServiceDefaults;
 
 namespace Automations.LaunchEnqueuer;
@@ -7,15 +8,6 @@ public static class Program
 {
     public static Task Main(string[] args) => Build(args).RunAsync();
 
-    public static WebApplication Build(string[] args)
-    {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults("automations-launch-enqueuer");
-        builder.AddMigrateOnStart();
-        builder.AddLaunchEnqueuer();
-        var app = builder.Build();
-        app.MapLaunchEnqueuer();
-        app.MapDefaultEndpoints();
-        return app;
-    }
+    public static WebApplication Build(string[] args) =>
+        AutomationsService.Build(args, "automations-launch-enqueuer", b => { b.AddMigrateOnStart(); b.AddLaunchEnqueuer(); }, app => app.MapAgentApi());
 }

@@ -1,4 +1,3 @@
-using Automations.ServiceDefaults.Http;
 using Automations.Persistence.Writes;
 using Automations.Rules.Matching;
 using Automations.Rules.Runs;
@@ -13,32 +12,18 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddRules(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.Configure<RulesOptions>(builder.Configuration.GetSection("Rules"));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AutomationCache>();
         builder.Services.AddSingleton<RunMetrics>();
         builder.Services.AddHostedService<InboxSweeper>();
-        // Each replica needs its own copy of AutomationsChanged: a temporary endpoint named per instance.
-        var instanceId = builder.Configuration["Rules:InstanceId"] ?? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
         builder.AddAutomationsBus(x =>
         {
-            x.AddConfigureEndpointsCallback((_, _, cfg) => cfg.UseConsumerRetry());
-            x.AddConsumer<ArtifactEventConsumer>().Endpoint(e => e.Name = ArtifactEventConsumer.Name);
-            x.AddConsumer<RunOutcomeConsumer>().Endpoint(e => e.Name = RunOutcomeConsumer.Name);
-            x.AddConsumer<AutomationsChangedConsumer>().Endpoint(e =>
-            {
-                e.InstanceId = instanceId;
-                e.Temporary = true;
-            });
+            x.AddConsumer<ArtifactEventConsumer, ArtifactEventConsumerDefinition>();
+            x.AddConsumer<RunOutcomeConsumer, RunOutcomeConsumerDefinition>();
+            x.AddConsumer<AutomationsChangedConsumer, AutomationsChangedConsumerDefinition>();
         });
         builder.Services.AddWrites(Schema);
         return builder;
-    }
-
-    public static WebApplication MapRules(this WebApplication app)
-    {
-        app.UseHttpInput();
-        return app;
     }
 }

@@ -7,15 +7,5 @@ public static class Program
 {
     public static Task Main(string[] args) => Build(args).RunAsync();
 
-    public static WebApplication Build(string[] args)
-    {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults("automations-rules");
-        builder.AddMigrateOnStart();
-        builder.AddRules();
-        var app = builder.Build();
-        app.MapRules();
-        app.MapDefaultEndpoints();
-        return app;
-    }
+    public static WebApplication Build(string[] args) => AutomationsService.Build(args, "automations-rules", b => { b.AddMigrateOnStart(); b.AddRules(); });
 }

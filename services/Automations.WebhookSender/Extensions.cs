@@ -1,4 +1,3 @@
-using Automations.ServiceDefaults.Http;
 using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Core.Webhooks;
@@ -6,7 +5,7 @@ using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using Automations.WebhookSender.Deliveries;
 using Automations.WebhookSender.Sending;
-using Automations.WebhookSender.Testing;
+using Automations.WebhookSender.WebhookTests;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -18,12 +17,12 @@ public static class Extensions
 
     public static IHostApplicationBuilder AddWebhookSender(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddHttpInput();
         builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
         builder.Services.AddSingleton(_ => CipherFrom(builder.Configuration));
         builder.Services.TryAddSingleton<IHostResolver, DnsHostResolver>();
         builder.Services.AddSingleton<WebhookClient>();
         builder.Services.AddSingleton<WebhookDirectory>();
+        builder.Services.AddSingleton<DeliveryMetrics>();
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<DeliveryAttempts>();
         builder.Services.AddSingleton<DeliveryDispatcher>();
@@ -33,18 +32,12 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryScheduler>());
         builder.AddAutomationsBus(x =>
         {
-            x.AddConsumer<SendWebhookConsumer>(c => c.UseConsumerRetry());
-            x.AddConsumer<RedeliverWebhookConsumer>(c => c.UseConsumerRetry());
-            x.AddConsumer<TestWebhookConsumer>();
+            x.AddConsumer<SendWebhookConsumer, SendWebhookConsumerDefinition>();
+            x.AddConsumer<RedeliverWebhookConsumer, RedeliverWebhookConsumerDefinition>();
+            x.AddConsumer<TestWebhookConsumer, TestWebhookConsumerDefinition>();
         });
         builder.Services.AddWrites(Schema, w => w.Batch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(items => new WebhookDeliveriesCompleted(items)));
         return builder;
-    }
-
-    public static WebApplication MapWebhookSender(this WebApplication app)
-    {
-        app.UseHttpInput();
-        return app;
     }
 
     /// <summary>Secrets:MasterKeys:&lt;id&gt; (base64 of 32 bytes) and Secrets:ActiveKeyId: the same keys the Api encrypts with.</summary>

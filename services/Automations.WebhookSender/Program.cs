@@ -10,16 +10,11 @@ public static class Program
     public static WebApplication Build(string[] args) => Build(args, _ => { });
 
     /// <param name="services">runs after the sender's own registrations: tests replace a service here (e.g. the resolver).</param>
-    public static WebApplication Build(string[] args, Action<IServiceCollection> services)
-    {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults("automations-webhook-sender");
-        builder.AddMigrateOnStart();
-        builder.AddWebhookSender();
-        services(builder.Services);
-        var app = builder.Build();
-        app.MapWebhookSender();
-        app.MapDefaultEndpoints();
-        return app;
-    }
+    public static WebApplication Build(string[] args, Action<IServiceCollection> services) =>
+        AutomationsService.Build(args, "automations-webhook-sender", b =>
+        {
+            b.AddMigrateOnStart();
+            b.AddWebhookSender();
+            services(b.Services);
+        });
 }

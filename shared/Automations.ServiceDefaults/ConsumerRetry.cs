@@ -28,15 +28,8 @@ public static class ConsumerRetry
     /// <summary>What counts as a transient infrastructure failure, here and wherever a service retries a write in place.</summary>
     public static bool IsTransient(Exception ex) => ex is NpgsqlException { IsTransient: true } or TimeoutException;
 
-    /// <summary>Both filters on an endpoint's consume pipe.</summary>
+    /// <summary>Both filters on an endpoint's consume pipe (every consumer's definition sets them: <see cref="RetryingConsumerDefinition{TConsumer}"/>).</summary>
     public static void UseConsumerRetry(this IConsumePipeConfigurator configurator)
-    {
-        configurator.UseMessageRetry(Immediate);
-        configurator.UseMessageRetry(Transient);
-    }
-
-    /// <summary>Both filters on one consumer.</summary>
-    public static void UseConsumerRetry<TConsumer>(this IConsumerConfigurator<TConsumer> configurator) where TConsumer : class
     {
         configurator.UseMessageRetry(Immediate);
         configurator.UseMessageRetry(Transient);

@@ -1,7 +1,9 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Automations.Testing;
 
@@ -22,6 +24,13 @@ public sealed class ServiceHost : IAsyncDisposable
     public Uri BaseAddress { get; }
     public HttpClient Client { get; }
     public IServiceProvider Services => App.Services;
+
+    /// <summary>
+    /// What one instrument of this host's "Automations" meter records from now on. The instruments come from the host's
+    /// IMeterFactory, so other hosts in the test process are not heard.
+    /// </summary>
+    public MetricCollector<T> Metric<T>(string instrument) where T : struct =>
+        new(Services.GetRequiredService<IMeterFactory>(), "Automations", instrument);
 
     public static async Task<ServiceHost> StartAsync(Func<string[], WebApplication> build, IDictionary<string, string?> configuration)
     {

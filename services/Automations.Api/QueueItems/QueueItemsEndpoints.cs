@@ -5,8 +5,7 @@ using Automations.Persistence.Control;
 using Dapper;
 using Npgsql;
 
-// In the Api namespace so that MapApi registers it with one line and no using.
-namespace Automations.Api;
+namespace Automations.Api.QueueItems;
 
 /// <summary>
 /// GET /v1/entities/{entity}/queues/{queueId}/items?state=&amp;limit= : a queue's Launch items (newest first), read from

@@ -15,7 +15,7 @@ public sealed class WebhookDisabledConsumer([FromKeyedServices(Extensions.Schema
     {
         var m = context.Message;
         await using var w = await writes.BeginTransactionAsync(context.CancellationToken);
-        if (context.MessageId is { } messageId && !await w.InboxAsync(nameof(WebhookDisabledConsumer), messageId, context.CancellationToken))
+        if (context.MessageId is { } messageId && !await w.InboxAsync(WebhookDisabledConsumerDefinition.InboxName, messageId, context.CancellationToken))
             return;
         await w.Connection.ExecuteAsync(
             """

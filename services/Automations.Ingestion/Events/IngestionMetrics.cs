@@ -3,11 +3,12 @@ using Automations.ServiceDefaults;
 
 namespace Automations.Ingestion.Events;
 
-public sealed class IngestionMetrics
+/// <summary>The intake's instruments, on the host's "Automations" meter (the factory gives every caller the same one).</summary>
+public sealed class IngestionMetrics(IMeterFactory meters)
 {
-    private readonly Counter<long> _accepted = Telemetry.Meter.CreateCounter<long>("automations.events.accepted", description: "Artifact events accepted (new, not duplicates)");
-    private readonly Counter<long> _duplicates = Telemetry.Meter.CreateCounter<long>("automations.events.duplicates", description: "Artifact events whose eventId was already accepted");
-    private readonly Counter<long> _rejected = Telemetry.Meter.CreateCounter<long>("automations.events.rejected", description: "Artifact events refused, by reason");
+    private readonly Counter<long> _accepted = meters.Create(Telemetry.Name).CreateCounter<long>("automations.events.accepted", description: "Artifact events accepted (new, not duplicates)");
+    private readonly Counter<long> _duplicates = meters.Create(Telemetry.Name).CreateCounter<long>("automations.events.duplicates", description: "Artifact events whose eventId was already accepted");
+    private readonly Counter<long> _rejected = meters.Create(Telemetry.Name).CreateCounter<long>("automations.events.rejected", description: "Artifact events refused, by reason");
 
     public void Accepted(string source, string eventType) =>
         _accepted.Add(1, new KeyValuePair<string, object?>("source", source), new KeyValuePair<string, object?>("event_type", eventType));

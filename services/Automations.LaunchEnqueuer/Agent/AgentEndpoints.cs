@@ -39,7 +39,8 @@ public static class AgentEndpoints
     }
 
     private static async Task<IResult> ClaimAsync(Guid queueId, int? wait, string? agent, HttpContext http, QueueItemStore store, QueueSignals signals,
-        NpgsqlDataSource dataSource, IMemoryCache cache, IOptionsMonitor<LaunchOptions> options, IHostApplicationLifetime lifetime, CancellationToken ct)
+        NpgsqlDataSource dataSource, IMemoryCache cache, IOptionsMonitor<LaunchOptions> options, LaunchMetrics metrics, IHostApplicationLifetime lifetime,
+        CancellationToken ct)
     {
         var (principal, error) = await AuthenticateAsync(http, ct);
         if (principal is null) return error!;
@@ -67,7 +68,7 @@ public static class AgentEndpoints
             if (item is not null)
             {
                 Activity.Current?.SetTag("automations.queue_item_id", item.Id);
-                LaunchMetrics.Count("claimed");
+                metrics.Count("claimed");
                 // The claim joins the trace of the event that queued the item (linked to the agent's own request span);
                 // its id goes back to the agent, which hands it to the process as TRACEPARENT.
                 ActivityContext.TryParse(item.Traceparent, null, out var origin);

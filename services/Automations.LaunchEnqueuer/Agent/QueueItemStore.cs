@@ -28,7 +28,8 @@ public sealed record ClaimedItem(Guid Id, Guid LeaseId, DateTime LeaseExpiresAt,
 /// messages go into the launch outbox in that same transaction. A call must present the lease it got from its claim,
 /// so an agent whose lease expired (and whose item went to another agent) cannot touch the item any more.
 /// </summary>
-public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes)
+public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes,
+    LaunchMetrics metrics)
 {
     public async Task<ClaimedItem?> ClaimAsync(Guid queueId, string? agent, CancellationToken ct)
     {
@@ -98,7 +99,7 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
         else
             w.Publish(new LaunchJobFailed(row!.CommandId, row.RunId, id, failure, now));
         await w.CommitAsync(ct);
-        LaunchMetrics.Count(state);
+        metrics.Count(state);
         return (LeaseOutcome.Ok, state);
     }
 
@@ -119,7 +120,7 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
                 """, new { id, channel = QueueSignals.Channel, queue = row!.QueueId.ToString() }, tx);
         }
         await tx.CommitAsync(ct);
-        if (outcome == LeaseOutcome.Ok) LaunchMetrics.Count("released");
+        if (outcome == LeaseOutcome.Ok) metrics.Count("released");
         return outcome == LeaseOutcome.AlreadyEnded ? LeaseOutcome.LeaseLost : outcome;
     }
 

@@ -15,7 +15,8 @@ namespace Automations.LaunchEnqueuer.Enqueue;
 /// One queue item per command: the inbox absorbs a redelivered message, the unique command_id a second command with the
 /// same id. A queue or job version that vanished since the automation was saved ends the run as failed, with the reason.
 /// </summary>
-public sealed class EnqueueLaunchJobConsumer([FromKeyedServices(Extensions.Schema)] Writes writes, ILogger<EnqueueLaunchJobConsumer> logger) : IConsumer<EnqueueLaunchJob>
+public sealed class EnqueueLaunchJobConsumer([FromKeyedServices(Extensions.Schema)] Writes writes, LaunchMetrics metrics, ILogger<EnqueueLaunchJobConsumer> logger)
+    : IConsumer<EnqueueLaunchJob>
 {
     public async Task Consume(ConsumeContext<EnqueueLaunchJob> context)
     {
@@ -25,7 +26,7 @@ public sealed class EnqueueLaunchJobConsumer([FromKeyedServices(Extensions.Schem
         Activity.Current?.SetTag("automations.run_id", m.RunId);
 
         await using var w = await writes.BeginTransactionAsync(ct);
-        if (!await w.InboxAsync(nameof(EnqueueLaunchJobConsumer), context.MessageId ?? m.CommandId, ct)) return;
+        if (!await w.InboxAsync(EnqueueLaunchJobConsumerDefinition.InboxName, context.MessageId ?? m.CommandId, ct)) return;
         var (connection, tx) = (w.Connection, w.Transaction);
 
         var queue = await LaunchQueries.FindQueueAsync(connection, m.QueueId, tx, ct);
@@ -79,7 +80,7 @@ public sealed class EnqueueLaunchJobConsumer([FromKeyedServices(Extensions.Schem
             logger.LogWarning("Launch command {CommandId} failed: {Reason}", m.CommandId, failure);
         }
         await w.CommitAsync(ct);
-        LaunchMetrics.Count(failure is null ? "queued" : "rejected");
+        metrics.Count(failure is null ? "queued" : "rejected");
     }
 
     /// <summary>The event is kept as JSON; text that is not JSON (never sent by Rules) is kept as a JSON string, not dropped.</summary>
@@ -96,10 +97,4 @@ public sealed class EnqueueLaunchJobConsumer([FromKeyedServices(Extensions.Schem
             return JsonSerializer.Serialize(text);
         }
     }
-}
-
-public sealed class EnqueueLaunchJobConsumerDefinition : ConsumerDefinition<EnqueueLaunchJobConsumer>
-{
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<EnqueueLaunchJobConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseConsumerRetry();
 }

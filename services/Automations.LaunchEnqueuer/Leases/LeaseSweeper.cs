@@ -13,7 +13,7 @@ namespace Automations.LaunchEnqueuer.Leases;
 /// item has been claimed Launch:MaxClaims times. SKIP LOCKED lets several replicas sweep side by side.
 /// </summary>
 public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes,
-    ILogger<LeaseSweeper> logger) : BackgroundService
+    LaunchMetrics metrics, ILogger<LeaseSweeper> logger) : BackgroundService
 {
     private static readonly TimeSpan InboxSweepEvery = TimeSpan.FromHours(1);
 
@@ -86,7 +86,7 @@ public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<La
             }
         }
         await w.CommitAsync(ct);
-        foreach (var item in expired) LaunchMetrics.Count(item.Claims >= maxClaims ? "expired" : "requeued");
+        foreach (var item in expired) metrics.Count(item.Claims >= maxClaims ? "expired" : "requeued");
         return expired.Count;
     }
 

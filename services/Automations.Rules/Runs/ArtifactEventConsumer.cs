@@ -21,7 +21,6 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     [FromKeyedServices(Extensions.Schema)] Writes writes, ILogger<ArtifactEventConsumer> logger)
     : IConsumer<ArtifactEventReceived>
 {
-    public const string Name = "rules-artifact-events";
 
     public async Task Consume(ConsumeContext<ArtifactEventReceived> context)
     {
@@ -32,7 +31,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         var connection = new LazyConnection(dataSource);
         // An event that matches nothing still leaves its inbox row (operators and tests look for it).
         var w = writes.Begin();
-        var inbox = w.Inbox(Name, context.MessageId ?? e.EventId);
+        var inbox = w.Inbox(ArtifactEventConsumerDefinition.InboxName, context.MessageId ?? e.EventId);
         var runs = new List<Step>();
         List<CompiledAutomation> matched;
         await using (connection)

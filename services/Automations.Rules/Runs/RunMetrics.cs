@@ -3,10 +3,11 @@ using Automations.ServiceDefaults;
 
 namespace Automations.Rules.Runs;
 
-public sealed class RunMetrics
+/// <summary>Rules' instruments, on the host's "Automations" meter (the factory gives every caller the same one).</summary>
+public sealed class RunMetrics(IMeterFactory meters)
 {
-    private readonly Counter<long> _runs = Telemetry.Meter.CreateCounter<long>("automations.runs", description: "Automation runs entering a status (Pending, Enqueued, Finished, Failed)");
-    private readonly Histogram<double> _matching = Telemetry.Meter.CreateHistogram<double>("automations.rules.matching.duration", unit: "ms",
+    private readonly Counter<long> _runs = meters.Create(Telemetry.Name).CreateCounter<long>("automations.runs", description: "Automation runs entering a status (Pending, Enqueued, Finished, Failed)");
+    private readonly Histogram<double> _matching = meters.Create(Telemetry.Name).CreateHistogram<double>("automations.rules.matching.duration", unit: "ms",
         description: "Time to find the automations an event triggers (cache lookup or load, and filters)");
 
     public void Run(string status, string actionType, long count = 1)

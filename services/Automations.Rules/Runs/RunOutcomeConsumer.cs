@@ -16,8 +16,6 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Wr
     IConsumer<LaunchJobFinished>,
     IConsumer<LaunchJobFailed>
 {
-    public const string Name = "rules-run-outcomes";
-
     public Task Consume(ConsumeContext<WebhookDeliveryCompleted> context) =>
         MoveAsync(context, context.Message.RunId, RunStatus.Finished, Reason(context.Message));
 

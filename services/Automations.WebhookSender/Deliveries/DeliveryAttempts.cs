@@ -15,6 +15,7 @@ public sealed class DeliveryAttempts(
     WebhookDirectory webhooks,
     WebhookClient client,
     IOptions<WebhookOptions> options,
+    DeliveryMetrics metrics,
     ILogger<DeliveryAttempts> logger)
 {
     private readonly WebhookOptions _options = options.Value;
@@ -87,9 +88,9 @@ public sealed class DeliveryAttempts(
         activity?.SetTag("http.response.status_code", result.StatusCode);
         activity?.SetTag("delivery.outcome", verdict.Outcome.ToString());
         if (!result.Success) activity?.SetStatus(ActivityStatusCode.Error, result.Error);
-        DeliveryMetrics.Attempt(verdict.Outcome, result.DurationMs);
+        metrics.Attempt(verdict.Outcome, result.DurationMs);
         if (verdict.Outcome == DeliveryStore.Outcome.Succeeded)
-            DeliveryMetrics.Delivered(new DateTimeOffset(DateTime.SpecifyKind(delivery.OccurredAt, DateTimeKind.Utc)));
+            metrics.Delivered(new DateTimeOffset(DateTime.SpecifyKind(delivery.OccurredAt, DateTimeKind.Utc)));
 
         // Recorded even when stopping: the request was sent, its outcome must not be lost.
         var recorded = await RecordOutcomeAsync(work, delivery, result, verdict, webhook?.Entity);

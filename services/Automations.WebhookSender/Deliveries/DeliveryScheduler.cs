@@ -8,7 +8,8 @@ namespace Automations.WebhookSender.Deliveries;
 /// (its own, other replicas', ones whose claim ran out after a crash); it also counts the backlog and sweeps the inbox.
 /// </summary>
 public sealed class DeliveryScheduler(
-    DeliveryStore store, DeliveryDispatcher dispatcher, Npgsql.NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, ILogger<DeliveryScheduler> logger)
+    DeliveryStore store, DeliveryDispatcher dispatcher, Npgsql.NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, DeliveryMetrics metrics,
+    ILogger<DeliveryScheduler> logger)
     : BackgroundService
 {
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -29,7 +30,7 @@ public sealed class DeliveryScheduler(
                 if (DateTime.UtcNow >= nextCount)
                 {
                     nextCount = DateTime.UtcNow.AddSeconds(5);
-                    DeliveryMetrics.Backlog(await store.CountPendingAsync(stoppingToken));
+                    metrics.Backlog(await store.CountPendingAsync(stoppingToken));
                 }
                 if (DateTime.UtcNow >= nextSweep)
                 {

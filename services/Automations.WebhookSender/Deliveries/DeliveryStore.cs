@@ -216,7 +216,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     public async Task<int> RedeliverAsync(RedeliverWebhook request, Guid messageId, CancellationToken ct)
     {
         await using var w = await writes.BeginTransactionAsync(ct);
-        if (!await w.InboxAsync("redeliver-webhook", messageId, ct)) return 0;
+        if (!await w.InboxAsync(RedeliverWebhookConsumerDefinition.InboxName, messageId, ct)) return 0;
         int count;
         if (request.DeliveryId is { } deliveryId)
         {

@@ -4,7 +4,7 @@ using Automations.Core.Templates;
 using Automations.WebhookSender.Sending;
 using MassTransit;
 
-namespace Automations.WebhookSender.Testing;
+namespace Automations.WebhookSender.WebhookTests;
 
 /// <summary>
 /// Answers a TestWebhook request: one request through the same renderer, signer and SSRF guard, never retried, never

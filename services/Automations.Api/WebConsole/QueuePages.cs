@@ -1,4 +1,5 @@
 using System.Text;
+using Automations.Api.QueueItems;
 using static Automations.Api.WebConsole.Html;
 
 namespace Automations.Api.WebConsole;
