@@ -77,7 +77,7 @@ public class Emitting_metrics(PipelineFixture fx) : IClassFixture<PipelineFixtur
             ("automations.event_to_delivery.latency", []),
             ("automations.deliveries.backlog", []),
             ("automations.outbox.lag", ["schema"]),
-            ("automations.outbox.published", ["schema"]),
+            ("automations.outbox.published", ["schema", "path"]),
             ("automations.launch.items", ["transition"]),
         };
         List<string> Missing()

@@ -64,7 +64,7 @@ internal sealed class OutboxPublisher(
     public void Confirmed(Guid messageId)
     {
         _published.Writer.TryWrite(messageId);
-        metrics.Direct.Add(1, new KeyValuePair<string, object?>("schema", schema));
+        metrics.Published.Add(1, new KeyValuePair<string, object?>("schema", schema), new KeyValuePair<string, object?>("path", "direct"));
     }
 
     /// <summary>Publishes a message whose direct-path outbox row has just been committed. Never throws, never waits.</summary>

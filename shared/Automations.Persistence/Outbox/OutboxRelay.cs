@@ -118,7 +118,7 @@ internal sealed class OutboxRelay(
         if (done.Count > 0)
             await connection.ExecuteAsync($"delete from {options.Schema}.outbox where id = any(@ids)", new { ids = done.ToArray() }, tx);
         await tx.CommitAsync(ct);
-        if (done.Count > 0) metrics.Published.Add(done.Count, new KeyValuePair<string, object?>("schema", options.Schema));
+        if (done.Count > 0) metrics.Published.Add(done.Count, new KeyValuePair<string, object?>("schema", options.Schema), new KeyValuePair<string, object?>("path", "relay"));
         if (failure is not null) throw new InvalidOperationException($"Publishing outbox row failed after {done.Count} of {rows.Count}", failure);
         return done.Count;
     }

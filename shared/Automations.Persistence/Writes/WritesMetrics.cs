@@ -12,9 +12,8 @@ internal sealed class WritesMetrics
     public WritesMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(Telemetry.Name);
-        Published = meter.CreateCounter<long>("automations.outbox.published", description: "Outbox rows published and confirmed");
-        Direct = meter.CreateCounter<long>("automations.outbox.direct",
-            description: "Outbox rows published by their writer right after commit (the rest go through the relay)");
+        Published = meter.CreateCounter<long>("automations.outbox.published",
+            description: "Outbox rows published and confirmed, by path: direct (by their writer right after commit) or relay");
         Batches = meter.CreateCounter<long>("automations.outbox.batches",
             description: "Batch messages published by the outbox's direct path (each carries one or more rows)");
         GroupCommitStatements = meter.CreateHistogram<int>("automations.group_commit.statements",
@@ -25,7 +24,6 @@ internal sealed class WritesMetrics
     }
 
     public Counter<long> Published { get; }
-    public Counter<long> Direct { get; }
     public Counter<long> Batches { get; }
     public Histogram<int> GroupCommitStatements { get; }
 
