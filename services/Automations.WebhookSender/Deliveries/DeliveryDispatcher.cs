@@ -94,10 +94,10 @@ public sealed class DeliveryDispatcher : IHostedService, IDisposable
         var (processHold, bytes, running) = (false, 0L, false);
         try
         {
-            await _processHolds.WaitAsync(ct);
-            processHold = true;
             await _payloads.TakeAsync(PayloadBytes(command), ct);
             bytes = PayloadBytes(command);
+            await _processHolds.WaitAsync(ct);
+            processHold = true;
             if (await store.CreateAsync(command, claimed: true, ct) is { } work)
             {
                 Run(work, lane, bytes);
