@@ -40,8 +40,8 @@ public sealed class Options
           --soak T              soak mode: T (90s, 3m, 60m, 2h) at the fixed --rate after --min-warmup; one line
                                 per minute (delivered/s, p50/p99, RSS per service, database size, backlog), a PNG,
                                 a drift summary and one SOAK_RESULT line; exits 1 when the exactly-once check fails
-          --receiver-delay MS   the receiver answers every webhook this late (default 0): with the sender's
-                                MaxConcurrency (256) requests in flight, 2000 ms caps delivery at 128/s
+          --receiver-delay MS   the receiver answers every webhook this late (default 0): the sender sends at most
+                                32 requests at once to the one webhook, so 200 ms caps delivery at 160/s
           --out DIR             where the latency plot goes (default bench-results)
           --api URL --ingestion URL --postgres CS --rabbitmq URI --rabbitmq-management URL --run-dir DIR
         Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT / SOAK_RESULT); exits 1 when the exactly-once
