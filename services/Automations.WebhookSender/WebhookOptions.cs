@@ -20,6 +20,7 @@ public sealed class WebhookOptions
     public int MaxConcurrency { get; set; } = 256;
     /// <summary>Deliveries this process holds at once (waiting for a request slot, sending, recording); 0: MaxConcurrency × 4.</summary>
     public int MaxHeldDeliveries { get; set; }
+    public int HeldDeliveries => MaxHeldDeliveries > 0 ? MaxHeldDeliveries : MaxConcurrency * 4;
     /// <summary>
     /// The payloads held in memory by deliveries taken straight from commands, together (UTF-16 bytes): past it the
     /// consumer waits and further commands stay in the broker. A single larger payload still goes, alone.

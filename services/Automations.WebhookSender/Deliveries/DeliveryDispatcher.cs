@@ -15,8 +15,9 @@ public delegate Task<IDisposable> EnterRequest(CancellationToken ct);
 /// given back here alone when the attempt is recorded, or at once when the delivery is not run after all (a repeated
 /// command, a claim given back). Holds are bounded per webhook (MaxConcurrencyPerWebhook × 8) and per process
 /// (MaxHeldDeliveries, by default MaxConcurrency × 4); a delivery taken from a command also holds its payload until its
-/// attempt ends, and those payloads together are bounded in bytes (MaxHeldPayloadBytes). A webhook whose holds are all taken (an endpoint that hangs) gets no more: its new commands are
-/// stored unclaimed and due, the scheduler passes over its due deliveries, and the process goes on with other webhooks.
+/// attempt ends, and those payloads together are bounded in bytes (MaxHeldPayloadBytes). A webhook whose holds are all
+/// taken (an endpoint that hangs) gets no more: its new commands are stored unclaimed and due, the scheduler passes over
+/// its due deliveries, and the process goes on with other webhooks.
 /// The process bounds are backpressure: while one is reached the consumer waits, and further commands stay in the broker.
 /// A delivery the scheduler takes holds no payload until it is in its request slots (MaxConcurrency of them).
 /// </para>
@@ -32,45 +33,33 @@ public delegate Task<IDisposable> EnterRequest(CancellationToken ct);
 /// <see cref="StopAsync"/> returns when every hold is back.
 /// </para>
 /// </summary>
-public sealed class DeliveryDispatcher : IHostedService, IDisposable
+public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts attempts, IOptions<WebhookOptions> options, ILogger<DeliveryDispatcher> logger)
+    : IHostedService, IDisposable
 {
-    private readonly DeliveryStore store;
-    private readonly DeliveryAttempts attempts;
-    private readonly ILogger<DeliveryDispatcher> logger;
-
-    public DeliveryDispatcher(DeliveryStore store, DeliveryAttempts attempts, IOptions<WebhookOptions> options, DeliveryMetrics metrics, ILogger<DeliveryDispatcher> logger)
-    {
-        this.store = store;
-        this.attempts = attempts;
-        this.logger = logger;
-        var o = options.Value;
-        _holdsPerWebhook = o.MaxConcurrencyPerWebhook * 8;
-        _requestsPerWebhook = o.MaxConcurrencyPerWebhook;
-        _processHoldLimit = o.MaxHeldDeliveries > 0 ? o.MaxHeldDeliveries : o.MaxConcurrency * 4;
-        _processHolds = new(_processHoldLimit);
-        _processRequests = new(o.MaxConcurrency);
-        _payloads = new(o.MaxHeldPayloadBytes);
-        metrics.ObserveHolds(() => _processHoldLimit - _processHolds.CurrentCount, () => _payloads.Used);
-    }
+    private readonly int _holdsPerWebhook = options.Value.MaxConcurrencyPerWebhook * 8;
+    private readonly int _requestsPerWebhook = options.Value.MaxConcurrencyPerWebhook;
+    private readonly int _processHoldLimit = options.Value.HeldDeliveries;
 
     /// <summary>What a payload held in memory counts against MaxHeldPayloadBytes: its UTF-16 characters.</summary>
     public static long PayloadBytes(SendWebhook command) => (long)command.Payload.Length * sizeof(char);
 
-    private readonly int _holdsPerWebhook;
-    private readonly int _requestsPerWebhook;
-    private readonly int _processHoldLimit;
+    /// <summary>Deliveries held now (waiting for a request slot, sending or recording).</summary>
+    public long Held => _processHoldLimit - _processHolds.CurrentCount;
+
+    /// <summary>Payload bytes held now by deliveries taken from commands.</summary>
+    public long HeldPayloadBytes => _payloads.Used;
 
     /// <summary>Per webhook with deliveries held here: its holds and its request slots. A lane lives while it has holds. Locked on itself.</summary>
     private readonly Dictionary<Guid, Lane> _lanes = [];
 
     /// <summary>The process's holds (MaxHeldDeliveries): the consumer waits here, the scheduler claims no more than are free.</summary>
-    private readonly SemaphoreSlim _processHolds;
+    private readonly SemaphoreSlim _processHolds = new(options.Value.HeldDeliveries);
 
     /// <summary>The payloads held by deliveries taken from commands (MaxHeldPayloadBytes): the consumer waits here too.</summary>
-    private readonly ByteBudget _payloads;
+    private readonly ByteBudget _payloads = new(options.Value.MaxHeldPayloadBytes);
 
     /// <summary>The process's request slots (MaxConcurrency).</summary>
-    private readonly SemaphoreSlim _processRequests;
+    private readonly SemaphoreSlim _processRequests = new(options.Value.MaxConcurrency);
 
     private readonly CancellationTokenSource _stopping = new();
 
