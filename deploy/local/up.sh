@@ -47,6 +47,11 @@ export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 # the Kubernetes manifests set the same; the project files keep ASP.NET's default (Server GC).
 # DOTNET_gcServer=1 ./deploy/local/up.sh brings Server GC back here.
 export DOTNET_gcServer="${DOTNET_gcServer:-0}"
+# The memory bound per service (docs/operations.md, "Memory"): the GC heap may commit at most 96 MiB (hexadecimal,
+# as the runtime reads it), and compacts its old generation when much of it is free space (0-9, higher is more eager)
+# rather than keeping it committed. Same values in deploy/Dockerfile and deploy/k8s/base/common.yaml.
+export DOTNET_GCHeapHardLimit="${DOTNET_GCHeapHardLimit:-0x6000000}"
+export DOTNET_GCConserveMemory="${DOTNET_GCConserveMemory:-7}"
 
 echo "[up] applying migrations"
 dotnet "$(service_dll Automations.Api)" migrate >"$RUN_DIR/logs/migrate.log" 2>&1 || { cat "$RUN_DIR/logs/migrate.log" >&2; exit 1; }

@@ -25,7 +25,12 @@ public static class Extensions
         builder.Services.AddSingleton<DeliveryMetrics>();
         builder.Services.AddSingleton<DeliveryStore>();
         builder.Services.AddSingleton<DeliveryAttempts>();
-        builder.Services.AddSingleton<DeliveryDispatcher>();
+        builder.Services.AddSingleton(sp =>
+        {
+            var dispatcher = ActivatorUtilities.CreateInstance<DeliveryDispatcher>(sp);
+            sp.GetRequiredService<DeliveryMetrics>().ObserveHolds(() => dispatcher.Held, () => dispatcher.HeldPayloadBytes);
+            return dispatcher;
+        });
         builder.Services.AddSingleton<DeliveryScheduler>();
         // Stopped after the bus (hosted services stop in reverse order): no new work arrives while attempts drain.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());

@@ -18,6 +18,14 @@ public sealed class WebhookOptions
     public int MaxConcurrencyPerWebhook { get; set; } = 32;
     /// <summary>Requests in flight in this process, all webhooks together.</summary>
     public int MaxConcurrency { get; set; } = 256;
+    /// <summary>Deliveries this process holds at once (waiting for a request slot, sending, recording); 0: MaxConcurrency × 4.</summary>
+    public int MaxHeldDeliveries { get; set; }
+    public int HeldDeliveries => MaxHeldDeliveries > 0 ? MaxHeldDeliveries : MaxConcurrency * 4;
+    /// <summary>
+    /// The payloads held in memory by deliveries taken straight from commands, together (UTF-16 bytes): past it the
+    /// consumer waits and further commands stay in the broker. A single larger payload still goes, alone.
+    /// </summary>
+    public long MaxHeldPayloadBytes { get; set; } = 16 * 1024 * 1024;
     /// <summary>How long a claimed delivery stays invisible to other replicas' schedulers (beyond the timeout).</summary>
     public TimeSpan ClaimMargin { get; set; } = TimeSpan.FromSeconds(30);
     public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromMilliseconds(500);

@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Builder;
 
 namespace Automations.ServiceDefaults;
 
-/// <summary>The host of every HTTP service: <see cref="Extensions.AddServiceDefaults"/>, <see cref="HttpInput"/>, the service's own part, the health endpoints.</summary>
+/// <summary>
+/// The host of every HTTP service: <see cref="Extensions.AddServiceDefaults"/>, <see cref="HttpInput"/>,
+/// <see cref="HttpLimits"/>, the service's own part, the health endpoints.
+/// </summary>
 public static class AutomationsService
 {
     /// <param name="add">the service's registrations.</param>
@@ -13,9 +16,11 @@ public static class AutomationsService
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults(serviceName);
         builder.Services.AddHttpInput();
+        builder.AddHttpLimits();
         add(builder);
         var app = builder.Build();
         app.UseHttpInput();
+        app.UseRateLimiter();
         map?.Invoke(app);
         app.MapDefaultEndpoints();
         return app;

@@ -24,6 +24,8 @@ public sealed class Options
     public string RabbitMqManagement { get; init; } = "http://guest:guest@127.0.0.1:15672/";
     /// <summary>Soak mode: how long to hold the fixed rate (null: the benchmark or a drill).</summary>
     public TimeSpan? Soak { get; init; }
+    /// <summary>Every webhook request is answered this late (a slow receiver: the sender becomes the bottleneck).</summary>
+    public TimeSpan ReceiverDelay { get; init; }
 
     public const string Usage = """
         Automations.Benchmarks: end-to-end benchmark and fault drills against the system deploy/local/up.sh runs.
@@ -38,6 +40,8 @@ public sealed class Options
           --soak T              soak mode: T (90s, 3m, 60m, 2h) at the fixed --rate after --min-warmup; one line
                                 per minute (delivered/s, p50/p99, RSS per service, database size, backlog), a PNG,
                                 a drift summary and one SOAK_RESULT line; exits 1 when the exactly-once check fails
+          --receiver-delay MS   the receiver answers every webhook this late (default 0): the sender sends at most
+                                32 requests at once to the one webhook, so 200 ms caps delivery at 160/s
           --out DIR             where the latency plot goes (default bench-results)
           --api URL --ingestion URL --postgres CS --rabbitmq URI --rabbitmq-management URL --run-dir DIR
         Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT / SOAK_RESULT); exits 1 when the exactly-once
@@ -77,6 +81,7 @@ public sealed class Options
             RunDir = S("run-dir", ".run"),
             RabbitMqManagement = S("rabbitmq-management", Environment.GetEnvironmentVariable("AUTOMATIONS_TEST_RABBITMQ_MANAGEMENT") ?? new Options().RabbitMqManagement),
             Soak = map.TryGetValue("soak", out var soak) ? ParseSpan(soak) : null,
+            ReceiverDelay = TimeSpan.FromMilliseconds(D("receiver-delay", 0)),
         };
     }
 

@@ -40,6 +40,7 @@ public static class Program
         var endpoints = o.Drill == "slow" ? new[] { "a", "b" } : ["a"];
         var team = await Setup.CreateTeamAsync(o);
         await using var receiver = await Receiver.StartAsync(Secret);
+        receiver.Delay = o.ReceiverDelay;
         await Setup.WireAsync(team, receiver.BaseAddress, Secret, endpoints);
         await Task.Delay(500); // the automations cache is dropped on AutomationsChanged; let it arrive
         var services = new Services(o.RunDir);

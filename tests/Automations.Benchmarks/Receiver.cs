@@ -35,6 +35,8 @@ public sealed class Receiver : IAsyncDisposable
     public (string Path, TimeSpan Delay)? Hang { get; set; }
     /// <summary>Hanging requests the sender gave up on (it closed the request): the slow drill's evidence that its fault happened.</summary>
     public long HangsAbandoned;
+    /// <summary>Every request is answered this late (--receiver-delay).</summary>
+    public TimeSpan Delay { get; set; }
     public Uri BaseAddress { get; private set; } = null!;
     /// <summary>
     /// When set (the soak), arrivals are booked here, compactly, instead of in <see cref="All"/>, <see cref="ByWebhookId"/>
@@ -84,6 +86,10 @@ public sealed class Receiver : IAsyncDisposable
         using var ms = new MemoryStream();
         await http.Request.Body.CopyToAsync(ms);
         var body = ms.ToArray();
+        if (Delay > TimeSpan.Zero)
+        {
+            try { await Task.Delay(Delay, http.RequestAborted); } catch (OperationCanceledException) { return Results.Empty; }
+        }
         if (Hang is { } hang && hang.Path == name)
         {
             try { await Task.Delay(hang.Delay, http.RequestAborted); } catch (OperationCanceledException) { }

@@ -28,7 +28,9 @@ public static class AgentEndpoints
     {
         var agent = app.MapGroup("/v1/agent").WithTags("Agent");
         agent.MapPost("/queues/{queueId:guid}/claim", ClaimAsync)
-            .WithSummary("Claim the next item of a queue (long-poll with ?wait=seconds). 200 with the item and its lease, 204 when none.");
+            .WithSummary("Claim the next item of a queue (long-poll with ?wait=seconds). 200 with the item and its lease, 204 when none.")
+            // A long-poll waits, holding little: counted against Http:MaxConcurrentRequests, idle agents would starve the rest.
+            .DisableRateLimiting();
         agent.MapPost("/items/{id:guid}/heartbeat", (Guid id, HttpContext http, QueueItemStore store, CancellationToken ct) =>
             HeartbeatAsync(id, http, store, running: false, ct)).WithSummary("Extend the lease.");
         agent.MapPost("/items/{id:guid}/running", (Guid id, HttpContext http, QueueItemStore store, CancellationToken ct) =>

@@ -14,9 +14,12 @@ public delegate Task<IDisposable> EnterRequest(CancellationToken ct);
 /// A <b>hold</b> is this process's right to keep one delivery: taken here before the delivery is claimed in PostgreSQL,
 /// given back here alone when the attempt is recorded, or at once when the delivery is not run after all (a repeated
 /// command, a claim given back). Holds are bounded per webhook (MaxConcurrencyPerWebhook × 8) and per process
-/// (MaxConcurrency × 4). A webhook whose holds are all taken (an endpoint that hangs) gets no more: its new commands are
-/// stored unclaimed and due, the scheduler passes over its due deliveries, and the process goes on with other webhooks.
-/// The process bound is backpressure: while it is reached the consumer waits, and further commands stay in the broker.
+/// (MaxHeldDeliveries, by default MaxConcurrency × 4); a delivery taken from a command also holds its payload until its
+/// attempt ends, and those payloads together are bounded in bytes (MaxHeldPayloadBytes). A webhook whose holds are all
+/// taken (an endpoint that hangs) gets no more: its new commands are stored unclaimed and due, the scheduler passes over
+/// its due deliveries, and the process goes on with other webhooks.
+/// The process bounds are backpressure: while one is reached the consumer waits, and further commands stay in the broker.
+/// A delivery the scheduler takes holds no payload until it is in its request slots (MaxConcurrency of them).
 /// </para>
 /// <para>
 /// A held delivery sends inside its <b>request slots</b>: one of its webhook's MaxConcurrencyPerWebhook, then one of the
@@ -35,12 +38,25 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
 {
     private readonly int _holdsPerWebhook = options.Value.MaxConcurrencyPerWebhook * 8;
     private readonly int _requestsPerWebhook = options.Value.MaxConcurrencyPerWebhook;
+    private readonly int _processHoldLimit = options.Value.HeldDeliveries;
+
+    /// <summary>What a payload held in memory counts against MaxHeldPayloadBytes: its UTF-16 characters.</summary>
+    public static long PayloadBytes(SendWebhook command) => (long)command.Payload.Length * sizeof(char);
+
+    /// <summary>Deliveries held now (waiting for a request slot, sending or recording).</summary>
+    public long Held => _processHoldLimit - _processHolds.CurrentCount;
+
+    /// <summary>Payload bytes held now by deliveries taken from commands.</summary>
+    public long HeldPayloadBytes => _payloads.Used;
 
     /// <summary>Per webhook with deliveries held here: its holds and its request slots. A lane lives while it has holds. Locked on itself.</summary>
     private readonly Dictionary<Guid, Lane> _lanes = [];
 
-    /// <summary>The process's holds (MaxConcurrency × 4): the consumer waits here, the scheduler claims no more than are free.</summary>
-    private readonly SemaphoreSlim _processHolds = new(options.Value.MaxConcurrency * 4);
+    /// <summary>The process's holds (MaxHeldDeliveries): the consumer waits here, the scheduler claims no more than are free.</summary>
+    private readonly SemaphoreSlim _processHolds = new(options.Value.HeldDeliveries);
+
+    /// <summary>The payloads held by deliveries taken from commands (MaxHeldPayloadBytes): the consumer waits here too.</summary>
+    private readonly ByteBudget _payloads = new(options.Value.MaxHeldPayloadBytes);
 
     /// <summary>The process's request slots (MaxConcurrency).</summary>
     private readonly SemaphoreSlim _processRequests = new(options.Value.MaxConcurrency);
@@ -64,20 +80,26 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
             await store.CreateAsync(command, claimed: false, ct);
             return;
         }
-        var (processHold, running) = (false, false);
+        var (processHold, bytes, running) = (false, 0L, false);
         try
         {
+            await _payloads.TakeAsync(PayloadBytes(command), ct);
+            bytes = PayloadBytes(command);
             await _processHolds.WaitAsync(ct);
             processHold = true;
             if (await store.CreateAsync(command, claimed: true, ct) is { } work)
             {
-                Run(work, lane);
+                Run(work, lane, bytes);
                 running = true;
             }
         }
         finally
         {
-            if (!running) Release(lane, processHold);
+            if (!running)
+            {
+                if (bytes > 0) _payloads.Give(bytes);
+                Release(lane, processHold);
+            }
         }
     }
 
@@ -98,7 +120,7 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
             {
                 if (_processHolds.Wait(0, CancellationToken.None))
                 {
-                    Run(work, lane);
+                    Run(work, lane, payloadBytes: 0);
                     continue;
                 }
                 Release(lane, processHold: false);
@@ -143,9 +165,9 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
     }
 
     /// <summary>Runs a claimed delivery holding both holds, off the caller's path (a slow endpoint never holds a broker message).</summary>
-    private void Run(WorkItem work, Lane lane) => _ = Task.Run(() => RunAsync(work, lane));
+    private void Run(WorkItem work, Lane lane, long payloadBytes) => _ = Task.Run(() => RunAsync(work, lane, payloadBytes));
 
-    private async Task RunAsync(WorkItem work, Lane lane)
+    private async Task RunAsync(WorkItem work, Lane lane, long payloadBytes)
     {
         var stopping = _stopping.Token;
         try
@@ -164,6 +186,7 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
         }
         finally
         {
+            if (payloadBytes > 0) _payloads.Give(payloadBytes);
             Release(lane, processHold: true);
         }
     }

@@ -10,6 +10,8 @@ public sealed class DeliveryMetrics
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _eventToDelivery;
     private long _backlog;
+    private Func<long> _held = () => 0;
+    private Func<long> _heldBytes = () => 0;
 
     public DeliveryMetrics(IMeterFactory meters)
     {
@@ -21,7 +23,14 @@ public sealed class DeliveryMetrics
         // Observed, so created here: its callback reads this instance.
         meter.CreateObservableGauge("automations.deliveries.backlog", () => Volatile.Read(ref _backlog),
             description: "Deliveries pending (due now or waiting for a retry), as last counted by the scheduler");
+        meter.CreateObservableGauge("automations.deliveries.held", () => _held(),
+            description: "Deliveries this process holds (waiting for a request slot, sending or recording); at most Webhooks:MaxHeldDeliveries");
+        meter.CreateObservableGauge("automations.deliveries.held_payload", () => _heldBytes(), unit: "By",
+            description: "Payload bytes held by deliveries taken from commands; at most Webhooks:MaxHeldPayloadBytes");
     }
+
+    /// <summary>The dispatcher's holds, read when the gauges are observed.</summary>
+    public void ObserveHolds(Func<long> held, Func<long> heldBytes) => (_held, _heldBytes) = (held, heldBytes);
 
     public void Attempt(DeliveryStore.Outcome outcome, double durationMs)
     {

@@ -12,6 +12,11 @@ public sealed class GroupCommitOptions
     public int Writers { get; set; } = 2;
     /// <summary>Statements in one batch at the most.</summary>
     public int MaxBatch { get; set; } = 64;
+    /// <summary>
+    /// Statements waiting for a writer at the most: past it a caller waits for room (backpressure to the HTTP request or
+    /// the broker message behind it), nothing is dropped. Each waiting statement holds its parameters (an event's JSON).
+    /// </summary>
+    public int QueueLimit { get; set; } = 256;
 }
 
 /// <summary>
@@ -36,10 +41,11 @@ internal sealed class GroupCommitter : IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _name;
     private readonly int _maxBatch;
-    private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
+    private readonly Channel<Item> _queue;
     private readonly Task[] _writers;
     private readonly KeyValuePair<string, object?> _tag;
     private readonly Histogram<int> _batchSize;
+    private readonly IDisposable _unregister;
 
     public GroupCommitter(NpgsqlDataSource dataSource, string name, GroupCommitOptions options, Writes.WritesMetrics metrics)
     {
@@ -48,20 +54,34 @@ internal sealed class GroupCommitter : IAsyncDisposable
         _name = name;
         _maxBatch = Math.Max(1, options.MaxBatch);
         _tag = new("name", name);
+        _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(Math.Max(1, options.QueueLimit))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleWriter = false,
+            SingleReader = false,
+        });
+        _unregister = metrics.GroupCommitQueue(name, () => _queue.Reader.Count);
         // The writers run outside any caller's trace: their batches serve many traces at once.
         using (ExecutionContext.SuppressFlow())
             _writers = Enumerable.Range(0, Math.Max(1, options.Writers)).Select(_ => Task.Run(WriteAsync)).ToArray();
     }
 
-    /// <summary>Runs one statement in the next batch and returns its rows (each as its column values).</summary>
-    public Task<IReadOnlyList<object?[]>> QueryAsync(string sql, StatementParameters parameters, CancellationToken ct = default)
+    /// <summary>
+    /// Runs one statement in the next batch and returns its rows (each as its column values). Waits for room while
+    /// <see cref="GroupCommitOptions.QueueLimit"/> statements are queued.
+    /// </summary>
+    public async Task<IReadOnlyList<object?[]>> QueryAsync(string sql, StatementParameters parameters, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.AddRange(parameters.List.ToArray());
         var item = new Item(command, ct, Activity.Current?.Context ?? default);
-        if (!_queue.Writer.TryWrite(item)) throw new ObjectDisposedException(nameof(GroupCommitter), $"the group committer '{_name}' is stopped");
-        return item.Result.Task;
+        if (!_queue.Writer.TryWrite(item))
+        {
+            try { await _queue.Writer.WriteAsync(item, ct); }
+            catch (ChannelClosedException) { throw new ObjectDisposedException(nameof(GroupCommitter), $"the group committer '{_name}' is stopped"); }
+        }
+        return await item.Result.Task;
     }
 
     /// <summary>The first column of the first row (default when there is no row or it is null).</summary>
@@ -177,6 +197,7 @@ internal sealed class GroupCommitter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _unregister.Dispose();
         _queue.Writer.TryComplete();
         try { await Task.WhenAll(_writers).WaitAsync(TimeSpan.FromSeconds(20)); }
         catch (TimeoutException) { /* a writer stuck on a dead connection: its callers see the failure themselves */ }

@@ -19,6 +19,8 @@ public sealed class OutboxRelayOptions
     /// <summary>Polling fallback when no NOTIFY arrives (a lost notification, a relay on another replica's rows).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>How often the relay counts its outbox's rows for <c>automations.outbox.backlog</c>.</summary>
+    public TimeSpan BacklogInterval { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>Test hook: runs after a batch was published and confirmed, before the rows are deleted.</summary>
     public Func<IReadOnlyList<Guid>, Task>? AfterPublishBeforeDelete { get; set; }
 }
@@ -45,10 +47,16 @@ internal sealed class OutboxRelay(
     {
         var listener = Task.Run(() => ListenAsync(stoppingToken), stoppingToken);
         var failures = 0;
+        var nextCount = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                if (Environment.TickCount64 >= nextCount)
+                {
+                    nextCount = Environment.TickCount64 + (long)Options.BacklogInterval.TotalMilliseconds;
+                    await CountBacklogAsync(stoppingToken);
+                }
                 var published = await RelayBatchAsync(stoppingToken);
                 failures = 0;
                 if (published >= Options.BatchSize) continue;
@@ -70,6 +78,16 @@ internal sealed class OutboxRelay(
             }
         }
         await listener.ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    /// <summary>Counts the unsent rows (up to a cap, so a deep backlog costs no more to count than a moderate one).</summary>
+    public async Task CountBacklogAsync(CancellationToken ct)
+    {
+        var schema = Options.Schema;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var rows = await connection.ExecuteScalarAsync<long>(
+            $"select count(*) from (select 1 from {schema}.outbox limit {WritesMetrics.OutboxBacklogCap}) backlog");
+        metrics.OutboxBacklog(schema, rows);
     }
 
     /// <summary>Publishes one batch; returns how many rows were published.</summary>
