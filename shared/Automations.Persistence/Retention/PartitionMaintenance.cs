@@ -11,7 +11,7 @@ namespace Automations.Persistence.Retention;
 /// Keeps each of its service's partitioned tables ready and bounded: partitions created <see cref="RetentionOptions.Ahead"/>
 /// intervals ahead, a partition dropped once all of it is older than its table's keep (and nothing in it is in progress),
 /// the small default partition trimmed. One transaction per table under an advisory lock, so replicas take turns; a
-/// short lock timeout, so a long query on the table delays a rotation to the next check instead of queueing writers
+/// short lock timeout (500 ms), so a long query on the table delays a rotation to the next check instead of queueing writers
 /// behind it. Its cost is per partition, never per row.
 /// </summary>
 public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyList<PartitionedTable> tables, IOptionsMonitor<RetentionOptions> options,
@@ -53,7 +53,7 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync("set local lock_timeout = '5s'; set local timezone = 'UTC'", transaction: tx);
+        await connection.ExecuteAsync("set local lock_timeout = '500ms'; set local timezone = 'UTC'", transaction: tx);
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "select pg_try_advisory_xact_lock(hashtextextended('retention:' || @name, 0))", new { name = table.Name }, tx, cancellationToken: ct)))
             return null;
