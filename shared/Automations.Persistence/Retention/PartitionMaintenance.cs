@@ -98,7 +98,7 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
         foreach (var p in partitions.Where(p => !p.IsDefault && p.High is { } high && high <= cutoff))
         {
             if (table.HeldWhile is { } predicate && await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                    $"select exists (select from {p.Name} where {predicate})", transaction: tx, cancellationToken: ct)))
+                    $"select exists (select from {p.Name} where {Bounds(predicate, p.Low, p.High!.Value)})", transaction: tx, cancellationToken: ct)))
             {
                 held++;
                 continue;
@@ -109,7 +109,7 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
         var trimmed = 0;
         if (partitions.Any(p => p.IsDefault))
             trimmed = await connection.ExecuteAsync(new CommandDefinition(
-                $"delete from {table.DefaultPartition} where {table.Column} < @cutoff{(table.HeldWhile is { } h ? $" and not ({h})" : "")}",
+                $"delete from {table.DefaultPartition} where {table.Column} < @cutoff{(table.HeldWhile is { } h ? $" and not ({Bounds(h, null, cutoff)})" : "")}",
                 new { cutoff }, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
         return new Rotation(created, dropped, held, trimmed, created > 0 ? cursor : null);
@@ -121,6 +121,10 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
         var origin = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         return origin.AddTicks((t - origin).Ticks / interval.Ticks * interval.Ticks);
     }
+
+    private static string Bounds(string predicate, DateTime? low, DateTime high) => predicate
+        .Replace("{low}", low is { } l ? $"'{Literal(l)}'::timestamptz" : "'-infinity'::timestamptz", StringComparison.Ordinal)
+        .Replace("{high}", $"'{Literal(high)}'::timestamptz", StringComparison.Ordinal);
 
     private static string Literal(DateTime t) => t.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00";
 

@@ -15,7 +15,11 @@ public sealed record PartitionedTable(string Name, string Column, Func<Retention
     /// </summary>
     public string? PartitionDdl { get; init; }
 
-    /// <summary>A predicate on rows still in progress: a partition holding one is kept until none does.</summary>
+    /// <summary>
+    /// A predicate on rows still in progress: a partition holding one is kept until none does. <c>{low}</c> and
+    /// <c>{high}</c> are the partition's bounds (for the default partition: -infinity and the cutoff), so a table whose
+    /// rows go with another's can be held while the other still has rows in the same range.
+    /// </summary>
     public string? HeldWhile { get; init; }
 
     public string Schema => Name[..Name.IndexOf('.')];
