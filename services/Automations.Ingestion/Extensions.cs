@@ -1,6 +1,7 @@
 using Automations.Ingestion.Amqp;
 using Automations.Ingestion.Events;
 using Automations.Persistence.Control;
+using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 
@@ -22,6 +23,11 @@ public static class Extensions
         builder.Services.AddHealthChecks().AddCheck<AmqpIntakeHealthCheck>("amqp-intake", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.AddAutomationsBus();
         builder.Services.AddWrites(Schema);
+        builder.Services.AddRetention(
+            new PartitionedTable($"{Schema}.events", "received_at", o => o.History)
+            {
+                PartitionDdl = "create unique index on {partition} (entity, event_id)",
+            });
         return builder;
     }
 }

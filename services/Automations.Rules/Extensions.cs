@@ -1,3 +1,4 @@
+using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.Rules.Matching;
 using Automations.Rules.Runs;
@@ -9,6 +10,15 @@ namespace Automations.Rules;
 public static class Extensions
 {
     public const string Schema = "rules";
+
+    /// <summary>
+    /// Runs by their event's received_at (0004_partition_runs.sql). The dedupe key and the id are unique per partition;
+    /// the fillfactor leaves room for the one update an outcome makes (a HOT update, no index entry).
+    /// </summary>
+    public static readonly PartitionedTable Runs = new($"{Schema}.runs", "received_at", o => o.History)
+    {
+        PartitionDdl = "create unique index on {partition} (automation_id, event_id); create unique index on {partition} (id); alter table {partition} set (fillfactor = 80)",
+    };
 
     public static IHostApplicationBuilder AddRules(this IHostApplicationBuilder builder)
     {
@@ -24,6 +34,7 @@ public static class Extensions
             x.AddConsumer<AutomationsChangedConsumer, AutomationsChangedConsumerDefinition>();
         });
         builder.Services.AddWrites(Schema);
+        builder.Services.AddRetention(Runs);
         return builder;
     }
 }

@@ -1,6 +1,7 @@
 using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Core.Webhooks;
+using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using Automations.WebhookSender.Deliveries;
@@ -14,6 +15,22 @@ namespace Automations.WebhookSender;
 public static class Extensions
 {
     public const string Schema = "delivery";
+
+    /// <summary>
+    /// Deliveries by the time in their command's id (0005_partition_deliveries.sql): the command and the id are unique per
+    /// partition, and a partition with a delivery still pending (retrying past History) is kept until it finishes.
+    /// </summary>
+    public static readonly PartitionedTable Deliveries = new($"{Schema}.deliveries", "command_at", o => o.History)
+    {
+        PartitionDdl = "create unique index on {partition} (command_id); create unique index on {partition} (id)",
+        HeldWhile = "status = 'pending'",
+    };
+
+    /// <summary>Attempts carry their delivery's command_at, and go once no delivery is left in their range (after the deliveries' partition, in the same pass).</summary>
+    public static readonly PartitionedTable Attempts = new($"{Schema}.attempts", "command_at", o => o.History)
+    {
+        HeldWhile = "exists (select from delivery.deliveries d where d.command_at >= {low} and d.command_at < {high})",
+    };
 
     public static IHostApplicationBuilder AddWebhookSender(this IHostApplicationBuilder builder)
     {
@@ -42,6 +59,7 @@ public static class Extensions
             x.AddConsumer<TestWebhookConsumer, TestWebhookConsumerDefinition>();
         });
         builder.Services.AddWrites(Schema, w => w.Batch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(items => new WebhookDeliveriesCompleted(items)));
+        builder.Services.AddRetention(Deliveries, Attempts);
         return builder;
     }
 

@@ -43,6 +43,9 @@ public static class DatabaseMigrator
                     .WithScripts(scripts)
                     .JournalToPostgresqlTable(schema, "schema_versions")
                     .WithTransactionPerScript()
+                    // Scripts use dollar quoting ($body$ ... $body$), which DbUp would read as its variables; the
+                    // templates' $schema$ is filled in by ScriptsFor.
+                    .WithVariablesDisabled()
                     .LogTo(new DbUpLog(logger))
                     .Build();
                 var result = upgrader.PerformUpgrade();

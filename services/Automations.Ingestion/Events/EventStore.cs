@@ -1,14 +1,27 @@
 using Automations.Contracts;
 using Automations.Core.Events;
 using Automations.Core.Validation;
+using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Automations.Ingestion.Events;
 
-/// <summary>Stores an accepted event and its ArtifactEventReceived outbox row in one statement, committed with whatever else is queued (group commit); (entity, eventId) dedupes.</summary>
-public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(Extensions.Schema)] Writes writes)
+/// <summary>
+/// Stores an accepted event and its ArtifactEventReceived outbox row in one statement, committed with whatever else is
+/// queued (group commit); (entity, eventId) dedupes for Retention:DedupeWindow.
+/// </summary>
+/// <remarks>
+/// Events are partitioned by received_at, and the dedupe key is unique per partition (0002_partition_events.sql). The
+/// insert looks for the id in the partitions inside the window first, so a copy sent later in the window is a
+/// duplicate; the unique index catches a copy racing it into the same partition. Two copies racing each other across a
+/// partition boundary (both in flight at the same instant, one landing before it and one after) are both stored: the
+/// one case the window misses, as narrow as the two requests' overlap. A copy is a duplicate for at least the window
+/// and at most the window plus one partition interval (the unique index of the partition it lands in still holds it).
+/// </remarks>
+public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(Extensions.Schema)] Writes writes, IOptionsMonitor<RetentionOptions> retention)
 {
     public sealed record StoreResult(Guid Id, bool Duplicate);
 
@@ -24,14 +37,16 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
         var ev = w.Execute(
             """
             insert into ingestion.events (id, entity, event_id, event_type, project, collection, version_id, version_index, alias, tag, author, occurred_at, received_at, source, metadata)
-            values (@id, @Entity, @EventId, @EventType, @Project, @Collection, @VersionId, @VersionIndex, @Alias, @Tag, @Author, @OccurredAt, @receivedAt, @source, @metadata::jsonb)
-            on conflict (entity, event_id) do nothing
+            select @id, @Entity, @EventId, @EventType, @Project, @Collection, @VersionId::text, @VersionIndex::int, @Alias::text, @Tag::text, @Author::text,
+                   @OccurredAt, @receivedAt, @source, @metadata::jsonb
+            where not exists (select from ingestion.events where entity = @Entity and event_id = @EventId and received_at >= @since)
+            on conflict do nothing
             returning id
             """,
             new
             {
                 id, e.Entity, e.EventId, e.EventType, e.Project, e.Collection, e.VersionId, e.VersionIndex, e.Alias, e.Tag, e.Author,
-                e.OccurredAt, receivedAt, source, metadata = e.MetadataJson,
+                e.OccurredAt, receivedAt, source, metadata = e.MetadataJson, since = receivedAt - retention.CurrentValue.DedupeWindow,
             });
         w.Publish(message, when: ev, messageId: id);
         var stored = await w.CommitAsync(ct);
@@ -39,7 +54,7 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var existing = await connection.QuerySingleAsync<Guid>(new CommandDefinition(
-            "select id from ingestion.events where entity = @Entity and event_id = @EventId", new { e.Entity, e.EventId }, cancellationToken: ct));
+            "select id from ingestion.events where entity = @Entity and event_id = @EventId order by received_at desc limit 1", new { e.Entity, e.EventId }, cancellationToken: ct));
         return new StoreResult(existing, true);
     }
 

@@ -14,7 +14,7 @@ namespace Automations.Rules.Runs;
 
 /// <summary>
 /// One statement per event, committed with whatever else is queued (group commit): the inbox mark, and per matched automation
-/// a run row (unique per automation and event) and its command in the outbox. Any failure rolls everything back; after
+/// a run row (unique per automation and event within its partition: runs are partitioned by the event's received_at) and its command in the outbox. Any failure rolls everything back; after
 /// the immediate retries the event goes to the error queue with its exception. An event that matches nothing writes its inbox row only.
 /// </summary>
 public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, AutomationCache cache, RunMetrics metrics,
@@ -88,21 +88,27 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         var run = w.Execute(
             $"""
             insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
-                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status)
+                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status, received_at)
             select @runId, @id, @name, @entity, @project, @eventId, @producerEventId, @eventType, @eventJson::jsonb,
-                   @actionType, @webhookId::uuid, @jobId::uuid, @jobVersion::int, @queueId::uuid, @targetProject::text, @commandId, @payload::text, 'Pending'
+                   @actionType, @webhookId::uuid, @jobId::uuid, @jobVersion::int, @queueId::uuid, @targetProject::text, @commandId, @payload::text, 'Pending', @receivedAt
             where exists (select 1 from {inbox})
-            on conflict (automation_id, event_id) do nothing
+            on conflict do nothing
             returning 1
             """,
             new
             {
                 runId, a.Id, a.Name, e.Entity, e.Project, e.EventId, e.ProducerEventId, e.EventType, eventJson, a.ActionType,
-                a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload,
+                a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload, receivedAt = ReceivedAt(e),
             });
         w.Publish(command, when: run, messageId: commandId);
         return run;
     }
+
+    /// <summary>
+    /// The run's partition key: the event's, so a redelivered event meets its first run in the same partition (whose
+    /// unique (automation_id, event_id) stops it). A message without it (published before the field existed) uses now.
+    /// </summary>
+    private static DateTimeOffset ReceivedAt(ArtifactEventReceived e) => e.ReceivedAt == default ? DateTimeOffset.UtcNow : e.ReceivedAt;
 
     /// <summary>A pooled connection opened on first use only: a cached project and a webhook automation read nothing.</summary>
     private sealed class LazyConnection(NpgsqlDataSource dataSource) : IAsyncDisposable

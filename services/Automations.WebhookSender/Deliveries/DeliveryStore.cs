@@ -60,17 +60,17 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var made = w.Execute(
             """
             insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, payload_format, status,
-                max_attempts, next_attempt_at, claim, traceparent, occurred_at)
+                max_attempts, next_attempt_at, claim, traceparent, occurred_at, command_at)
             values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, @PayloadFormat, 'pending',
-                @maxAttempts, case when @claim::uuid is null then now() else now() + @lease end, @claim, @traceparent, @OccurredAt)
-            on conflict (command_id) do nothing
+                @maxAttempts, case when @claim::uuid is null then now() else now() + @lease end, @claim, @traceparent, @OccurredAt, @commandAt)
+            on conflict do nothing
             returning 1
             """,
             new
             {
                 id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
                 command.Payload, PayloadFormat = (short)command.PayloadFormat, maxAttempts, lease = _options.Lease, claim, traceparent,
-                OccurredAt = command.OccurredAt.ToUniversalTime(),
+                OccurredAt = command.OccurredAt.ToUniversalTime(), commandAt = CommandAt(command.CommandId),
             });
         var inserted = (await w.CommitAsync(ct)).Count(made);
         if (inserted != 1 || claim is not { } held) return null;
@@ -84,6 +84,23 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                 Attempts = 0, MaxAttempts = maxAttempts, Manual = false, Traceparent = traceparent,
             },
         };
+    }
+
+    /// <summary>
+    /// The partition key of a command's delivery: the time in its id (a UUIDv7, as Rules makes them), so a redelivered
+    /// command lands in its first delivery's partition, whose unique command_id stops it. Not the command's occurredAt:
+    /// that is the producer's time, which may be anything. Another id (not version 7, or a time ahead of the clock) uses
+    /// now: such a command is deduplicated only while its copies land in one partition.
+    /// </summary>
+    internal static DateTimeOffset CommandAt(Guid commandId)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (commandId.Version != 7) return now;
+        var bytes = commandId.ToByteArray(bigEndian: true);
+        long ms = 0;
+        for (var i = 0; i < 6; i++) ms = (ms << 8) | bytes[i];
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        return at > now.AddMinutes(5) ? now : at;
     }
 
     /// <summary>Claims due deliveries (any replica's, FOR UPDATE SKIP LOCKED) for one lease, except those of <paramref name="busy"/> webhooks.</summary>
@@ -178,14 +195,14 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                 next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),
                 completed_at = case when @status = 'pending' then null else now() end
             where id = @id and claim = @Claim and status = 'pending'
-            returning id
+            returning id, command_at
             """, args);
         w.Execute(
             $"""
             insert into delivery.attempts (delivery_id, number, manual, started_at, duration_ms, status_code, response_headers, response_body,
-                                           response_truncated, response_masked, error, next_attempt_at)
+                                           response_truncated, response_masked, error, next_attempt_at, command_at)
             select id, @number, @Manual, @StartedAt, @DurationMs, @StatusCode::int, @headers::jsonb, @ResponseBody::text,
-                   @ResponseTruncated, true, @Error::text, @nextAttemptAt::timestamptz from {moved}
+                   @ResponseTruncated, true, @Error::text, @nextAttemptAt::timestamptz, command_at from {moved}
             """, args);
         switch (outcome)
         {

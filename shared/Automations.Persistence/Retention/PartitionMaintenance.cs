@@ -1,0 +1,132 @@
+using System.Globalization;
+using Dapper;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Automations.Persistence.Retention;
+
+/// <summary>
+/// Keeps each of its service's partitioned tables ready and bounded: partitions created <see cref="RetentionOptions.Ahead"/>
+/// intervals ahead, a partition dropped once all of it is older than its table's keep (and nothing in it is in progress),
+/// the small default partition trimmed. One transaction per table under an advisory lock, so replicas take turns; a
+/// short lock timeout (500 ms), so a long query on the table delays a rotation to the next check instead of queueing writers
+/// behind it. Its cost is per partition, never per row.
+/// </summary>
+public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyList<PartitionedTable> tables, IOptionsMonitor<RetentionOptions> options,
+    ILogger<PartitionMaintenance> logger) : BackgroundService
+{
+    /// <summary>What one pass over a table did.</summary>
+    public sealed record Rotation(int Created, int Dropped, int Held, int Trimmed, DateTimeOffset? Until);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await RunOnceAsync(stoppingToken);
+            await Task.Delay(options.CurrentValue.CheckEvery, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>One pass over every table; a table that fails is logged and tried again at the next check.</summary>
+    public async Task RunOnceAsync(CancellationToken ct)
+    {
+        foreach (var table in tables)
+        {
+            try
+            {
+                var r = await RotateAsync(table, options.CurrentValue, ct);
+                if (r is not null && (r.Created > 0 || r.Dropped > 0 || r.Trimmed > 0))
+                    logger.LogInformation("Retention {Table}: created {Created} partition(s) up to {Until:o}, dropped {Dropped} older than {Keep}, kept {Held} holding rows in progress, trimmed {Trimmed} row(s) of the default partition",
+                        table.Name, r.Created, r.Until, r.Dropped, table.Keep(options.CurrentValue), r.Held, r.Trimmed);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Retention {Table}: maintenance failed; next try in {Every}", table.Name, options.CurrentValue.CheckEvery);
+            }
+        }
+    }
+
+    /// <returns>What it did, or null when another replica holds the table's lock.</returns>
+    public async Task<Rotation?> RotateAsync(PartitionedTable table, RetentionOptions o, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync("set local lock_timeout = '500ms'; set local timezone = 'UTC'", transaction: tx);
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "select pg_try_advisory_xact_lock(hashtextextended('retention:' || @name, 0))", new { name = table.Name }, tx, cancellationToken: ct)))
+            return null;
+
+        var now = await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition("select now()", transaction: tx, cancellationToken: ct));
+        var partitions = (await connection.QueryAsync<Partition>(new CommandDefinition(
+            """
+            select c.oid::regclass::text as name, b = 'DEFAULT' as isdefault,
+                   (regexp_match(b, $re$FROM \('([^']+)'\)$re$))[1]::timestamptz as low,
+                   (regexp_match(b, $re$TO \('([^']+)'\)$re$))[1]::timestamptz as high
+            from pg_inherits i
+            join pg_class c on c.oid = i.inhrelid
+            cross join lateral pg_get_expr(c.relpartbound, c.oid) as b
+            where i.inhparent = @name::regclass
+            """, new { name = table.Name }, tx, cancellationToken: ct))).AsList();
+
+        // Created from where the partitions end, and past every row the default partition holds (a new partition may not
+        // cover one of them): the default is where rows land between the migration and the first pass, or when the
+        // passes stopped for longer than the partitions ahead reach.
+        var cursor = Bin(now, o.Interval);
+        if (partitions.Where(p => !p.IsDefault).Select(p => p.High).Max() is { } highest && highest > cursor) cursor = highest;
+        if (partitions.Any(p => p.IsDefault) && await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+                $"select max({table.Column}) from {table.DefaultPartition}", transaction: tx, cancellationToken: ct)) is { } newest
+            && newest >= cursor)
+            cursor = newest.AddTicks(10); // one microsecond: timestamptz's resolution
+        var created = 0;
+        var until = now + o.Interval * o.Ahead;
+        while (cursor < until)
+        {
+            var next = Bin(cursor, o.Interval) + o.Interval;
+            var partition = $"{table.Name}_p{cursor.ToString("yyyyMMdd_HHmmss", CultureInfo.InvariantCulture)}";
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"create table {partition} partition of {table.Name} for values from ('{Literal(cursor)}') to ('{Literal(next)}')", transaction: tx, cancellationToken: ct));
+            if (table.PartitionDdl is { } ddl)
+                await connection.ExecuteAsync(new CommandDefinition(ddl.Replace("{partition}", partition, StringComparison.Ordinal), transaction: tx, cancellationToken: ct));
+            created++;
+            cursor = next;
+        }
+
+        var cutoff = now - table.Keep(o);
+        int dropped = 0, held = 0;
+        foreach (var p in partitions.Where(p => !p.IsDefault && p.High is { } high && high <= cutoff))
+        {
+            if (table.HeldWhile is { } predicate && await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    $"select exists (select from {p.Name} where {Bounds(predicate, p.Low, p.High!.Value)})", transaction: tx, cancellationToken: ct)))
+            {
+                held++;
+                continue;
+            }
+            await connection.ExecuteAsync(new CommandDefinition($"drop table {p.Name}", transaction: tx, cancellationToken: ct));
+            dropped++;
+        }
+        var trimmed = 0;
+        if (partitions.Any(p => p.IsDefault))
+            trimmed = await connection.ExecuteAsync(new CommandDefinition(
+                $"delete from {table.DefaultPartition} where {table.Column} < @cutoff{(table.HeldWhile is { } h ? $" and not ({Bounds(h, null, cutoff)})" : "")}",
+                new { cutoff }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return new Rotation(created, dropped, held, trimmed, created > 0 ? cursor : null);
+    }
+
+    /// <summary>The start of the interval <paramref name="t"/> falls in, intervals counted from 2000-01-01 UTC (as date_bin).</summary>
+    internal static DateTime Bin(DateTime t, TimeSpan interval)
+    {
+        var origin = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        return origin.AddTicks((t - origin).Ticks / interval.Ticks * interval.Ticks);
+    }
+
+    private static string Bounds(string predicate, DateTime? low, DateTime high) => predicate
+        .Replace("{low}", low is { } l ? $"'{Literal(l)}'::timestamptz" : "'-infinity'::timestamptz", StringComparison.Ordinal)
+        .Replace("{high}", $"'{Literal(high)}'::timestamptz", StringComparison.Ordinal);
+
+    private static string Literal(DateTime t) => t.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00";
+
+    private sealed record Partition(string Name, bool IsDefault, DateTime? Low, DateTime? High);
+}

@@ -1,0 +1,101 @@
+using Automations.Persistence.Retention;
+using Automations.Testing;
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Automations.Persistence.Tests;
+
+/// <summary>Partition maintenance with intervals of a second: partitions created ahead, old ones dropped, rows in progress kept.</summary>
+public class Rotating_partitions(TestEnvironment env) : IClassFixture<TestEnvironment>
+{
+    private static RetentionOptions Seconds(int history) => new()
+    {
+        History = TimeSpan.FromSeconds(history), DedupeWindow = TimeSpan.FromSeconds(1), Inbox = TimeSpan.FromSeconds(history),
+        Interval = TimeSpan.FromSeconds(1), Ahead = 3, CheckEvery = TimeSpan.FromSeconds(1),
+    };
+
+    private PartitionMaintenance Maintenance(PartitionedTable table, RetentionOptions o) =>
+        new(env.DataSource, [table], new StaticOptions(o), NullLogger<PartitionMaintenance>.Instance);
+
+    private async Task<List<(string Name, DateTime? High)>> PartitionsAsync(string table)
+    {
+        await using var c = await env.DataSource.OpenConnectionAsync();
+        return (await c.QueryAsync<(string, DateTime?)>(
+            """
+            select i.inhrelid::regclass::text, (regexp_match(pg_get_expr(k.relpartbound, k.oid), $re$TO \('([^']+)'\)$re$))[1]::timestamptz
+            from pg_inherits i join pg_class k on k.oid = i.inhrelid where i.inhparent = @table::regclass
+            """, new { table })).AsList();
+    }
+
+    [Fact]
+    public async Task Should_create_partitions_ahead_and_drop_old_ones_with_their_rows()
+    {
+        var table = new PartitionedTable("ingestion.events", "received_at", o => o.History) { PartitionDdl = "create unique index on {partition} (entity, event_id)" };
+        var o = Seconds(history: 2);
+        var maintenance = Maintenance(table, o);
+        await maintenance.RotateAsync(table, o, CancellationToken.None);
+
+        await using var c = await env.DataSource.OpenConnectionAsync();
+        var dbNow = await c.ExecuteScalarAsync<DateTime>("select now()");
+        Assert.Contains(await PartitionsAsync(table.Name), p => p.High >= dbNow.AddSeconds(2));
+        await c.ExecuteAsync("""
+            insert into ingestion.events (id, entity, event_id, event_type, project, collection, occurred_at, received_at, source)
+            values (gen_random_uuid(), 'acme', 'old', 'CREATE_ARTIFACT', 'p', 'c', now(), now(), 'http')
+            """);
+        var oldPartition = await c.ExecuteScalarAsync<string>("select tableoid::regclass::text from ingestion.events where event_id = 'old'");
+        Assert.NotEqual(table.DefaultPartition, oldPartition);
+
+        // Once the old row's partition ends more than History ago, a pass drops it (and creates the next ones ahead).
+        await Eventually.TrueAsync(async () =>
+        {
+            await maintenance.RotateAsync(table, o, CancellationToken.None);
+            return !(await PartitionsAsync(table.Name)).Any(p => p.Name == oldPartition);
+        }, "the old row's partition is dropped", TimeSpan.FromSeconds(20));
+        Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from ingestion.events where event_id = 'old'"));
+        dbNow = await c.ExecuteScalarAsync<DateTime>("select now()");
+        Assert.Contains(await PartitionsAsync(table.Name), p => p.High >= dbNow.AddSeconds(2));
+        // Every partition created has the per-partition dedupe key.
+        Assert.All((await PartitionsAsync(table.Name)).Where(p => p.Name.Contains("_p", StringComparison.Ordinal)), p =>
+            Assert.Equal(1, c.ExecuteScalar<int>("select count(*) from pg_index where indrelid = @name::regclass and indisunique", new { name = p.Name })));
+    }
+
+    [Fact]
+    public async Task Should_keep_a_partition_while_it_holds_a_row_in_progress()
+    {
+        await using var c = await env.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            create table public.work (id int, status text not null, created_at timestamptz not null default now()) partition by range (created_at);
+            create table public.work_default partition of public.work default;
+            """);
+        var table = new PartitionedTable("public.work", "created_at", o => o.History) { HeldWhile = "status = 'pending'" };
+        var o = Seconds(history: 1);
+        var maintenance = Maintenance(table, o);
+        await maintenance.RotateAsync(table, o, CancellationToken.None);
+        await c.ExecuteAsync("insert into public.work (id, status) values (1, 'pending'), (2, 'done')");
+        var partition = await c.ExecuteScalarAsync<string>("select tableoid::regclass::text from public.work where id = 1");
+
+        // Well past History: the partition stays while row 1 is pending, and goes in the first pass after it is done.
+        var cutoff = DateTime.UtcNow.AddSeconds(4);
+        await Eventually.TrueAsync(async () =>
+        {
+            var r = await maintenance.RotateAsync(table, o, CancellationToken.None);
+            return DateTime.UtcNow > cutoff && r!.Held == 1;
+        }, "the pending row's partition is past History and held", TimeSpan.FromSeconds(20));
+        Assert.Contains(await PartitionsAsync(table.Name), p => p.Name == partition);
+        Assert.Equal(2, await c.ExecuteScalarAsync<int>("select count(*) from public.work"));
+
+        await c.ExecuteAsync("update public.work set status = 'done' where id = 1");
+        var last = await maintenance.RotateAsync(table, o, CancellationToken.None);
+        Assert.Equal(0, last!.Held);
+        Assert.DoesNotContain(await PartitionsAsync(table.Name), p => p.Name == partition);
+        Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from public.work"));
+    }
+
+    private sealed class StaticOptions(RetentionOptions value) : IOptionsMonitor<RetentionOptions>
+    {
+        public RetentionOptions CurrentValue => value;
+        public RetentionOptions Get(string? name) => value;
+        public IDisposable? OnChange(Action<RetentionOptions, string?> listener) => null;
+    }
+}
