@@ -51,6 +51,10 @@ public static class Soak
         // the ledger indexes by. The minutes are counted by arrival, from the end of the warm-up.
         var started = DateTime.UtcNow;
         var loadTask = load.RunAsync("s", o.MinWarmup + soakFor);
+        // A user reading the history through the Api meanwhile (the largest pages it serves), so its memory is measured
+        // under reads, not idle.
+        using var readerStop = new CancellationTokenSource();
+        var readerTask = ReadHistoryAsync(team, readerStop.Token);
         await Task.Delay(o.MinWarmup);
         var warm = ledger.TakeMinute();
         services.TakeWindowPeakRssMb();
@@ -76,14 +80,26 @@ public static class Soak
         }
         await loadTask;
         await load.FlushAsync();
+        await readerStop.CancelAsync();
+        var historyReads = await readerTask;
+        Console.WriteLine($"history pages read through the Api: {historyReads.Pages} ({historyReads.Failed} failed)");
 
         // Drain: everything accepted arrived, and the sender recorded what arrived.
         var sendEnd = DateTime.UtcNow;
         var drainUntil = sendEnd + o.Drain;
         while (DateTime.UtcNow < drainUntil && ledger.Missing() > 0) await Task.Delay(500);
-        long? recorded;
-        while ((recorded = await Program.CountRecordedDeliveriesAsync(o, team.Entity)) is { } r && r < ledger.Delivered && DateTime.UtcNow < drainUntil)
-            await Task.Delay(500);
+        // Under retention (a soak sets it to minutes) the sender's oldest records are gone by design: the check is that
+        // every record left belongs to an arrival, and that the last minute's arrivals are all recorded.
+        HashSet<Guid> recordedIds;
+        (long Unmatched, long RecentMissing) compared;
+        while (true)
+        {
+            recordedIds = await RecordedIdsAsync(o, team.Entity);
+            compared = ledger.CompareRecorded(recordedIds, recent: (long)(o.Rate * 60));
+            if (compared.RecentMissing == 0 || DateTime.UtcNow >= drainUntil) break;
+            await Task.Delay(1000);
+        }
+        long? recorded = recordedIds.Count;
         services.SampleOnce();
         var (rssAfter, anonAfter) = services.Current();
         var dbAfter = await probe.SampleAsync();
@@ -98,7 +114,10 @@ public static class Soak
         if (ledger.Unknown > 0) failures.Add($"{ledger.Unknown} arrival(s) with an event id or webhook-id the load did not send");
         var invalid = Interlocked.Read(ref receiver.InvalidSignatures);
         if (invalid > 0) failures.Add($"{invalid} request(s) with an invalid signature or body");
-        if (recorded != ledger.Delivered) failures.Add($"the sender recorded {recorded?.ToString(CultureInfo.InvariantCulture) ?? "?"} successful deliveries, {ledger.Delivered} arrived");
+        var (unmatched, recentMissing) = compared;
+        if (unmatched > 0) failures.Add($"{unmatched} recorded successful deliveries match no arrival");
+        if (recentMissing > 0) failures.Add($"{recentMissing} of the last minute's arrivals are not recorded as delivered");
+        if (recorded > ledger.Delivered) failures.Add($"the sender recorded {recorded} successful deliveries, {ledger.Delivered} arrived");
         foreach (var s in ledger.Samples) Console.WriteLine($"  {s}");
 
         var drift = Drift(minutes);
@@ -112,10 +131,13 @@ public static class Soak
             ["refused"] = ledger.RefusedCount,
             ["delivered"] = ledger.Delivered,
             ["recorded"] = recorded,
+            ["dropped_by_retention"] = recorded is { } kept ? ledger.Delivered - kept : null,
             ["lost"] = missing,
             ["doubled"] = ledger.Doubled,
             ["resent_webhook_ids"] = ledger.Resent,
             ["invalid_signatures"] = invalid + ledger.Unknown,
+            ["history_pages_read"] = historyReads.Pages,
+            ["history_pages_failed"] = historyReads.Failed,
             ["receiver_ledger_mb"] = Math.Round(ledger.BytesHeld / 1048576.0, 1),
             ["rss_mb_after_drain"] = Round(rssAfter),
             ["rss_anon_mb_after_drain"] = Round(anonAfter),
@@ -254,6 +276,49 @@ public static class Soak
         rss.Axes.SetLimitsY(0, Math.Max(250, minutes.SelectMany(m => m.RssMb.Values).DefaultIfEmpty(0).Max() * 1.15));
         db.Axes.SetLimitsY(0, Math.Max(10, minutes.Select(m => m.Db?.SizeMb ?? 0).DefaultIfEmpty(0).Max() * 1.15));
         ScottPlot.IMultiplotExtensions.SavePng(mp, path, 1400, 1200);
+    }
+
+    /// <summary>Every 10 s: each webhook's latest 500 deliveries and each automation's latest 100 runs, as a console user would.</summary>
+    private static async Task<(int Pages, int Failed)> ReadHistoryAsync(Setup.Team team, CancellationToken ct)
+    {
+        int pages = 0, failed = 0;
+        var root = $"/v1/entities/{team.Entity}";
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var paths = new List<string>();
+                using (var webhooks = JsonDocument.Parse(await team.Api.GetStringAsync($"{root}/webhooks", ct)))
+                    paths.AddRange(webhooks.RootElement.EnumerateArray().Select(w => $"{root}/webhooks/{w.GetProperty("id").GetString()}/deliveries?limit=500"));
+                using (var automations = JsonDocument.Parse(await team.Api.GetStringAsync($"{root}/projects/bench/automations", ct)))
+                    paths.AddRange(automations.RootElement.EnumerateArray().Select(a => $"{root}/projects/bench/automations/{a.GetProperty("id").GetString()}/runs?limit=100"));
+                foreach (var path in paths)
+                {
+                    using var answer = await team.Api.GetAsync(path, ct);
+                    await answer.Content.CopyToAsync(Stream.Null, ct);
+                    if (answer.IsSuccessStatusCode) pages++;
+                    else failed++;
+                }
+                await Task.Delay(TimeSpan.FromSeconds(10), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or JsonException or InvalidOperationException or KeyNotFoundException)
+            {
+                failed++;
+                await Task.Delay(TimeSpan.FromSeconds(10), ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+        return (pages, failed);
+    }
+
+    private static async Task<HashSet<Guid>> RecordedIdsAsync(Options o, string entity)
+    {
+        await using var ds = NpgsqlDataSource.Create(o.Postgres);
+        await using var c = await ds.OpenConnectionAsync();
+        return (await c.QueryAsync<Guid>("select id from delivery.deliveries where entity = @entity and status = 'succeeded'", new { entity })).ToHashSet();
     }
 
     /// <summary>The database's and the broker's side of each minute, read from outside the system.</summary>

@@ -109,6 +109,29 @@ public sealed class SoakLedger(string prefix)
         }
     }
 
+    /// <summary>
+    /// Compares the ledger with the ids of the deliveries the sender still records as succeeded: every recorded id must be
+    /// one an event first arrived under, and the newest <paramref name="recent"/> arrived events must all be recorded
+    /// (retention drops only what is older than its window). Returns the recorded ids the ledger does not know, and the
+    /// recent arrivals that are not recorded.
+    /// </summary>
+    public (long Unmatched, long RecentMissing) CompareRecorded(IReadOnlySet<Guid> recorded, long recent)
+    {
+        lock (_lock)
+        {
+            var firsts = new HashSet<Guid>();
+            long recentMissing = 0, seen = 0;
+            for (var i = _highest; i >= 0; i--)
+            {
+                if ((State(i) & ArrivedBit) == 0) continue;
+                var id = _firstWebhookId[(int)(i >> ChunkBits)][i & (ChunkSize - 1)];
+                firsts.Add(id);
+                if (seen++ < recent && !recorded.Contains(id)) recentMissing++;
+            }
+            return (recorded.Count(id => !firsts.Contains(id)), recentMissing);
+        }
+    }
+
     /// <summary>The latencies (ms) of the events that first arrived since the last call, sorted; starts the next minute.</summary>
     public float[] TakeMinute()
     {
