@@ -9,6 +9,8 @@ using Automations.Api.Webhooks;
 using Automations.Api.QueueItems;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
+using Automations.Persistence.Inbox;
+using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using MassTransit;
@@ -27,6 +29,7 @@ public static class Extensions
             builder.Services.AddHostedService<RotateSecretsOnStart>();
         builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer, WebhookDisabledConsumerDefinition>());
         builder.Services.AddWrites(Schema);
+        builder.Services.AddRetention(Inbox.Table(Schema));
         builder.AddConsole();
         return builder;
     }

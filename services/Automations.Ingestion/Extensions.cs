@@ -1,6 +1,7 @@
 using Automations.Ingestion.Amqp;
 using Automations.Ingestion.Events;
 using Automations.Persistence.Control;
+using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
@@ -23,11 +24,16 @@ public static class Extensions
         builder.Services.AddHealthChecks().AddCheck<AmqpIntakeHealthCheck>("amqp-intake", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.AddAutomationsBus();
         builder.Services.AddWrites(Schema);
-        builder.Services.AddRetention(
-            new PartitionedTable($"{Schema}.events", "received_at", o => o.History)
-            {
-                PartitionDdl = "create unique index on {partition} (entity, event_id)",
-            });
+        builder.Services.AddRetention(Events, RejectedEvents, Inbox.Table(Schema));
         return builder;
     }
+
+    /// <summary>Accepted events by received_at (0002_partition_events.sql); the producer's dedupe key is unique per partition.</summary>
+    public static readonly PartitionedTable Events = new($"{Schema}.events", "received_at", o => o.History)
+    {
+        PartitionDdl = "create unique index on {partition} (entity, event_id)",
+    };
+
+    /// <summary>Refused AMQP messages by received_at (0003_partition_rejected_events.sql), kept as long as the events.</summary>
+    public static readonly PartitionedTable RejectedEvents = new($"{Schema}.rejected_events", "received_at", o => o.History);
 }

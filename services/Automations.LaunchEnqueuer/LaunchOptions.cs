@@ -14,8 +14,5 @@ public sealed class LaunchOptions
     /// <summary>A waiting claim looks at the table at least this often, even without a notification.</summary>
     public int PollIntervalMilliseconds { get; set; } = 1000;
 
-    /// <summary>Inbox rows (handled message ids) are kept this long, then swept hourly.</summary>
-    public int InboxRetentionDays { get; set; } = 7;
-
     public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
 }

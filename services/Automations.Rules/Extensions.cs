@@ -1,3 +1,4 @@
+using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.Rules.Matching;
@@ -26,7 +27,6 @@ public static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AutomationCache>();
         builder.Services.AddSingleton<RunMetrics>();
-        builder.Services.AddHostedService<InboxSweeper>();
         builder.AddAutomationsBus(x =>
         {
             x.AddConsumer<ArtifactEventConsumer, ArtifactEventConsumerDefinition>();
@@ -34,7 +34,7 @@ public static class Extensions
             x.AddConsumer<AutomationsChangedConsumer, AutomationsChangedConsumerDefinition>();
         });
         builder.Services.AddWrites(Schema);
-        builder.Services.AddRetention(Runs);
+        builder.Services.AddRetention(Runs, Inbox.Table(Schema));
         return builder;
     }
 }

@@ -9,9 +9,6 @@ public sealed class RulesOptions
     /// <summary>Match timeout of one alias/tag regex against one value: a pathological pattern cannot stall the consumer.</summary>
     public TimeSpan RegexTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How long a handled message id is remembered by the inbox. Older redeliveries are still stopped by the run's unique key.</summary>
-    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromDays(7);
-
     /// <summary>Names this replica's AutomationsChanged endpoint; by default the machine name and a random suffix.</summary>
     public string InstanceId { get; set; } = $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
 }

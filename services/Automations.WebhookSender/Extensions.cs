@@ -1,6 +1,7 @@
 using Automations.Contracts;
 using Automations.Core.Secrets;
 using Automations.Core.Webhooks;
+using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
@@ -59,7 +60,7 @@ public static class Extensions
             x.AddConsumer<TestWebhookConsumer, TestWebhookConsumerDefinition>();
         });
         builder.Services.AddWrites(Schema, w => w.Batch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(items => new WebhookDeliveriesCompleted(items)));
-        builder.Services.AddRetention(Deliveries, Attempts);
+        builder.Services.AddRetention(Deliveries, Attempts, Inbox.Table(Schema));
         return builder;
     }
 

@@ -50,7 +50,10 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
             new { queueId, leaseId = Guid.CreateVersion7(), lease = options.CurrentValue.Lease, agent }, cancellationToken: ct));
     }
 
-    public async Task<(LeaseOutcome Outcome, DateTime? LeaseExpiresAt)> HeartbeatAsync(Guid entityId, Guid id, Guid leaseId, bool running, CancellationToken ct)
+    public Task<(LeaseOutcome Outcome, DateTime? LeaseExpiresAt)> HeartbeatAsync(Guid entityId, Guid id, Guid leaseId, bool running, CancellationToken ct) =>
+        Moved(() => HeartbeatOnceAsync(entityId, id, leaseId, running, ct));
+
+    private async Task<(LeaseOutcome Outcome, DateTime? LeaseExpiresAt)> HeartbeatOnceAsync(Guid entityId, Guid id, Guid leaseId, bool running, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -76,7 +79,10 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
     public Task<(LeaseOutcome Outcome, string? State)> FailAsync(Guid entityId, Guid id, Guid leaseId, string reason, CancellationToken ct) =>
         EndAsync(entityId, id, leaseId, null, reason, ct);
 
-    private async Task<(LeaseOutcome Outcome, string? State)> EndAsync(Guid entityId, Guid id, Guid leaseId, int? exitCode, string? failure, CancellationToken ct)
+    private Task<(LeaseOutcome Outcome, string? State)> EndAsync(Guid entityId, Guid id, Guid leaseId, int? exitCode, string? failure, CancellationToken ct) =>
+        Moved(() => EndOnceAsync(entityId, id, leaseId, exitCode, failure, ct));
+
+    private async Task<(LeaseOutcome Outcome, string? State)> EndOnceAsync(Guid entityId, Guid id, Guid leaseId, int? exitCode, string? failure, CancellationToken ct)
     {
         await using var w = await writes.BeginTransactionAsync(ct);
         var (outcome, row) = await LockAsync(w.Connection, w.Transaction, entityId, id, leaseId, ct);
@@ -91,7 +97,7 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
         await w.Connection.ExecuteAsync(
             """
             update launch.queue_items set state = @state, exit_code = @exitCode, failure_reason = @failure, ended_at = @now,
-                lease_expires_at = null, updated_at = @now
+                lease_expires_at = null, updated_at = @now, retain_from = @now
             where id = @id
             """, new { id, state, exitCode, failure, now }, w.Transaction);
         if (failure is null)
@@ -104,7 +110,9 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
     }
 
     /// <summary>Hands the item back to its queue (an agent shutting down). A hand-back does not count as a claim.</summary>
-    public async Task<LeaseOutcome> ReleaseAsync(Guid entityId, Guid id, Guid leaseId, CancellationToken ct)
+    public Task<LeaseOutcome> ReleaseAsync(Guid entityId, Guid id, Guid leaseId, CancellationToken ct) => Moved(() => ReleaseOnceAsync(entityId, id, leaseId, ct));
+
+    private async Task<LeaseOutcome> ReleaseOnceAsync(Guid entityId, Guid id, Guid leaseId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -122,6 +130,20 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
         await tx.CommitAsync(ct);
         if (outcome == LeaseOutcome.Ok) metrics.Count("released");
         return outcome == LeaseOutcome.AlreadyEnded ? LeaseOutcome.LeaseLost : outcome;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="once"/> again when the item it waited to lock was ended meanwhile (by the lease sweeper, or
+    /// the same agent's other report): ending an item moves its row to another partition (0004_partition_queue_items.sql),
+    /// which PostgreSQL reports to a waiting lock as a serialization failure; the next try finds the ended item.
+    /// </summary>
+    private static async Task<T> Moved<T>(Func<Task<T>> once)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await once(); }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.SerializationFailure && attempt < 3) { }
+        }
     }
 
     private static async Task<(LeaseOutcome, LockedRow?)> LockAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid entityId, Guid id, Guid leaseId, CancellationToken ct)

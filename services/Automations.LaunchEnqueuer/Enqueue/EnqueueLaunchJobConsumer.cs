@@ -12,8 +12,8 @@ using Npgsql;
 namespace Automations.LaunchEnqueuer.Enqueue;
 
 /// <summary>
-/// One queue item per command: the inbox absorbs a redelivered message, the unique command_id a second command with the
-/// same id. A queue or job version that vanished since the automation was saved ends the run as failed, with the reason.
+/// One queue item per command: the inbox absorbs a redelivered message, the command_id (looked for in every partition,
+/// unique in each) a second command with the same id. A queue or job version that vanished since the automation was saved ends the run as failed, with the reason.
 /// </summary>
 public sealed class EnqueueLaunchJobConsumer([FromKeyedServices(Extensions.Schema)] Writes writes, LaunchMetrics metrics, ILogger<EnqueueLaunchJobConsumer> logger)
     : IConsumer<EnqueueLaunchJob>
@@ -48,11 +48,12 @@ public sealed class EnqueueLaunchJobConsumer([FromKeyedServices(Extensions.Schem
         var inserted = await connection.ExecuteAsync(
             """
             insert into launch.queue_items (id, command_id, run_id, event_id, automation_id, entity_id, entity, project, queue_id, job_id, job_name,
-                job_version, command, args, run_config, target_project, event, state, failure_reason, created_at, updated_at, ended_at, traceparent)
-            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @entityId, @Entity, @Project, @QueueId, @JobId, @jobName,
+                job_version, command, args, run_config, target_project, event, state, failure_reason, created_at, updated_at, ended_at, traceparent, retain_from)
+            select @id, @CommandId, @RunId, @EventId, @AutomationId, @entityId, @Entity, @Project, @QueueId, @JobId, @jobName,
                 @JobVersion, @command, @args::jsonb, @runConfig::jsonb, @TargetProject, @eventJson::jsonb, @state, @failure, @now, @now,
-                case when @state = 'failed' then @now end, @traceparent)
-            on conflict (command_id) do nothing
+                case when @state = 'failed' then @now end, @traceparent, case when @state = 'failed' then @now else 'infinity' end
+            where not exists (select from launch.queue_items where command_id = @CommandId)
+            on conflict do nothing
             """,
             new
             {

@@ -1,10 +1,8 @@
 using Automations.Contracts;
 using Automations.LaunchEnqueuer.Agent;
-using Automations.Persistence.Inbox;
 using Automations.Persistence.Writes;
 using Dapper;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Automations.LaunchEnqueuer.Leases;
 
@@ -12,26 +10,16 @@ namespace Automations.LaunchEnqueuer.Leases;
 /// Returns items whose lease expired (the agent died or lost its network) to their queue, or fails the run once the
 /// item has been claimed Launch:MaxClaims times. SKIP LOCKED lets several replicas sweep side by side.
 /// </summary>
-public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes,
+public sealed class LeaseSweeper(IOptionsMonitor<LaunchOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes,
     LaunchMetrics metrics, ILogger<LeaseSweeper> logger) : BackgroundService
 {
-    private static readonly TimeSpan InboxSweepEvery = TimeSpan.FromHours(1);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var nextInboxSweep = DateTime.UtcNow;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 while (await SweepOnceAsync(stoppingToken) >= BatchSize) { }
-                if (DateTime.UtcNow >= nextInboxSweep)
-                {
-                    // Queue items keep the command id unique forever; the inbox only needs to outlive redeliveries.
-                    await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                    await Inbox.SweepAsync(connection, Extensions.Schema, TimeSpan.FromDays(options.CurrentValue.InboxRetentionDays));
-                    nextInboxSweep = DateTime.UtcNow + InboxSweepEvery;
-                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -68,7 +56,7 @@ public sealed class LeaseSweeper(NpgsqlDataSource dataSource, IOptionsMonitor<La
                 var reason = $"The agent's lease expired {item.Claims} time(s) without a report; giving up after Launch:MaxClaims = {maxClaims}.";
                 await connection.ExecuteAsync(
                     """
-                    update launch.queue_items set state = 'failed', failure_reason = @reason, lease_expires_at = null, ended_at = @now, updated_at = @now
+                    update launch.queue_items set state = 'failed', failure_reason = @reason, lease_expires_at = null, ended_at = @now, updated_at = @now, retain_from = @now
                     where id = @Id
                     """, new { item.Id, reason, now }, tx);
                 w.Publish(new LaunchJobFailed(item.CommandId, item.RunId, item.Id, reason, now));

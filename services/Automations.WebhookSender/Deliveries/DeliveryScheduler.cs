@@ -5,10 +5,10 @@ namespace Automations.WebhookSender.Deliveries;
 
 /// <summary>
 /// The durable retry schedule's clock: every SchedulerInterval (or when woken) it has the dispatcher take due deliveries
-/// (its own, other replicas', ones whose claim ran out after a crash); it also counts the backlog and sweeps the inbox.
+/// (its own, other replicas', ones whose claim ran out after a crash); it also counts the backlog.
 /// </summary>
 public sealed class DeliveryScheduler(
-    DeliveryStore store, DeliveryDispatcher dispatcher, Npgsql.NpgsqlDataSource dataSource, IOptions<WebhookOptions> options, DeliveryMetrics metrics,
+    DeliveryStore store, DeliveryDispatcher dispatcher, IOptions<WebhookOptions> options, DeliveryMetrics metrics,
     ILogger<DeliveryScheduler> logger)
     : BackgroundService
 {
@@ -20,7 +20,6 @@ public sealed class DeliveryScheduler(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        var nextSweep = DateTime.UtcNow.AddMinutes(1);
         var nextCount = DateTime.UtcNow;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -31,13 +30,6 @@ public sealed class DeliveryScheduler(
                 {
                     nextCount = DateTime.UtcNow.AddSeconds(5);
                     metrics.Backlog(await store.CountPendingAsync(stoppingToken));
-                }
-                if (DateTime.UtcNow >= nextSweep)
-                {
-                    // Redelivered broker messages arrive within minutes; a week of inbox rows is plenty (the command_id key stays forever).
-                    nextSweep = DateTime.UtcNow.AddHours(1);
-                    await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                    await Persistence.Inbox.Inbox.SweepAsync(connection, Extensions.Schema, TimeSpan.FromDays(7));
                 }
                 claimed = await dispatcher.DispatchDueAsync(o.SchedulerBatchSize, stoppingToken);
             }
