@@ -10,53 +10,74 @@ namespace Automations.Benchmarks;
 /// </summary>
 public static class CpuMeter
 {
-    /// <summary>Cumulative CPU ticks (USER_HZ) per group, and the machine's busy ticks, at one moment.</summary>
-    public sealed record Snapshot(DateTime At, long MachineBusyTicks, Dictionary<string, long> Ticks, Dictionary<string, int> ServicePids);
+    /// <summary>Cumulative CPU ticks (USER_HZ) of each process counted, by pid with its group, and the machine's busy ticks, at one moment.</summary>
+    public sealed record Snapshot(DateTime At, long MachineBusyTicks, Dictionary<int, (string Group, long Ticks)> Processes);
 
     private const double TicksPerSecond = 100; // USER_HZ on Linux
     public const string Machine = "machine";
     public const string Processes = "processes";
     public const string Self = "benchmark";
 
-    public static Snapshot Take(IReadOnlyDictionary<string, int> servicePids)
+    /// <param name="servicePids">The services (<see cref="Services.Pids"/>), by name.</param>
+    /// <param name="database">
+    /// The run's database: PostgreSQL's client backends connected to another one (other work on a shared server) are
+    /// left out; the server's own processes (postmaster, WAL writer, checkpointer, autovacuum) are counted.
+    /// </param>
+    public static Snapshot Take(IReadOnlyDictionary<string, int> servicePids, string? database)
     {
-        var ticks = new Dictionary<string, long> { ["postgres"] = 0, ["rabbitmq"] = 0 };
+        var processes = new Dictionary<int, (string, long)>();
         foreach (var (name, pid) in servicePids)
-            if (ProcessTicks(pid) is { } t) ticks[name] = t;
-        ticks[Self] = ProcessTicks(Environment.ProcessId) ?? 0;
+            if (ProcessTicks(pid) is { } t) processes[pid] = (name, t);
+        processes[Environment.ProcessId] = (Self, ProcessTicks(Environment.ProcessId) ?? 0);
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            string comm;
-            try { comm = File.ReadAllText($"/proc/{pid}/comm").Trim(); }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { continue; }
-            var group = comm switch { "postgres" => "postgres", "beam.smp" => "rabbitmq", _ => null };
-            if (group is not null && ProcessTicks(pid) is { } t) ticks[group] += t;
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || processes.ContainsKey(pid)) continue;
+            try
+            {
+                var group = File.ReadAllText($"/proc/{pid}/comm").Trim() switch
+                {
+                    "postgres" when OtherDatabase(File.ReadAllText($"/proc/{pid}/cmdline"), database) => null,
+                    "postgres" => "postgres",
+                    "beam.smp" => "rabbitmq",
+                    _ => null,
+                };
+                if (group is not null && ProcessTicks(pid) is { } t) processes[pid] = (group, t);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
         }
-        return new Snapshot(DateTime.UtcNow, MachineBusyTicks(), ticks, new(servicePids));
+        return new Snapshot(DateTime.UtcNow, MachineBusyTicks(), processes);
+    }
+
+    /// <summary>A client backend's title is "postgres: CLUSTER: USER DATABASE HOST(PORT) STATE" (or [local] for a socket).</summary>
+    private static bool OtherDatabase(string cmdline, string? database)
+    {
+        if (database is null || !cmdline.StartsWith("postgres: ", StringComparison.Ordinal)) return false;
+        var words = cmdline.TrimEnd('\0', ' ').Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var at = Array.FindIndex(words, 1, w => w.EndsWith(':')); // the cluster name, when the title carries one
+        var rest = words.Skip(at < 0 ? 1 : at + 1).ToArray();
+        var isClient = rest.Length >= 3 && (rest[2].Contains('(', StringComparison.Ordinal) || rest[2] == "[local]");
+        return isClient && rest[1] != database;
     }
 
     /// <summary>
     /// Milliseconds of CPU per event between two snapshots for each group, their sum (<see cref="Processes"/>) and the
-    /// whole machine (<see cref="Machine"/>, everything that ran, other work on the machine included). A service whose
-    /// pid changed in between (a drill restarted it) is left out. PostgreSQL backends that exited in between take their
-    /// ticks with them: short-lived connections are undercounted.
+    /// whole machine (<see cref="Machine"/>, everything that ran, other work on the machine included). A process that
+    /// started in between counts from zero; one that exited in between (a service a drill killed, a closed database
+    /// connection) is not counted.
     /// </summary>
     public static Dictionary<string, double> MsPerEvent(Snapshot from, Snapshot to, double events)
     {
         var result = new Dictionary<string, double>();
         if (events <= 0) return result;
         double Ms(long ticks) => Math.Round(ticks * 1000 / TicksPerSecond / events, 3);
-        long sum = 0;
-        foreach (var (name, after) in to.Ticks)
+        var byGroup = new Dictionary<string, long> { ["postgres"] = 0, ["rabbitmq"] = 0 };
+        foreach (var (pid, (group, after)) in to.Processes)
         {
-            if (!from.Ticks.TryGetValue(name, out var before)) continue;
-            if (from.ServicePids.TryGetValue(name, out var pid) && to.ServicePids.GetValueOrDefault(name) != pid) continue;
-            var delta = Math.Max(0, after - before);
-            sum += delta;
-            result[name] = Ms(delta);
+            var before = from.Processes.TryGetValue(pid, out var b) && b.Group == group ? b.Ticks : 0;
+            byGroup[group] = byGroup.GetValueOrDefault(group) + Math.Max(0, after - before);
         }
-        result[Processes] = Ms(sum);
+        foreach (var (group, ticks) in byGroup) result[group] = Ms(ticks);
+        result[Processes] = Ms(byGroup.Values.Sum());
         result[Machine] = Ms(to.MachineBusyTicks - from.MachineBusyTicks);
         return result;
     }

@@ -267,7 +267,7 @@ public sealed class Floor : IAsyncDisposable
         Console.WriteLine($"floor: raw clients, intake {floor.IntakeAddress}, queue {Queue}, entity {floor.Entity}; rate {(o.Rate > 0 ? o.Rate.ToString(CultureInfo.InvariantCulture) + "/s open loop" : "max, " + o.Concurrency + " concurrent")}");
         await Program.WarmUpAsync(fo, load, receiver, endpoints: 1);
 
-        var cpuFrom = CpuMeter.Take(new Dictionary<string, int>());
+        var cpuFrom = CpuMeter.Take(new Dictionary<string, int>(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
         var measureStart = DateTime.UtcNow;
         await load.RunAsync("m", o.Duration);
         await load.FlushAsync();
@@ -278,7 +278,7 @@ public sealed class Floor : IAsyncDisposable
             await Task.Delay(500);
         while (DateTime.UtcNow < drainUntil && await floor.CountRecordedAsync() < receiver.CountByBenchId.Count)
             await Task.Delay(500);
-        var cpuTo = CpuMeter.Take(new Dictionary<string, int>());
+        var cpuTo = CpuMeter.Take(new Dictionary<string, int>(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
 
         var missing = expected.Count(id => !receiver.CountByBenchId.ContainsKey(id + "/a"));
         var doubled = receiver.CountByBenchId.Values.Sum(n => Math.Max(0, n - 1));

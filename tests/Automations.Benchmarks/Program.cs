@@ -58,7 +58,7 @@ public static class Program
 
         await WarmUpAsync(o, load, receiver, endpoints.Length);
         services.ResetCpu();
-        var cpuFrom = CpuMeter.Take(services.Pids());
+        var cpuFrom = CpuMeter.Take(services.Pids(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
 
         // Measure, with the drill's fault injected a few seconds in. The load goes on until the fault has been over for a
         // while: acceptance after it is part of the verdict, and a long fault (the kill drill's four restarts) may
@@ -94,7 +94,7 @@ public static class Program
         var (rssAfterDrain, _) = services.Current();
         // CPU per delivered event, from the start of the measurement until everything was delivered and recorded: every
         // arrival in that window (a backlog from the warm-up included) against the CPU each process spent in it.
-        var cpuTo = CpuMeter.Take(services.Pids());
+        var cpuTo = CpuMeter.Take(services.Pids(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
         var cpuEvents = receiver.All.Count(r => r.ReceivedAt >= cpuFrom.At && r.ReceivedAt <= cpuTo.At) / (double)endpoints.Length;
         var cpu = CpuMeter.MsPerEvent(cpuFrom, cpuTo, cpuEvents);
         var drainedAfter = DateTime.UtcNow - sendEnd;
