@@ -259,6 +259,7 @@ public sealed class Floor : IAsyncDisposable
     public static async Task<Dictionary<string, object?>> RunAsync(Options o, string secret, JsonSerializerOptions json)
     {
         await using var receiver = await Receiver.StartAsync(secret);
+        receiver.Delay = o.ReceiverDelay;
         await using var floor = await StartAsync(o, receiver.BaseAddress, secret);
         // The load is the benchmark's own, pointed at the floor's intake (always over HTTP).
         var fo = o with { Ingestion = floor.IntakeAddress.ToString(), Via = "http" };
