@@ -173,42 +173,39 @@ public static class Program
         return pass ? 0 : 1;
     }
 
-    /// <summary>
-    /// Warm-up until delivered throughput is steady: three one-second windows within 10 % of each other, at the offered
-    /// rate, and nothing queued (median latency of the last second under 250 ms). Shared with the floor.
-    /// </summary>
+    /// <summary>The warm-up, the same for the project run and the floor.</summary>
     internal static async Task WarmUpAsync(Options o, Load load, Receiver receiver, int endpoints)
     {
-    // Warm up until delivered throughput is steady (three one-second windows within 10 % of each other, at the
-            // offered rate) and nothing queues (median latency of the last second under 250 ms): a fresh .NET process
-            // re-JITs its hot paths for tens of seconds under load, and a backlog built then would be measured as latency.
-            var warmup = Stopwatch.StartNew();
-            if (o.Rate > 0)
-            {
-                // First at half the rate for the minimum warm-up, then until that has all arrived: a cold system that
-                // cannot yet keep up with the full rate would otherwise carry its backlog into the measurement.
-                await load.RunAsync("w0", o.MinWarmup, rate: o.Rate / 2);
-                var rampDrained = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-                while (DateTime.UtcNow < rampDrained && receiver.CountByBenchId.Count < load.Accepted.Count * endpoints)
-                    await Task.Delay(200);
-                Console.WriteLine($"ramp: {o.MinWarmup.TotalSeconds:F0}s at {o.Rate / 2}/s, drained after {warmup.Elapsed.TotalSeconds:F0}s");
-            }
-            var steady = false;
-            var warmTask = load.RunAsync("w", o.MaxWarmup, () => steady);
-            var windows = new List<int>();
-            var lastCount = receiver.All.Count;
-            while (!warmTask.IsCompleted)
-            {
-                await Task.Delay(1000);
-                var now = receiver.All.Count;
-                windows.Add(now - lastCount);
-                lastCount = now;
-                var last3 = windows.TakeLast(3).ToList();
-                steady = steady || warmup.Elapsed >= o.MinWarmup && last3.Count == 3 && last3.Min() > 0 && last3.Min() >= 0.9 * last3.Max()
-                    && (o.Rate <= 0 || (last3.Average() >= 0.9 * o.Rate * endpoints && RecentMedianLatencyMs(receiver) < 250));
-            }
-            await warmTask;
-            Console.WriteLine($"warm-up {warmup.Elapsed.TotalSeconds:F0}s, {(steady ? "steady" : "not steady, measuring anyway")}: {string.Join(" ", windows)} deliveries/s");
+        // Warm up until delivered throughput is steady (three one-second windows within 10 % of each other, at the
+        // offered rate) and nothing queues (median latency of the last second under 250 ms): a fresh .NET process
+        // re-JITs its hot paths for tens of seconds under load, and a backlog built then would be measured as latency.
+        var warmup = Stopwatch.StartNew();
+        if (o.Rate > 0)
+        {
+            // First at half the rate for the minimum warm-up, then until that has all arrived: a cold system that
+            // cannot yet keep up with the full rate would otherwise carry its backlog into the measurement.
+            await load.RunAsync("w0", o.MinWarmup, rate: o.Rate / 2);
+            var rampDrained = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (DateTime.UtcNow < rampDrained && receiver.CountByBenchId.Count < load.Accepted.Count * endpoints)
+                await Task.Delay(200);
+            Console.WriteLine($"ramp: {o.MinWarmup.TotalSeconds:F0}s at {o.Rate / 2}/s, drained after {warmup.Elapsed.TotalSeconds:F0}s");
+        }
+        var steady = false;
+        var warmTask = load.RunAsync("w", o.MaxWarmup, () => steady);
+        var windows = new List<int>();
+        var lastCount = receiver.All.Count;
+        while (!warmTask.IsCompleted)
+        {
+            await Task.Delay(1000);
+            var now = receiver.All.Count;
+            windows.Add(now - lastCount);
+            lastCount = now;
+            var last3 = windows.TakeLast(3).ToList();
+            steady = steady || warmup.Elapsed >= o.MinWarmup && last3.Count == 3 && last3.Min() > 0 && last3.Min() >= 0.9 * last3.Max()
+                && (o.Rate <= 0 || (last3.Average() >= 0.9 * o.Rate * endpoints && RecentMedianLatencyMs(receiver) < 250));
+        }
+        await warmTask;
+        Console.WriteLine($"warm-up {warmup.Elapsed.TotalSeconds:F0}s, {(steady ? "steady" : "not steady, measuring anyway")}: {string.Join(" ", windows)} deliveries/s");
     }
 
     /// <summary>Throughput of the measured events (ids "m-...") from the start of the measurement to the last arrival, and their sorted latencies.</summary>
