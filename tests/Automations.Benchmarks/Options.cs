@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Automations.Benchmarks;
 
 /// <summary>Command line: --name value pairs and flags.</summary>
-public sealed class Options
+public sealed record Options
 {
     public string Api { get; init; } = "http://127.0.0.1:5080";
     public string Ingestion { get; init; } = "http://127.0.0.1:5081";
@@ -26,6 +26,10 @@ public sealed class Options
     public TimeSpan? Soak { get; init; }
     /// <summary>Every webhook request is answered this late (a slow receiver: the sender becomes the bottleneck).</summary>
     public TimeSpan ReceiverDelay { get; init; }
+    /// <summary>The floor (raw clients, same machine, same run) before the project run, and the ratios after it.</summary>
+    public bool Floor { get; init; }
+    /// <summary>Only the floor: no services needed.</summary>
+    public bool FloorOnly { get; init; }
 
     public const string Usage = """
         Automations.Benchmarks: end-to-end benchmark and fault drills against the system deploy/local/up.sh runs.
@@ -42,10 +46,14 @@ public sealed class Options
                                 a drift summary and one SOAK_RESULT line; exits 1 when the exactly-once check fails
           --receiver-delay MS   the receiver answers every webhook this late (default 0): the sender sends at most
                                 32 requests at once to the one webhook, so 200 ms caps delivery at 160/s
+          --floor               first the floor: the same job with raw clients (Kestrel, Npgsql, RabbitMQ.Client,
+                                HttpClient) in this process, same --rate and --duration, then the project run, then
+                                RATIO_RESULT (project / floor: throughput, p50, p99, CPU ms per event)
+          --floor-only          only the floor (FLOOR_RESULT); needs the broker and database, not the services
           --out DIR             where the latency plot goes (default bench-results)
           --api URL --ingestion URL --postgres CS --rabbitmq URI --rabbitmq-management URL --run-dir DIR
-        Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT / SOAK_RESULT); exits 1 when the exactly-once
-        check fails.
+        Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT / SOAK_RESULT; with the floor FLOOR_RESULT and
+        RATIO_RESULT too); exits 1 when the exactly-once check fails.
         """;
 
     public static Options Parse(string[] args)
@@ -82,6 +90,8 @@ public sealed class Options
             RabbitMqManagement = S("rabbitmq-management", Environment.GetEnvironmentVariable("AUTOMATIONS_TEST_RABBITMQ_MANAGEMENT") ?? new Options().RabbitMqManagement),
             Soak = map.TryGetValue("soak", out var soak) ? ParseSpan(soak) : null,
             ReceiverDelay = TimeSpan.FromMilliseconds(D("receiver-delay", 0)),
+            Floor = flags.Contains("floor"),
+            FloorOnly = flags.Contains("floor-only"),
         };
     }
 

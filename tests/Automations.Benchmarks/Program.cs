@@ -13,6 +13,7 @@ namespace Automations.Benchmarks;
 ///   dotnet tests/Automations.Benchmarks/bin/Release/net10.0/Automations.Benchmarks.dll --rate 200 --duration 30
 ///   ... --rate max                       as fast as it goes
 ///   ... --drill rabbitmq|kill|postgres|errors|slow|malformed [--short]
+///   ... --floor | --floor-only           the same job with raw clients first (Floor), then the ratios
 /// Prints a table and one JSON line (BENCH_RESULT / DRILL_RESULT), writes a latency-over-time PNG, and exits 1
 /// when a check fails: anything missing, doubled or badly signed, a delivery the sender did not record, and for a
 /// drill its fault not observed (the broker's port open, PostgreSQL answering, a pid unchanged, no 500 answered, no
@@ -21,7 +22,7 @@ namespace Automations.Benchmarks;
 /// </summary>
 public static class Program
 {
-    private const string Secret = "whsec_YmVuY2htYXJrLXNpZ25pbmcta2V5LTAxMjM0NTY3";
+    internal const string Secret = "whsec_YmVuY2htYXJrLXNpZ25pbmcta2V5LTAxMjM0NTY3";
     private static readonly JsonSerializerOptions JsonOut = new()
     {
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
@@ -37,6 +38,11 @@ public static class Program
         }
         var o = Options.Parse(args);
         Directory.CreateDirectory(o.Out);
+        if ((o.Floor || o.FloorOnly) && (o.Drill is not null || o.Soak is not null))
+            throw new ArgumentException("--floor and --floor-only go with the benchmark (--rate, --duration), not with --drill or --soak");
+        // The floor first, on the same machine in the same run: the project's figures are read as ratios of it.
+        var floor = o.Floor || o.FloorOnly ? await Floor.RunAsync(o, Secret, JsonOut) : null;
+        if (o.FloorOnly) return floor!["result"] as string == "pass" ? 0 : 1;
         var endpoints = o.Drill == "slow" ? new[] { "a", "b" } : ["a"];
         var team = await Setup.CreateTeamAsync(o);
         await using var receiver = await Receiver.StartAsync(Secret);
@@ -50,37 +56,9 @@ public static class Program
 
         Console.WriteLine($"team {team.Entity}; receiver {receiver.BaseAddress}; rate {(o.Rate > 0 ? o.Rate.ToString(CultureInfo.InvariantCulture) + "/s open loop" : "max, " + o.Concurrency + " concurrent")} via {o.Via}; drill {o.Drill ?? "none"}");
 
-        // Warm up until delivered throughput is steady (three one-second windows within 10 % of each other, at the
-        // offered rate) and nothing queues (median latency of the last second under 250 ms): a fresh .NET process
-        // re-JITs its hot paths for tens of seconds under load, and a backlog built then would be measured as latency.
-        var warmup = Stopwatch.StartNew();
-        if (o.Rate > 0)
-        {
-            // First at half the rate for the minimum warm-up, then until that has all arrived: a cold system that
-            // cannot yet keep up with the full rate would otherwise carry its backlog into the measurement.
-            await load.RunAsync("w0", o.MinWarmup, rate: o.Rate / 2);
-            var rampDrained = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (DateTime.UtcNow < rampDrained && receiver.CountByBenchId.Count < load.Accepted.Count * endpoints.Length)
-                await Task.Delay(200);
-            Console.WriteLine($"ramp: {o.MinWarmup.TotalSeconds:F0}s at {o.Rate / 2}/s, drained after {warmup.Elapsed.TotalSeconds:F0}s");
-        }
-        var steady = false;
-        var warmTask = load.RunAsync("w", o.MaxWarmup, () => steady);
-        var windows = new List<int>();
-        var lastCount = receiver.All.Count;
-        while (!warmTask.IsCompleted)
-        {
-            await Task.Delay(1000);
-            var now = receiver.All.Count;
-            windows.Add(now - lastCount);
-            lastCount = now;
-            var last3 = windows.TakeLast(3).ToList();
-            steady = steady || warmup.Elapsed >= o.MinWarmup && last3.Count == 3 && last3.Min() > 0 && last3.Min() >= 0.9 * last3.Max()
-                && (o.Rate <= 0 || (last3.Average() >= 0.9 * o.Rate * endpoints.Length && RecentMedianLatencyMs(receiver) < 250));
-        }
-        await warmTask;
-        Console.WriteLine($"warm-up {warmup.Elapsed.TotalSeconds:F0}s, {(steady ? "steady" : "not steady, measuring anyway")}: {string.Join(" ", windows)} deliveries/s");
+        await WarmUpAsync(o, load, receiver, endpoints.Length);
         services.ResetCpu();
+        var cpuFrom = CpuMeter.Take(services.Pids(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
 
         // Measure, with the drill's fault injected a few seconds in. The load goes on until the fault has been over for a
         // while: acceptance after it is part of the verdict, and a long fault (the kill drill's four restarts) may
@@ -114,6 +92,11 @@ public static class Program
         // backlog took is given back. The peak above covers the sending and the drain.
         services.SampleOnce();
         var (rssAfterDrain, _) = services.Current();
+        // CPU per delivered event, from the start of the measurement until everything was delivered and recorded: every
+        // arrival in that window (a backlog from the warm-up included) against the CPU each process spent in it.
+        var cpuTo = CpuMeter.Take(services.Pids(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
+        var cpuEvents = receiver.All.Count(r => r.ReceivedAt >= cpuFrom.At && r.ReceivedAt <= cpuTo.At) / (double)endpoints.Length;
+        var cpu = CpuMeter.MsPerEvent(cpuFrom, cpuTo, cpuEvents);
         var drainedAfter = DateTime.UtcNow - sendEnd;
 
         var missing = expected.Sum(id => endpoints.Count(e => !receiver.CountByBenchId.ContainsKey(id + "/" + e)));
@@ -121,11 +104,7 @@ public static class Program
         var doubled = receiver.CountByBenchId.Values.Sum(n => Math.Max(0, n - 1));
         var resent = (int)Interlocked.Read(ref receiver.DuplicateDeliveries);
         var resentUnexplained = await UnexplainedResendsAsync(o, receiver, report);
-        var measured = receiver.All.Where(r => r.BenchId.StartsWith("m-", StringComparison.Ordinal)).ToList();
-        var lastMeasured = measured.Count > 0 ? measured.Max(r => r.ReceivedAt) : sendEnd;
-        var throughput = measured.Count / Math.Max(0.001, (lastMeasured - measureStart).TotalSeconds) / endpoints.Length;
-        var lat = measured.Select(r => r.LatencyMs).Where(double.IsFinite).Order().ToArray();
-        double P(double q) => lat.Length == 0 ? double.NaN : lat[Math.Min(lat.Length - 1, (int)Math.Ceiling(q * lat.Length) - 1)];
+        var (throughput, lat) = Measured(receiver, measureStart, sendEnd, endpoints.Length);
         var recorded = await CountRecordedDeliveriesAsync(o, team.Entity);
         var delivered = receiver.CountByBenchId.Count;
         var invalid = Interlocked.Read(ref receiver.InvalidSignatures);
@@ -140,7 +119,7 @@ public static class Program
             ["delivered"] = delivered,
             ["recorded"] = recorded,
             ["events_per_s"] = Math.Round(throughput, 1),
-            ["latency_ms"] = new { p50 = Math.Round(P(0.50), 1), p95 = Math.Round(P(0.95), 1), p99 = Math.Round(P(0.99), 1), max = Math.Round(lat.LastOrDefault(), 1) },
+            ["latency_ms"] = LatencySummary(lat),
             ["lost"] = missing,
             ["doubled"] = doubled,
             ["resent_webhook_ids"] = resent,
@@ -151,6 +130,8 @@ public static class Program
             ["rss_mb_after_drain"] = rssAfterDrain.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value, 0)),
             ["drain_s"] = Math.Round(drainedAfter.TotalSeconds, 0),
             ["cpu_percent_avg"] = services.Cpu.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value.DefaultIfEmpty().Average(), 0)),
+            ["cpu_window_s"] = Math.Round((cpuTo.At - cpuFrom.At).TotalSeconds, 1),
+            ["cpu_ms_per_event"] = cpu,
         };
         var failures = report.Failures;
         if (missing > 0) failures.Add($"{missing} accepted event(s) never arrived");
@@ -178,12 +159,108 @@ public static class Program
         result["failures"] = failures;
 
         PrintTable(result, load);
+        CpuMeter.PrintTable("project", cpuFrom, cpuTo, cpu, cpuEvents);
         var tag = o.Drill is null ? "BENCH_RESULT" : "DRILL_RESULT";
         Console.WriteLine($"{tag} {JsonSerializer.Serialize(result, JsonOut)}");
+        if (floor is not null)
+        {
+            Console.WriteLine($"RATIO_RESULT {JsonSerializer.Serialize(Ratios(floor, result), JsonOut)}");
+            pass = pass && floor["result"] as string == "pass";
+        }
         var png = Path.Combine(o.Out, $"latency-{o.Drill ?? "bench"}-{DateTime.UtcNow:yyyyMMddTHHmmss}.png");
         Plot(receiver, measureStart, png, report);
         Console.WriteLine($"latency plot: {png}");
         return pass ? 0 : 1;
+    }
+
+    /// <summary>The warm-up, the same for the project run and the floor.</summary>
+    internal static async Task WarmUpAsync(Options o, Load load, Receiver receiver, int endpoints)
+    {
+        // Warm up until delivered throughput is steady (three one-second windows within 10 % of each other, at the
+        // offered rate) and nothing queues (median latency of the last second under 250 ms): a fresh .NET process
+        // re-JITs its hot paths for tens of seconds under load, and a backlog built then would be measured as latency.
+        var warmup = Stopwatch.StartNew();
+        if (o.Rate > 0)
+        {
+            // First at half the rate for the minimum warm-up, then until that has all arrived: a cold system that
+            // cannot yet keep up with the full rate would otherwise carry its backlog into the measurement.
+            await load.RunAsync("w0", o.MinWarmup, rate: o.Rate / 2);
+            var rampDrained = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (DateTime.UtcNow < rampDrained && receiver.CountByBenchId.Count < load.Accepted.Count * endpoints)
+                await Task.Delay(200);
+            Console.WriteLine($"ramp: {o.MinWarmup.TotalSeconds:F0}s at {o.Rate / 2}/s, drained after {warmup.Elapsed.TotalSeconds:F0}s");
+        }
+        var steady = false;
+        var warmTask = load.RunAsync("w", o.MaxWarmup, () => steady);
+        var windows = new List<int>();
+        var lastCount = receiver.All.Count;
+        while (!warmTask.IsCompleted)
+        {
+            await Task.Delay(1000);
+            var now = receiver.All.Count;
+            windows.Add(now - lastCount);
+            lastCount = now;
+            var last3 = windows.TakeLast(3).ToList();
+            steady = steady || warmup.Elapsed >= o.MinWarmup && last3.Count == 3 && last3.Min() > 0 && last3.Min() >= 0.9 * last3.Max()
+                && (o.Rate <= 0 || (last3.Average() >= 0.9 * o.Rate * endpoints && RecentMedianLatencyMs(receiver) < 250));
+        }
+        await warmTask;
+        Console.WriteLine($"warm-up {warmup.Elapsed.TotalSeconds:F0}s, {(steady ? "steady" : "not steady, measuring anyway")}: {string.Join(" ", windows)} deliveries/s");
+    }
+
+    /// <summary>Throughput of the measured events (ids "m-...") from the start of the measurement to the last arrival, and their sorted latencies.</summary>
+    internal static (double EventsPerS, double[] LatencyMs) Measured(Receiver receiver, DateTime measureStart, DateTime sendEnd, int endpoints)
+    {
+        var measured = receiver.All.Where(r => r.BenchId.StartsWith("m-", StringComparison.Ordinal)).ToList();
+        var lastMeasured = measured.Count > 0 ? measured.Max(r => r.ReceivedAt) : sendEnd;
+        var throughput = measured.Count / Math.Max(0.001, (lastMeasured - measureStart).TotalSeconds) / endpoints;
+        return (throughput, measured.Select(r => r.LatencyMs).Where(double.IsFinite).Order().ToArray());
+    }
+
+    internal static Dictionary<string, double> LatencySummary(double[] sorted) => new()
+    {
+        ["p50"] = Math.Round(Percentile(sorted, 0.50), 1),
+        ["p95"] = Math.Round(Percentile(sorted, 0.95), 1),
+        ["p99"] = Math.Round(Percentile(sorted, 0.99), 1),
+        ["max"] = Math.Round(sorted.LastOrDefault(), 1),
+    };
+
+    internal static double Percentile(double[] sorted, double q) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+
+    /// <summary>
+    /// The project's figures as ratios of the floor's from the same run: throughput (higher is better; 1 is the floor),
+    /// p50 and p99 latency and CPU per delivered event (lower is better; 1 is the floor), with the figures they come from.
+    /// CPU is compared for the whole machine and for the processes that do the work (the services or the floor, the
+    /// benchmark's load and receiver, PostgreSQL, RabbitMQ): the second leaves out other work on the machine.
+    /// </summary>
+    private static Dictionary<string, object?> Ratios(Dictionary<string, object?> floor, Dictionary<string, object?> project)
+    {
+        static double Latency(Dictionary<string, object?> r, string q) => ((Dictionary<string, double>)r["latency_ms"]!)[q];
+        static double Cpu(Dictionary<string, object?> r, string key) =>
+            ((Dictionary<string, double>)r["cpu_ms_per_event"]!).GetValueOrDefault(key, double.NaN);
+        static double Ratio(double a, double b) => b > 0 && double.IsFinite(a) ? Math.Round(a / b, 2) : double.NaN;
+        var fe = (double)floor["events_per_s"]!;
+        var pe = (double)project["events_per_s"]!;
+        return new Dictionary<string, object?>
+        {
+            ["rate"] = project["rate"],
+            ["events_per_s"] = Ratio(pe, fe),
+            ["p50"] = Ratio(Latency(project, "p50"), Latency(floor, "p50")),
+            ["p99"] = Ratio(Latency(project, "p99"), Latency(floor, "p99")),
+            ["cpu_ms_per_event_machine"] = Ratio(Cpu(project, CpuMeter.Machine), Cpu(floor, CpuMeter.Machine)),
+            ["cpu_ms_per_event_processes"] = Ratio(Cpu(project, CpuMeter.Processes), Cpu(floor, CpuMeter.Processes)),
+            ["floor"] = new
+            {
+                events_per_s = fe, p50 = Latency(floor, "p50"), p99 = Latency(floor, "p99"),
+                cpu_ms_machine = Cpu(floor, CpuMeter.Machine), cpu_ms_processes = Cpu(floor, CpuMeter.Processes), result = floor["result"],
+            },
+            ["project"] = new
+            {
+                events_per_s = pe, p50 = Latency(project, "p50"), p99 = Latency(project, "p99"),
+                cpu_ms_machine = Cpu(project, CpuMeter.Machine), cpu_ms_processes = Cpu(project, CpuMeter.Processes), result = project["result"],
+            },
+        };
     }
 
     /// <summary>What a drill did and saw: its fault window, whether the fault was observed, and what failed.</summary>
