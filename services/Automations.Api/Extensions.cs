@@ -9,6 +9,7 @@ using Automations.Api.Webhooks;
 using Automations.Api.QueueItems;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
+using Automations.Api.History;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
 using MassTransit;
@@ -27,6 +28,7 @@ public static class Extensions
             builder.Services.AddHostedService<RotateSecretsOnStart>();
         builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer, WebhookDisabledConsumerDefinition>());
         builder.Services.AddWrites(Schema);
+        builder.Services.AddHistoryReach();
         builder.AddConsole();
         return builder;
     }
