@@ -9,6 +9,7 @@ using Automations.Api.Webhooks;
 using Automations.Api.QueueItems;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
+using Automations.Api.History;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
@@ -29,6 +30,7 @@ public static class Extensions
             builder.Services.AddHostedService<RotateSecretsOnStart>();
         builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer, WebhookDisabledConsumerDefinition>());
         builder.Services.AddWrites(Schema);
+        // Also the Retention options the history endpoints state their reach from (HistoryReach).
         builder.Services.AddRetention(Inbox.Table(Schema));
         builder.AddConsole();
         return builder;

@@ -47,8 +47,11 @@ public class Reading_run_history(ConsoleFixture fx) : IClassFixture<ConsoleFixtu
 
         var b = fx.Browser;
         b.SignIn(fx.AdminKey);
+        var before = DateTimeOffset.UtcNow;
         b.Go($"/console/acme/projects/mnist/automations/{automationId}");
         Assert.Equal("notify on new model", b.Title);
+        // How far back the history reaches: the default 30 days, since the day 30 days before the page was made.
+        Assert.Contains(b.Text(".reach"), Reach(before, DateTimeOffset.UtcNow));
         var runs = b.Text("#runs");
         Assert.Contains("CREATE_ARTIFACT mnist-model:v3", runs);
         Assert.Contains("HTTP 201", runs);
@@ -60,4 +63,9 @@ public class Reading_run_history(ConsoleFixture fx) : IClassFixture<ConsoleFixtu
         await Eventually.TrueAsync(() => Task.FromResult(fx.Receiver.On(path).Count == 2), "the redelivery reached the receiver", TimeSpan.FromSeconds(30));
         Assert.All(fx.Receiver.On(path), r => Assert.Equal("""{"v":"mnist-model:v3"}""", r.BodyText));
     }
+
+    /// <summary>The reach line for a page made between <paramref name="from"/> and <paramref name="to"/> (a day may turn in between).</summary>
+    public static string[] Reach(DateTimeOffset from, DateTimeOffset to) =>
+        new[] { from, to }.Select(t => $"History is kept for 30 days (since {(t - TimeSpan.FromDays(30)).ToString("d MMM yyyy", System.Globalization.CultureInfo.InvariantCulture)}).")
+            .Distinct().ToArray();
 }

@@ -341,8 +341,10 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
                        (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'acme', 'mnist', @queueId, gen_random_uuid(), 'retrain', 1, '{}', 'finished', 0, 'agent-7')
                 """, new { queueId = queue.GetProperty("id").GetGuid() });
         B.SignIn(fx.AdminKey);
+        var before = DateTimeOffset.UtcNow;
         B.Go("/console/acme/queues");
         Assert.Equal("Launch queues", B.Title);
+        Assert.Contains(B.Text(".reach"), Reading_run_history.Reach(before, DateTimeOffset.UtcNow));
         Assert.Contains("A100 pool", B.Source);
         var section = B.Find($"section[aria-labelledby='q-{queue.GetProperty("id").GetGuid()}']").Text;
         Assert.Contains("queued (1)", section);

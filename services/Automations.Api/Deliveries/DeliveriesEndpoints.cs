@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Automations.Api.Access;
+using Automations.Api.History;
 using Automations.Api.ProjectAutomations;
 using Automations.Contracts;
 using Automations.Core.Validation;
@@ -85,6 +86,7 @@ public static class DeliveriesEndpoints
                    error as Error, next_attempt_at as NextAttemptAt
             from delivery.attempt_history where delivery_id = @id order by number
             """, new { id }, cancellationToken: http.RequestAborted));
+        HistoryReach.Announce(http);
         return Results.Ok(delivery with { AttemptList = attempts.AsList() });
     }
 
@@ -101,6 +103,8 @@ public static class DeliveriesEndpoints
         var rows = await c.QueryAsync<DeliveryView>(new CommandDefinition(
             $"{DeliveryView.Select} where d.webhook_id = @id and d.entity = @entity and (@status::text is null or d.status = @status) order by d.created_at desc limit @limit",
             new { id, entity, status, limit = limit ?? DefaultLimit }, cancellationToken: http.RequestAborted));
+        // A bare array (kept for compatibility): the reach is in the headers only.
+        HistoryReach.Announce(http);
         return Results.Ok(rows);
     }
 

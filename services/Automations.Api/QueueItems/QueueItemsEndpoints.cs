@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Automations.Api.Access;
+using Automations.Api.History;
 using Automations.Persistence.Control;
 using Dapper;
 using Npgsql;
@@ -52,7 +53,7 @@ public static class QueueItemsEndpoints
             order by created_at desc, id desc
             limit @limit
             """, new { queueId, state, limit = limit ?? DefaultLimit }, cancellationToken: ct));
-        return Results.Ok(new { queue = new { id = queue.Id, name = queue.Name }, items });
+        return Results.Ok(new { queue = new { id = queue.Id, name = queue.Name }, items, retention = HistoryReach.Announce(http) });
     }
 
     private static IResult NotFound(string entity, Guid queueId) =>

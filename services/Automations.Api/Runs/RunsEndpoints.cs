@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Automations.Api.Access;
+using Automations.Api.History;
 using Automations.Core.Validation;
 using Dapper;
 using Npgsql;
@@ -29,7 +30,8 @@ public static class RunsEndpoints
     public sealed record RunView(Guid Id, string Status, string? Reason, JsonElement Event, RunAction Action, Guid CommandId, JsonElement? Payload,
         DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? FinishedAt);
 
-    public sealed record RunPage(IReadOnlyList<RunView> Runs, Guid? NextBefore);
+    /// <param name="Retention">How far back the runs reach (<see cref="HistoryReach"/>).</param>
+    public sealed record RunPage(IReadOnlyList<RunView> Runs, Guid? NextBefore, HistoryReach Retention);
 
     private static async Task<IResult> ListAsync(string entity, string project, string id, int? limit, string? before,
         HttpContext http, NpgsqlDataSource dataSource, CancellationToken ct)
@@ -81,7 +83,7 @@ public static class RunsEndpoints
             """, new { automationId, entity, project, cursor = beforeId, fetch = take + 1 }, cancellationToken: ct))).AsList();
 
         var page = rows.Take(take).Select(ToView).ToList();
-        return Results.Ok(new RunPage(page, rows.Count > take ? page[^1].Id : null));
+        return Results.Ok(new RunPage(page, rows.Count > take ? page[^1].Id : null, HistoryReach.Announce(http)));
     }
 
     private static IResult NotFound() =>

@@ -317,7 +317,7 @@ public static class AutomationPages
             <section><p>{E(a.Body, "description")}</p>
             <p>When <strong>{E(ev, "type")}</strong>{(Str(ev, "collection").Length > 0 ? " in collection <code>" + E(ev, "collection") + "</code>" : "")}{(Str(ev, "aliasRegex").Length > 0 ? " with alias matching <code>" + E(ev, "aliasRegex") + "</code>" : "")}</p>
             <p>{actionText}</p><p><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></p></section>
-            <section aria-labelledby="runs-h"><h2 id="runs-h">Run history</h2>{history}</section>
+            <section aria-labelledby="runs-h"><h2 id="runs-h">Run history</h2>{(runs.Ok ? Reach(runs.Body) : "")}{history}</section>
             """;
         return Page(http, Str(a.Body, "name"), body, s);
     }

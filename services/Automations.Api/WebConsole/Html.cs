@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -87,6 +88,34 @@ public static class Html
         return DateTimeOffset.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
             ? $"""<time datetime="{E(t.ToUniversalTime().ToString("O"))}">{E(t.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss"))} UTC</time>"""
             : E(s);
+    }
+
+    /// <summary>
+    /// "History is kept for 30 days (since 3 Nov 2026)." from a history answer's `retention` object, or nothing when it has
+    /// none. The date carries the time of day when the history is shorter than a day.
+    /// </summary>
+    public static string Reach(JsonElement answer)
+    {
+        if (answer.ValueKind != JsonValueKind.Object || !answer.TryGetProperty("retention", out var r) || r.ValueKind != JsonValueKind.Object) return "";
+        TimeSpan keptFor;
+        try { keptFor = System.Xml.XmlConvert.ToTimeSpan(Str(r, "keptFor")); }
+        catch (FormatException) { return ""; }
+        if (!DateTimeOffset.TryParse(Str(r, "since"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var since)) return "";
+        since = since.ToUniversalTime();
+        var shown = since.ToString(keptFor < TimeSpan.FromDays(1) ? "d MMM yyyy HH:mm:ss 'UTC'" : "d MMM yyyy", CultureInfo.InvariantCulture);
+        return $"""<p class="reach">History is kept for {E(Duration(keptFor))} (since <time datetime="{E(since.ToString("O", CultureInfo.InvariantCulture))}">{E(shown)}</time>).</p>""";
+    }
+
+    /// <summary>"30 days", "1 day 12 hours", "10 seconds".</summary>
+    public static string Duration(TimeSpan t)
+    {
+        var parts = new List<string>();
+        void Add(int n, string unit) { if (n > 0) parts.Add($"{n} {unit}{(n == 1 ? "" : "s")}"); }
+        Add((int)t.TotalDays, "day");
+        Add(t.Hours, "hour");
+        Add(t.Minutes, "minute");
+        Add(t.Seconds, "second");
+        return parts.Count == 0 ? "less than a second" : string.Join(' ', parts);
     }
 
     private const string Css =

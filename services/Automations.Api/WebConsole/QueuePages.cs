@@ -27,10 +27,12 @@ public static class QueuePages
             <form method="get" class="filter" aria-label="Filter">{Select("State", "state", "state", state, stateOptions, null, "state")}<button type="submit">Show</button></form>
             """);
         var any = false;
+        var reach = "";
         foreach (var q in Items(queues.Body))
         {
             any = true;
             var items = await api.GetAsync(s.Key, $"{entityApi}/queues/{Str(q, "id")}/items?limit=100{(state is null ? "" : "&state=" + state)}", http.RequestAborted);
+            if (reach.Length == 0 && items.Ok) reach = Reach(items.Body);
             var list = items.Ok && items.Body.TryGetProperty("items", out var il) ? Items(il).ToList() : [];
             sb.Append($"""<section aria-labelledby="q-{E(q, "id")}"><h2 id="q-{E(q, "id")}">{E(q, "name")}</h2><p>{E(q, "description")}</p>""");
             if (!items.Ok) sb.Append($"""<p class="error">{E(items.Detail)}</p>""");
@@ -49,6 +51,8 @@ public static class QueuePages
             sb.Append("</section>");
         }
         if (!any) sb.Append("<p>No launch queues yet. An admin creates them with the API (POST /v1/entities/{entity}/queues).</p>");
+        // Finished items are history; queued and running ones stay until they finish.
+        if (reach.Length > 0) sb.Insert(0, reach);
         return Page(http, "Launch queues", sb.ToString(), s);
     }
 }
