@@ -14,10 +14,15 @@ public static class Extensions
 
     /// <summary>
     /// Runs by their event's received_at (0004_partition_runs.sql). The dedupe key and the id are unique per partition;
-    /// the fillfactor leaves room for the one update an outcome makes (a HOT update, no index entry).
+    /// the fillfactor leaves room for the one update an outcome makes (a HOT update, no index entry). A run still Pending
+    /// (its delivery retrying, its enqueue in flight) holds its partition, so its outcome finds it even when History is set
+    /// shorter than the sender's retries (an Enqueued launch run waiting
+    /// for an agent does not: its queue item is kept). No index serves that look (one on status would cost every outcome its
+    /// HOT update): a partition is read when it comes due, and at each check while it is held, up to its first Pending run.
     /// </summary>
     public static readonly PartitionedTable Runs = new($"{Schema}.runs", "received_at", o => o.History)
     {
+        HeldWhile = "status = 'Pending'",
         PartitionDdl = "create unique index on {partition} (automation_id, event_id); create unique index on {partition} (id); alter table {partition} set (fillfactor = 80)",
     };
 

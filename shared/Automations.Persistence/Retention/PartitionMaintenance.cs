@@ -97,11 +97,23 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
         int dropped = 0, held = 0;
         foreach (var p in partitions.Where(p => !p.IsDefault && p.High is { } high && high <= cutoff))
         {
-            if (table.HeldWhile is { } predicate && await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                    $"select exists (select from {p.Name} where {Bounds(predicate, p.Low, p.High!.Value)})", transaction: tx, cancellationToken: ct)))
+            if (table.HeldWhile is { } predicate)
             {
-                held++;
-                continue;
+                var probe = $"select exists (select from {p.Name} where {Bounds(predicate, p.Low, p.High!.Value)})";
+                // Looked at first without a lock (readers are not stopped while a held partition is looked at every check),
+                // then again under the drop's own lock: a row in progress inserted meanwhile (a command arriving later than
+                // the whole window) is then either seen or not yet written, never dropped with the partition.
+                if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: tx, cancellationToken: ct)))
+                {
+                    held++;
+                    continue;
+                }
+                await connection.ExecuteAsync(new CommandDefinition($"lock table {p.Name} in access exclusive mode", transaction: tx, cancellationToken: ct));
+                if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: tx, cancellationToken: ct)))
+                {
+                    held++;
+                    continue;
+                }
             }
             await connection.ExecuteAsync(new CommandDefinition($"drop table {p.Name}", transaction: tx, cancellationToken: ct));
             dropped++;
