@@ -95,6 +95,10 @@ public class Retaining_history_under_load(Retaining_history_under_load.Fixture f
         // Of the partitions up to the stuck delivery's, only its own is left in each delivery table.
         Assert.Equal([held.Partition], await PartitionsEndingByAsync("delivery.deliveries", held.CommandAt));
         Assert.Single(await PartitionsEndingByAsync("delivery.attempts", held.CommandAt));
+        // Its run waits for the outcome: still Pending, its partition held past the history with it.
+        var runPartition = await ScalarAsync<string?>("select tableoid::regclass::text from rules.runs where automation_id = @stuckAutomation", new { stuckAutomation });
+        Assert.True(runPartition is not null, "the retrying delivery's run is kept while it waits for the outcome");
+        Assert.Equal("Pending", await ScalarAsync<string>("select status from rules.runs where automation_id = @stuckAutomation", new { stuckAutomation }));
 
         // Once finished it goes at the next check; its partition is held (ACCESS SHARE against the drop's ACCESS EXCLUSIVE,
         // which gives up after 500 ms and tries again at the next check) until the test has seen it succeeded.
@@ -102,12 +106,14 @@ public class Retaining_history_under_load(Retaining_history_under_load.Fixture f
         await using (var hold = await fx.DataSource.OpenConnectionAsync())
         await using (var tx = await hold.BeginTransactionAsync())
         {
-            await hold.ExecuteAsync($"lock table {held.Partition} in access share mode", transaction: tx);
+            await hold.ExecuteAsync($"lock table {held.Partition}, {runPartition} in access share mode", transaction: tx);
             Volatile.Write(ref recovered, true);
             await Eventually.TrueAsync(async () => (await DeliveryAsync(stuckWebhook))?.Status == "succeeded", "the stuck delivery succeeds once its receiver recovers",
                 TimeSpan.FromSeconds(60));
             done = (await DeliveryAsync(stuckWebhook))!;
             Assert.Equal(done.Attempts, await ScalarAsync<long>("select count(*) from delivery.attempts where delivery_id = @Id", done));
+            await Eventually.TrueAsync(async () => await ScalarAsync<string?>("select status from rules.runs where automation_id = @stuckAutomation", new { stuckAutomation }) == "Finished",
+                "the run finishes with its delivery's outcome", TimeSpan.FromSeconds(30));
         }
         Assert.Equal(1, Volatile.Read(ref flakySuccesses));
         Assert.Equal(fx.Receiver.On("/soak/flaky").Count, done.Attempts);
