@@ -25,10 +25,15 @@ public class Partitioning_runs_by_event_time(Partitioning_runs_by_event_time.Fix
     {
         var project = "p-" + Guid.NewGuid().ToString("N")[..10];
         await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("a"));
-        var e = Event(project);
-
-        await fx.HandleAsync(e);
         await using var c = await fx.DataSource.OpenConnectionAsync();
+        // The service's first maintenance pass creates every partition ahead in one transaction; before it, runs land in
+        // the default partition.
+        await Eventually.TrueAsync(async () => await c.ExecuteScalarAsync<bool>(
+                "select exists (select from pg_inherits where inhparent = 'rules.runs'::regclass and inhrelid::regclass::text like 'rules.runs\\_p2%')"),
+            "the first maintenance pass created the partitions");
+
+        var e = Event(project);
+        await fx.HandleAsync(e);
         var partition = await c.ExecuteScalarAsync<string>("select tableoid::regclass::text from rules.runs where event_id = @EventId", new { e.EventId });
         Assert.StartsWith("rules.runs_p", partition);
         // Now in a later partition than the event's: the copy, under another message id (past the inbox), still meets its run.
