@@ -2,7 +2,6 @@ using Automations.Persistence.Retention;
 using Automations.Testing;
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Automations.Ingestion.Tests;
 
@@ -19,7 +18,7 @@ public class Keeping_rejected_events_for_the_history(TestEnvironment env) : ICla
     public async Task Should_drop_rejected_events_older_than_the_history()
     {
         var table = Extensions.RejectedEvents;
-        var maintenance = new PartitionMaintenance(env.DataSource, [table], new StaticOptions(Seconds), NullLogger<PartitionMaintenance>.Instance);
+        var maintenance = new PartitionMaintenance(env.DataSource, [table], new FixedOptions<RetentionOptions>(Seconds), NullLogger<PartitionMaintenance>.Instance);
         await maintenance.RotateAsync(table, Seconds, CancellationToken.None);
         await using var c = await env.DataSource.OpenConnectionAsync();
         var id = await c.ExecuteScalarAsync<long>(
@@ -36,12 +35,5 @@ public class Keeping_rejected_events_for_the_history(TestEnvironment env) : ICla
         // New ones still land in a partition ahead, numbered on.
         Assert.True(await c.ExecuteScalarAsync<long>(
             "insert into ingestion.rejected_events (source, reason, raw_body) values ('amqp', 'not JSON', '\\x00'::bytea) returning id") > id);
-    }
-
-    private sealed class StaticOptions(RetentionOptions value) : IOptionsMonitor<RetentionOptions>
-    {
-        public RetentionOptions CurrentValue => value;
-        public RetentionOptions Get(string? name) => value;
-        public IDisposable? OnChange(Action<RetentionOptions, string?> listener) => null;
     }
 }

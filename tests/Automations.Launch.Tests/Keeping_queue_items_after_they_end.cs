@@ -2,7 +2,6 @@ using Automations.Persistence.Retention;
 using Automations.Testing;
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Automations.Launch.Tests;
 
@@ -22,7 +21,7 @@ public class Keeping_queue_items_after_they_end(TestEnvironment env) : IClassFix
     public async Task Should_drop_an_ended_item_and_keep_one_still_queued_or_running()
     {
         var table = LaunchEnqueuer.Extensions.QueueItems;
-        var maintenance = new PartitionMaintenance(env.DataSource, [table], new StaticOptions(Seconds), NullLogger<PartitionMaintenance>.Instance);
+        var maintenance = new PartitionMaintenance(env.DataSource, [table], new FixedOptions<RetentionOptions>(Seconds), NullLogger<PartitionMaintenance>.Instance);
         await maintenance.RotateAsync(table, Seconds, CancellationToken.None);
         await using var c = await env.DataSource.OpenConnectionAsync();
         // Queued a day ago and never claimed; running since an hour; and one that ended now (as QueueItemStore ends it).
@@ -59,12 +58,5 @@ public class Keeping_queue_items_after_they_end(TestEnvironment env) : IClassFix
             values (@id, gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'acme', 'p', gen_random_uuid(), gen_random_uuid(), 1, '{}', @state, now() - @age)
             """, new { id, state, age });
         return id;
-    }
-
-    private sealed class StaticOptions(RetentionOptions value) : IOptionsMonitor<RetentionOptions>
-    {
-        public RetentionOptions CurrentValue => value;
-        public RetentionOptions Get(string? name) => value;
-        public IDisposable? OnChange(Action<RetentionOptions, string?> listener) => null;
     }
 }

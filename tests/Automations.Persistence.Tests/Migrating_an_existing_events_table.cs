@@ -1,48 +1,18 @@
 using Automations.Testing;
 using Dapper;
-using DbUp;
 using Npgsql;
 
 namespace Automations.Persistence.Tests;
 
 /// <summary>A database migrated before events were partitioned: its rows stay, as the first partition, and still dedupe.</summary>
-public class Migrating_an_existing_events_table : IAsyncLifetime
+public class Migrating_an_existing_events_table() : OldLayoutDatabase("old_layout")
 {
-    private readonly string _database = $"old_layout_{Guid.NewGuid():N}"[..24];
-    private string _admin = "";
-    private string _connectionString = "";
-
-    public async Task InitializeAsync()
-    {
-        var infrastructure = await Infrastructure.GetAsync();
-        _admin = new NpgsqlConnectionStringBuilder(infrastructure.Postgres) { Pooling = false }.ConnectionString;
-        await using var admin = new NpgsqlConnection(_admin);
-        await admin.OpenAsync();
-        await admin.ExecuteAsync($"create database \"{_database}\"");
-        _connectionString = new NpgsqlConnectionStringBuilder(infrastructure.Postgres) { Database = _database, Pooling = false }.ConnectionString;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await using var admin = new NpgsqlConnection(_admin);
-        await admin.OpenAsync();
-        await admin.ExecuteAsync($"drop database if exists \"{_database}\" with (force)");
-    }
-
     [Fact]
     public async Task Should_keep_its_rows_as_the_first_partition()
     {
         // The ingestion schema as deployed before: every script up to 0001_events.sql, under the same journal.
-        await using (var c = new NpgsqlConnection(_connectionString))
-        {
-            await c.OpenAsync();
-            await c.ExecuteAsync("create schema ingestion");
-        }
-        var before = DatabaseMigrator.ScriptsFor("ingestion").Where(s => s.Name.StartsWith("_common.", StringComparison.Ordinal) || s.Name == "0001_events.sql");
-        var result = DeployChanges.To.PostgresqlDatabase(_connectionString).WithScripts(before).JournalToPostgresqlTable("ingestion", "schema_versions")
-            .WithTransactionPerScript().WithVariablesDisabled().LogToNowhere().Build().PerformUpgrade();
-        Assert.True(result.Successful, result.Error?.Message);
-        await using var db = new NpgsqlConnection(_connectionString);
+        await MigrateUpToAsync("ingestion", s => s.Name.StartsWith("_common.", StringComparison.Ordinal) || s.Name == "0001_events.sql");
+        await using var db = new NpgsqlConnection(ConnectionString);
         await db.OpenAsync();
         await db.ExecuteAsync("""
             insert into ingestion.events (id, entity, event_id, event_type, project, collection, occurred_at, received_at, source)
@@ -50,7 +20,7 @@ public class Migrating_an_existing_events_table : IAsyncLifetime
             from generate_series(1, 5000) g
             """);
 
-        await DatabaseMigrator.MigrateAsync(_connectionString, schemas: ["ingestion"]);
+        await DatabaseMigrator.MigrateAsync(ConnectionString, schemas: ["ingestion"]);
 
         Assert.Equal("p", await db.ExecuteScalarAsync<string>("select relkind::text from pg_class where oid = 'ingestion.events'::regclass"));
         Assert.Equal(5000, await db.ExecuteScalarAsync<int>("select count(*) from ingestion.events where tableoid = 'ingestion.events_before_partitioning'::regclass"));

@@ -2,7 +2,6 @@ using Automations.Persistence.Retention;
 using Automations.Testing;
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Automations.Persistence.Tests;
 
@@ -33,7 +32,7 @@ public class Remembering_messages_in_a_partitioned_inbox(TestEnvironment env) : 
     public async Task Should_find_a_mark_in_an_older_kept_partition_and_forget_it_once_that_partition_goes()
     {
         var table = Inbox.Inbox.Table(Schema);
-        var maintenance = new PartitionMaintenance(env.DataSource, [table], new StaticOptions(Seconds), NullLogger<PartitionMaintenance>.Instance);
+        var maintenance = new PartitionMaintenance(env.DataSource, [table], new FixedOptions<RetentionOptions>(Seconds), NullLogger<PartitionMaintenance>.Instance);
         await maintenance.RotateAsync(table, Seconds, CancellationToken.None);
         var id = Guid.NewGuid();
         Assert.True(await MarkAsync("older-partition", id));
@@ -84,12 +83,5 @@ public class Remembering_messages_in_a_partitioned_inbox(TestEnvironment env) : 
         Assert.False(await second);
         await tx2.CommitAsync();
         Assert.Equal(1, await watch.ExecuteScalarAsync<int>("select count(*) from rules.inbox where consumer = 'concurrent' and message_id = @id", new { id }));
-    }
-
-    private sealed class StaticOptions(RetentionOptions value) : IOptionsMonitor<RetentionOptions>
-    {
-        public RetentionOptions CurrentValue => value;
-        public RetentionOptions Get(string? name) => value;
-        public IDisposable? OnChange(Action<RetentionOptions, string?> listener) => null;
     }
 }

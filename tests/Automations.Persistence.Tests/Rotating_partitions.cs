@@ -2,7 +2,6 @@ using Automations.Persistence.Retention;
 using Automations.Testing;
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Automations.Persistence.Tests;
 
@@ -16,7 +15,7 @@ public class Rotating_partitions(TestEnvironment env) : IClassFixture<TestEnviro
     };
 
     private PartitionMaintenance Maintenance(PartitionedTable table, RetentionOptions o) =>
-        new(env.DataSource, [table], new StaticOptions(o), NullLogger<PartitionMaintenance>.Instance);
+        new(env.DataSource, [table], new FixedOptions<RetentionOptions>(o), NullLogger<PartitionMaintenance>.Instance);
 
     private async Task<List<(string Name, DateTime? High)>> PartitionsAsync(string table)
     {
@@ -90,12 +89,5 @@ public class Rotating_partitions(TestEnvironment env) : IClassFixture<TestEnviro
         Assert.Equal(0, last!.Held);
         Assert.DoesNotContain(await PartitionsAsync(table.Name), p => p.Name == partition);
         Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from public.work"));
-    }
-
-    private sealed class StaticOptions(RetentionOptions value) : IOptionsMonitor<RetentionOptions>
-    {
-        public RetentionOptions CurrentValue => value;
-        public RetentionOptions Get(string? name) => value;
-        public IDisposable? OnChange(Action<RetentionOptions, string?> listener) => null;
     }
 }
