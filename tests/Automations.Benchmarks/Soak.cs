@@ -322,7 +322,7 @@ public static class Soak
     }
 
     /// <summary>The database's and the broker's side of each minute, read from outside the system.</summary>
-    private sealed class Probe(NpgsqlDataSource dataSource, string outboxSql, HttpClient management) : IAsyncDisposable
+    private sealed class Probe(NpgsqlDataSource dataSource, string outboxSql, HttpClient management, string vhost) : IAsyncDisposable
     {
         // Partitions (once retention partitions a table) count toward their root table.
         private const string TablesSql = """
@@ -343,7 +343,9 @@ public static class Soak
             var http = new HttpClient { BaseAddress = new UriBuilder(uri) { UserName = "", Password = "" }.Uri, Timeout = TimeSpan.FromSeconds(5) };
             if (uri.UserInfo.Length > 0)
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(uri.UserInfo))));
-            return new Probe(ds, outboxSql, http);
+            // The services' vhost: the AMQP URI's path, "/" when it has none.
+            var path = new Uri(o.RabbitMq).AbsolutePath.TrimStart('/');
+            return new Probe(ds, outboxSql, http, path.Length == 0 ? "/" : Uri.UnescapeDataString(path));
         }
 
         public async Task<Database?> SampleAsync()
@@ -364,12 +366,12 @@ public static class Soak
             }
         }
 
-        /// <summary>Messages waiting in each non-empty queue of the default vhost (management API); null when it does not answer.</summary>
+        /// <summary>Messages waiting in each non-empty queue of the services' vhost (management API); null when it does not answer.</summary>
         private async Task<Dictionary<string, long>?> QueuesAsync()
         {
             try
             {
-                using var doc = JsonDocument.Parse(await management.GetStringAsync("api/queues/%2F?columns=name,messages"));
+                using var doc = JsonDocument.Parse(await management.GetStringAsync($"api/queues/{Uri.EscapeDataString(vhost)}?columns=name,messages"));
                 return doc.RootElement.EnumerateArray()
                     .Select(q => (Name: q.GetProperty("name").GetString() ?? "", Messages: q.TryGetProperty("messages", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt64() : 0))
                     .Where(q => q.Messages > 0).ToDictionary(q => q.Name, q => q.Messages);
