@@ -18,11 +18,14 @@ public static class Extensions
     /// (its delivery retrying, its enqueue in flight) holds its partition, so its outcome finds it even when History is set
     /// shorter than the sender's retries (an Enqueued launch run waiting
     /// for an agent does not: its queue item is kept). No index serves that look (one on status would cost every outcome its
-    /// HOT update): a partition is read when it comes due, and at each check while it is held, up to its first Pending run.
+    /// HOT update): a partition is read when it comes due, and at each check while it is held, up to its first Pending run;
+    /// not again under the drop's lock (outcomes find their run in every partition, so a locked scan would stall them all).
+    /// A run is written into a partition past History only if its event waited in the broker longer than History.
     /// </summary>
     public static readonly PartitionedTable Runs = new($"{Schema}.runs", "received_at", o => o.History)
     {
         HeldWhile = "status = 'Pending'",
+        RecheckUnderLock = false,
         PartitionDdl = "create unique index on {partition} (automation_id, event_id); create unique index on {partition} (id); alter table {partition} set (fillfactor = 80)",
     };
 

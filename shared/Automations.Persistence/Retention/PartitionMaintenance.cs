@@ -101,15 +101,15 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
             {
                 var probe = $"select exists (select from {p.Name} where {Bounds(predicate, p.Low, p.High!.Value)})";
                 // Looked at first without a lock (readers are not stopped while a held partition is looked at every check),
-                // then again under the drop's own lock: a row in progress inserted meanwhile (a command arriving later than
-                // the whole window) is then either seen or not yet written, never dropped with the partition.
-                if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: tx, cancellationToken: ct)))
+                // then again under the drop's own lock (RecheckUnderLock): a row in progress inserted meanwhile (a command
+                // arriving later than the whole window) is then either seen or not yet written, never dropped with the partition.
+                var inProgress = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: tx, cancellationToken: ct));
+                if (!inProgress && table.RecheckUnderLock)
                 {
-                    held++;
-                    continue;
+                    await connection.ExecuteAsync(new CommandDefinition($"lock table {p.Name} in access exclusive mode", transaction: tx, cancellationToken: ct));
+                    inProgress = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: tx, cancellationToken: ct));
                 }
-                await connection.ExecuteAsync(new CommandDefinition($"lock table {p.Name} in access exclusive mode", transaction: tx, cancellationToken: ct));
-                if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: tx, cancellationToken: ct)))
+                if (inProgress)
                 {
                     held++;
                     continue;

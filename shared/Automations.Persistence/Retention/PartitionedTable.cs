@@ -22,6 +22,14 @@ public sealed record PartitionedTable(string Name, string Column, Func<Retention
     /// </summary>
     public string? HeldWhile { get; init; }
 
+    /// <summary>
+    /// Whether a due partition found free is looked at again under the drop's lock (true), so a row in progress written
+    /// into it meanwhile is never dropped. Only for a <see cref="HeldWhile"/> an index answers: the second look holds an
+    /// exclusive lock on the partition while it runs, and a scan of a day's rows would stall every query on the table
+    /// that touches all partitions.
+    /// </summary>
+    public bool RecheckUnderLock { get; init; } = true;
+
     public string Schema => Name[..Name.IndexOf('.')];
     public string Table => Name[(Name.IndexOf('.') + 1)..];
     public string DefaultPartition => $"{Name}_default";
