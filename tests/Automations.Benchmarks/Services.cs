@@ -152,11 +152,17 @@ public sealed class Services(string runDir)
     /// <summary>Waits until the service answers /health/ready at the address its command line names (--urls); false at the deadline.</summary>
     public async Task<bool> WaitReadyAsync(string name, TimeSpan timeout)
     {
-        var args = File.ReadAllText($"/proc/{PidOf(name)}/cmdline").Split('\0');
-        var at = Array.IndexOf(args, "--urls");
-        if (at < 0 || at + 1 >= args.Length) throw new InvalidOperationException($"{name}: no --urls on its command line to check its readiness");
-        using var http = new HttpClient { BaseAddress = new Uri(args[at + 1].Split(';')[0]), Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + timeout;
+        // A process just started may not have exec'd yet (its command line is still its parent's for a moment): read it
+        // again until --urls shows, within the same deadline.
+        string[] args;
+        int at;
+        while ((at = Array.IndexOf(args = File.ReadAllText($"/proc/{PidOf(name)}/cmdline").Split('\0'), "--urls")) < 0 || at + 1 >= args.Length)
+        {
+            if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"{name}: no --urls on its command line to check its readiness");
+            await Task.Delay(50);
+        }
+        using var http = new HttpClient { BaseAddress = new Uri(args[at + 1].Split(';')[0]), Timeout = TimeSpan.FromSeconds(2) };
         while (DateTime.UtcNow < deadline)
         {
             try
