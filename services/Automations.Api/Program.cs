@@ -9,7 +9,7 @@ public static class Program
     {
         if (args.Length > 0 && Commands.IsCommand(args[0]))
             return await Commands.RunAsync(args);
-        await Build(args).RunAsync();
+        await AutomationsService.RunAsync(Build(args));
         return 0;
     }
 

@@ -5,7 +5,7 @@ namespace Automations.WebhookSender;
 
 public static class Program
 {
-    public static Task Main(string[] args) => Build(args).RunAsync();
+    public static Task Main(string[] args) => AutomationsService.RunAsync(Build(args));
 
     public static WebApplication Build(string[] args) => Build(args, _ => { });
 

@@ -108,6 +108,12 @@ public static class Extensions
             o.WaitUntilStarted = true;
             o.StartTimeout = TimeSpan.FromSeconds(60);
             o.StopTimeout = TimeSpan.FromSeconds(20);
+            // Messages still being handled this long after the stop began have their ConsumeContext.CancellationToken
+            // cancelled: MassTransit counts what then ends in an OperationCanceledException (a retry's pause, a write not
+            // sent yet, any failure after it) as not consumed: neither acked nor faulted, the broker hands it out again.
+            // Shorter than StopTimeout, so the rest of the stop (closing the channels) still runs inside it; without
+            // it a message in the transient retry (~31 s) would hold the stop until StopTimeout gives up waiting.
+            o.ConsumerStopTimeout = TimeSpan.FromSeconds(15);
         });
         builder.Services.AddMassTransit(x =>
         {

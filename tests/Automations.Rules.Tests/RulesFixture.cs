@@ -40,8 +40,11 @@ public class RulesFixture : TestEnvironment
                 insert into control.launch_queues (id, entity_id, name) values (@AcmeQueueId, @AcmeId, 'gpu');
                 """, new { AcmeJobId, AcmeId, AcmeQueueId });
         }
-        Rules = await StartRulesAsync(Consumed);
+        if (StartsRules) Rules = await StartRulesAsync(Consumed);
     }
+
+    /// <summary>Whether Rules runs from the start (a test that starts and stops it itself says no).</summary>
+    protected virtual bool StartsRules => true;
 
     public async Task<ServiceHost> StartRulesAsync(ConsumedMessages? consumed = null)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Automations.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -43,7 +44,16 @@ public sealed class ServiceHost : IAsyncDisposable
             .Append("--environment=Testing")
             .ToArray();
         var app = build(args);
-        await app.StartAsync();
+        try
+        {
+            // As the services' Main starts them: a failed start stops the host before it is disposed.
+            await AutomationsService.StartAsync(app);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var host = new ServiceHost(app, new Uri(address));
         await host.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
