@@ -49,8 +49,11 @@ export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 export DOTNET_gcServer="${DOTNET_gcServer:-0}"
 # The memory bound per service (docs/operations.md, "Memory"): the GC heap may commit at most 96 MiB (hexadecimal,
 # as the runtime reads it), and compacts its old generation when much of it is free space (0-9, higher is more eager)
-# rather than keeping it committed. Same values in deploy/Dockerfile and deploy/k8s/base/common.yaml.
+# rather than keeping it committed; the youngest generation collected every 16 MiB allocated (by default its budget
+# follows the CPU's cache and lets a flood's garbage take the heap to its limit). Same values in deploy/Dockerfile and
+# deploy/k8s/base/common.yaml.
 export DOTNET_GCHeapHardLimit="${DOTNET_GCHeapHardLimit:-0x6000000}"
+export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x1000000}"
 export DOTNET_GCConserveMemory="${DOTNET_GCConserveMemory:-7}"
 
 echo "[up] applying migrations"

@@ -90,4 +90,61 @@ public class Rotating_partitions(TestEnvironment env) : IClassFixture<TestEnviro
         Assert.DoesNotContain(await PartitionsAsync(table.Name), p => p.Name == partition);
         Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from public.work"));
     }
+
+    [Fact]
+    public async Task Should_not_stop_the_tables_writers_while_a_due_partition_is_looked_at()
+    {
+        await using var c = await env.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            create table public.jobs (id int, status text not null, created_at timestamptz not null default now()) partition by range (created_at);
+            create table public.jobs_default partition of public.jobs default;
+            """);
+        var table = new PartitionedTable("public.jobs", "created_at", o => o.History) { HeldWhile = "status = 'pending'" };
+        var o = Seconds(history: 1);
+        var maintenance = Maintenance(table, o);
+        await maintenance.RotateAsync(table, o, CancellationToken.None);
+        await c.ExecuteAsync("insert into public.jobs (id, status) values (1, 'done')");
+        var partition = await c.ExecuteScalarAsync<string>("select tableoid::regclass::text from public.jobs where id = 1");
+        var high = (await PartitionsAsync(table.Name)).Single(p => p.Name == partition).High!.Value;
+        await Eventually.TrueAsync(async () => await c.ExecuteScalarAsync<DateTime>("select now()") > high.AddSeconds(2),
+            "the row's partition is past History", TimeSpan.FromSeconds(20));
+
+        // A reader of the old partition makes the pass wait for the partition's lock before it drops it; partitions are due to
+        // be created in the same pass (more ahead). Meanwhile nothing may hold the whole table locked against its writers.
+        await using var reader = await env.DataSource.OpenConnectionAsync();
+        await using var readerTx = await reader.BeginTransactionAsync();
+        await reader.ExecuteAsync($"lock table {partition} in access share mode", transaction: readerTx);
+        var more = Seconds(history: 1);
+        more.Ahead = 30;
+        var seen = false;
+        await using var watcher = await env.DataSource.OpenConnectionAsync();
+        for (var attempt = 0; attempt < 20 && !seen; attempt++)
+        {
+            var pass = Task.Run(async () =>
+            {
+                try { await maintenance.RotateAsync(table, more, CancellationToken.None); }
+                catch (Npgsql.PostgresException e) when (e.SqlState == "55P03") { } // lock_timeout: the reader still reads
+            });
+            while (!pass.IsCompleted && !seen)
+            {
+                var (waiting, tableLocked) = await watcher.QuerySingleAsync<(bool, bool)>(
+                    """
+                    select exists (select from pg_locks where relation = @partition::regclass and not granted),
+                           exists (select from pg_locks where relation = 'public.jobs'::regclass and granted and mode = 'AccessExclusiveLock')
+                    """, new { partition });
+                if (waiting)
+                {
+                    Assert.False(tableLocked, "the pass holds public.jobs locked against its writers while it waits for the old partition");
+                    seen = true;
+                }
+                else await Task.Delay(10);
+            }
+            await pass;
+        }
+        Assert.True(seen, "the pass never waited for the old partition's lock");
+        await readerTx.CommitAsync();
+        var last = await maintenance.RotateAsync(table, o, CancellationToken.None);
+        Assert.DoesNotContain(await PartitionsAsync(table.Name), p => p.Name == partition);
+        Assert.True(last!.Dropped >= 1);
+    }
 }

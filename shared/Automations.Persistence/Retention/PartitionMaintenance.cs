@@ -10,9 +10,9 @@ namespace Automations.Persistence.Retention;
 /// <summary>
 /// Keeps each of its service's partitioned tables ready and bounded: partitions created <see cref="RetentionOptions.Ahead"/>
 /// intervals ahead, a partition dropped once all of it is older than its table's keep (and nothing in it is in progress),
-/// the small default partition trimmed. One transaction per table under an advisory lock, so replicas take turns; a
-/// short lock timeout (500 ms), so a long query on the table delays a rotation to the next check instead of queueing writers
-/// behind it. Its cost is per partition, never per row.
+/// the small default partition trimmed. A pass over a table holds an advisory lock, so replicas take turns; each step that
+/// locks the table is a short transaction of its own with a short lock timeout (500 ms). Its cost is per partition, never
+/// per row.
 /// </summary>
 public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyList<PartitionedTable> tables, IOptionsMonitor<RetentionOptions> options,
     ILogger<PartitionMaintenance> logger) : BackgroundService
@@ -52,45 +52,65 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
     public async Task<Rotation?> RotateAsync(PartitionedTable table, RetentionOptions o, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync("set local lock_timeout = '500ms'; set local timezone = 'UTC'", transaction: tx);
+        // A session lock (not a transaction's): the pass is several short transactions, and replicas take turns over all of them.
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                "select pg_try_advisory_xact_lock(hashtextextended('retention:' || @name, 0))", new { name = table.Name }, tx, cancellationToken: ct)))
+                "select pg_try_advisory_lock(hashtextextended('retention:' || @name, 0))", new { name = table.Name }, cancellationToken: ct)))
             return null;
-
-        var now = await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition("select now()", transaction: tx, cancellationToken: ct));
-        var partitions = (await connection.QueryAsync<Partition>(new CommandDefinition(
-            """
-            select c.oid::regclass::text as name, b = 'DEFAULT' as isdefault,
-                   (regexp_match(b, $re$FROM \('([^']+)'\)$re$))[1]::timestamptz as low,
-                   (regexp_match(b, $re$TO \('([^']+)'\)$re$))[1]::timestamptz as high
-            from pg_inherits i
-            join pg_class c on c.oid = i.inhrelid
-            cross join lateral pg_get_expr(c.relpartbound, c.oid) as b
-            where i.inhparent = @name::regclass
-            """, new { name = table.Name }, tx, cancellationToken: ct))).AsList();
-
-        // Created from where the partitions end, and past every row the default partition holds (a new partition may not
-        // cover one of them): the default is where rows land between the migration and the first pass, or when the
-        // passes stopped for longer than the partitions ahead reach.
-        var cursor = Bin(now, o.Interval);
-        if (partitions.Where(p => !p.IsDefault).Select(p => p.High).Max() is { } highest && highest > cursor) cursor = highest;
-        if (partitions.Any(p => p.IsDefault) && await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
-                $"select max({table.Column}) from {table.DefaultPartition}", transaction: tx, cancellationToken: ct)) is { } newest
-            && newest >= cursor)
-            cursor = newest.AddTicks(10); // one microsecond: timestamptz's resolution
-        var created = 0;
-        var until = now + o.Interval * o.Ahead;
-        while (cursor < until)
+        try
         {
-            var next = Bin(cursor, o.Interval) + o.Interval;
-            var partition = $"{table.Name}_p{cursor.ToString("yyyyMMdd_HHmmss", CultureInfo.InvariantCulture)}";
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"create table {partition} partition of {table.Name} for values from ('{Literal(cursor)}') to ('{Literal(next)}')", transaction: tx, cancellationToken: ct));
-            if (table.PartitionDdl is { } ddl)
-                await connection.ExecuteAsync(new CommandDefinition(ddl.Replace("{partition}", partition, StringComparison.Ordinal), transaction: tx, cancellationToken: ct));
-            created++;
-            cursor = next;
+            return await RotateLockedAsync(connection, table, o, ct);
+        }
+        finally
+        {
+            if (connection.State == System.Data.ConnectionState.Open)
+                await connection.ExecuteAsync("select pg_advisory_unlock(hashtextextended('retention:' || @name, 0))", new { name = table.Name });
+        }
+    }
+
+    // CREATE TABLE ... PARTITION OF and DROP TABLE of a partition lock the parent ACCESS EXCLUSIVE until their transaction
+    // ends, stopping every writer of the table meanwhile. So each runs in a transaction of its own that does nothing else:
+    // the look at a partition's rows in progress (a scan of the partition) never happens while the parent is locked.
+    private async Task<Rotation> RotateLockedAsync(NpgsqlConnection connection, PartitionedTable table, RetentionOptions o, CancellationToken ct)
+    {
+        DateTime now, cursor;
+        List<Partition> partitions;
+        var created = 0;
+        await using (var tx = await BeginShortAsync(connection, ct))
+        {
+            now = await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition("select now()", transaction: tx, cancellationToken: ct));
+            partitions = (await connection.QueryAsync<Partition>(new CommandDefinition(
+                """
+                select c.oid::regclass::text as name, b = 'DEFAULT' as isdefault,
+                       (regexp_match(b, $re$FROM \('([^']+)'\)$re$))[1]::timestamptz as low,
+                       (regexp_match(b, $re$TO \('([^']+)'\)$re$))[1]::timestamptz as high
+                from pg_inherits i
+                join pg_class c on c.oid = i.inhrelid
+                cross join lateral pg_get_expr(c.relpartbound, c.oid) as b
+                where i.inhparent = @name::regclass
+                """, new { name = table.Name }, tx, cancellationToken: ct))).AsList();
+
+            // Created from where the partitions end, and past every row the default partition holds (a new partition may not
+            // cover one of them): the default is where rows land between the migration and the first pass, or when the
+            // passes stopped for longer than the partitions ahead reach.
+            cursor = Bin(now, o.Interval);
+            if (partitions.Where(p => !p.IsDefault).Select(p => p.High).Max() is { } highest && highest > cursor) cursor = highest;
+            if (partitions.Any(p => p.IsDefault) && await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+                    $"select max({table.Column}) from {table.DefaultPartition}", transaction: tx, cancellationToken: ct)) is { } newest
+                && newest >= cursor)
+                cursor = newest.AddTicks(10); // one microsecond: timestamptz's resolution
+            var until = now + o.Interval * o.Ahead;
+            while (cursor < until)
+            {
+                var next = Bin(cursor, o.Interval) + o.Interval;
+                var partition = $"{table.Name}_p{cursor.ToString("yyyyMMdd_HHmmss", CultureInfo.InvariantCulture)}";
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"create table {partition} partition of {table.Name} for values from ('{Literal(cursor)}') to ('{Literal(next)}')", transaction: tx, cancellationToken: ct));
+                if (table.PartitionDdl is { } ddl)
+                    await connection.ExecuteAsync(new CommandDefinition(ddl.Replace("{partition}", partition, StringComparison.Ordinal), transaction: tx, cancellationToken: ct));
+                created++;
+                cursor = next;
+            }
+            await tx.CommitAsync(ct);
         }
 
         var cutoff = now - table.Keep(o);
@@ -101,30 +121,59 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
             {
                 var probe = $"select exists (select from {p.Name} where {Bounds(predicate, p.Low, p.High!.Value)})";
                 // Looked at first without a lock (readers are not stopped while a held partition is looked at every check),
-                // then again under the drop's own lock (RecheckUnderLock): a row in progress inserted meanwhile (a command
+                // then again under the partition's own lock (RecheckUnderLock): a row in progress inserted meanwhile (a command
                 // arriving later than the whole window) is then either seen or not yet written, never dropped with the partition.
-                var inProgress = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: tx, cancellationToken: ct));
-                if (!inProgress && table.RecheckUnderLock)
-                {
-                    await connection.ExecuteAsync(new CommandDefinition($"lock table {p.Name} in access exclusive mode", transaction: tx, cancellationToken: ct));
-                    inProgress = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: tx, cancellationToken: ct));
-                }
+                await using var look = await BeginShortAsync(connection, ct);
+                var inProgress = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: look, cancellationToken: ct));
+                await look.CommitAsync(ct);
                 if (inProgress)
                 {
                     held++;
                     continue;
                 }
+                await using var drop = await BeginShortAsync(connection, ct);
+                if (table.RecheckUnderLock)
+                {
+                    // The partition's lock, not the parent's: writers of the other partitions go on while it is looked at again.
+                    await connection.ExecuteAsync(new CommandDefinition($"lock table {p.Name} in access exclusive mode", transaction: drop, cancellationToken: ct));
+                    if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: drop, cancellationToken: ct)))
+                    {
+                        held++;
+                        continue;
+                    }
+                }
+                await connection.ExecuteAsync(new CommandDefinition($"drop table {p.Name}", transaction: drop, cancellationToken: ct));
+                await drop.CommitAsync(ct);
             }
-            await connection.ExecuteAsync(new CommandDefinition($"drop table {p.Name}", transaction: tx, cancellationToken: ct));
+            else
+            {
+                await using var drop = await BeginShortAsync(connection, ct);
+                await connection.ExecuteAsync(new CommandDefinition($"drop table {p.Name}", transaction: drop, cancellationToken: ct));
+                await drop.CommitAsync(ct);
+            }
             dropped++;
         }
         var trimmed = 0;
         if (partitions.Any(p => p.IsDefault))
+        {
+            await using var tx = await BeginShortAsync(connection, ct);
             trimmed = await connection.ExecuteAsync(new CommandDefinition(
                 $"delete from {table.DefaultPartition} where {table.Column} < @cutoff{(table.HeldWhile is { } h ? $" and not ({Bounds(h, null, cutoff)})" : "")}",
                 new { cutoff }, tx, cancellationToken: ct));
-        await tx.CommitAsync(ct);
+            await tx.CommitAsync(ct);
+        }
         return new Rotation(created, dropped, held, trimmed, created > 0 ? cursor : null);
+    }
+
+    /// <summary>
+    /// A transaction with a short lock timeout: a long query on the table delays the step to the next check instead of
+    /// queueing the table's writers behind a lock it waits for.
+    /// </summary>
+    private static async Task<NpgsqlTransaction> BeginShortAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("set local lock_timeout = '500ms'; set local timezone = 'UTC'", transaction: tx, cancellationToken: ct));
+        return tx;
     }
 
     /// <summary>The start of the interval <paramref name="t"/> falls in, intervals counted from 2000-01-01 UTC (as date_bin).</summary>
