@@ -187,6 +187,57 @@ public class Managing_automations(AutomationsFixture fx) : IClassFixture<Automat
     }
 
     [Fact]
+    public async Task Should_save_a_payload_with_a_bare_secret_name_and_warn_what_is_sent()
+    {
+        var name = Unique("bare secret");
+        var created = await fx.PostAsync(Automations, WebhookAutomation(name, """{"auth":"Bearer $GITHUB_TOKEN","who":"${event_author}"}"""), fx.MemberKey);
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        var warning = Assert.Single(created.Body.GetProperty("warnings").EnumerateArray());
+        Assert.Equal("action.payload", warning.GetProperty("field").GetString());
+        Assert.Equal("`$GITHUB_TOKEN` is sent as the text `$GITHUB_TOKEN`, not the value of the secret GITHUB_TOKEN: write `${GITHUB_TOKEN}` to send the secret",
+            warning.GetProperty("message").GetString());
+        Assert.DoesNotContain("ghp_fixture", created.Text, StringComparison.Ordinal);
+        var id = created.Body.GetProperty("id").GetGuid();
+        // Saved as written: the warning changes nothing.
+        Assert.Equal("""{"auth":"Bearer $GITHUB_TOKEN","who":"${event_author}"}""",
+            (await fx.GetAsync($"{Automations}/{id}")).Body.GetProperty("action").GetProperty("payload").GetString());
+        Assert.False((await fx.GetAsync($"{Automations}/{id}")).Body.TryGetProperty("warnings", out _));
+
+        var replaced = await fx.PutAsync($"{Automations}/{id}", WebhookAutomation(name, """{"auth":"Bearer $GITHUB_TOKEN $NOT_A_SECRET"}"""), fx.MemberKey);
+        Assert.Equal(HttpStatusCode.OK, replaced.Status);
+        Assert.Single(replaced.Body.GetProperty("warnings").EnumerateArray());
+        var fixedUp = await fx.PutAsync($"{Automations}/{id}", WebhookAutomation(name, """{"auth":"Bearer ${GITHUB_TOKEN}"}"""), fx.MemberKey);
+        Assert.Equal(HttpStatusCode.OK, fixedUp.Status);
+        Assert.Empty(fixedUp.Body.GetProperty("warnings").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Should_keep_a_filter_regex_as_written_and_take_back_one_the_migration_wrapped()
+    {
+        object Alias(string name, string aliasRegex) => new
+        {
+            name, @event = new { type = "ADD_ARTIFACT_ALIAS", aliasRegex }, action = new { type = "webhook", webhook = "deploy", payload = "{}" },
+        };
+        var prefix = await fx.PostAsync(Automations, Alias(Unique("prefix"), "^prod"));
+        Assert.Equal(HttpStatusCode.Created, prefix.Status);
+        Assert.Equal("^prod", prefix.Body.GetProperty("event").GetProperty("aliasRegex").GetString());
+        Assert.Empty(prefix.Body.GetProperty("warnings").EnumerateArray());
+
+        // A 512-character pattern saved before migration 0002 reads back 6 characters longer and saves again unchanged.
+        var wrapped = "^(?:" + new string('a', 512) + ")$";
+        var name = Unique("migrated");
+        var id = (await fx.PostAsync(Automations, Alias(name, new string('a', 512)))).Body.GetProperty("id").GetGuid();
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            await Dapper.SqlMapper.ExecuteAsync(c, "update control.automations set alias_regex = @wrapped where id = @id", new { wrapped, id });
+        var again = await fx.PutAsync($"{Automations}/{id}", Alias(name, wrapped));
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.Equal(wrapped, again.Body.GetProperty("event").GetProperty("aliasRegex").GetString());
+        var tooLong = await fx.PostAsync(Automations, Alias(Unique("too long"), new string('a', 513)));
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.Status);
+        Assert.Contains(ApiFixture.ErrorsOf(tooLong.Body, "event.aliasRegex"), e => e.Contains("at most 512", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Should_publish_a_change_for_each_project_using_a_webhook_that_changes()
     {
         await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(AutomationsChanged));

@@ -137,6 +137,61 @@ public class Using_the_console(ConsoleFixture fx) : IClassFixture<ConsoleFixture
     }
 
     [Fact]
+    public async Task Should_offer_team_secrets_when_dollar_is_typed_and_note_a_bare_secret_name_on_save()
+    {
+        var secret = Unique("DEPLOY_KEY_").ToUpperInvariant();
+        const string secretValue = "never-shown-secret-value";
+        await fx.CreateAsync("/v1/entities/acme/secrets", new { name = secret, value = secretValue });
+        var hook = Unique("bare hook ");
+        await fx.CreateAsync("/v1/entities/acme/webhooks", new { name = hook, url = fx.Receiver.Url("/bare") });
+        var project = Unique("bare-");
+
+        B.SignIn(fx.AdminKey);
+        B.Go($"/console/acme/projects/{project}/automations/new");
+        B.ChooseValue("#event-type", "ADD_ARTIFACT_ALIAS");
+        Assert.Contains("prod matches production", B.Text("#alias-regex-hint"));
+        Assert.Contains("^prod$", B.Text("#alias-regex-hint"));
+        B.Fill("#alias-regex", "^prod");
+        B.ChooseValue("#webhook", hook);
+        B.SetValue("#payload", "");
+        var editor = B.Find("#payload");
+        editor.SendKeys("{\"auth\":\"$" + secret[..8]);
+        Assert.True(B.Find("#payload-complete").Displayed);
+        Assert.Equal("${" + secret + "} secret", B.Text("#payload-complete li[aria-selected=true]"));
+        B.Screenshot("automation-new-complete");
+        editor.SendKeys(Keys.Enter);
+        Assert.False(B.Find("#payload-complete").Displayed);
+        editor.SendKeys("\"}");
+        Assert.Equal("{\"auth\":\"${" + secret + "}\"}", editor.GetAttribute("value"));
+        Assert.DoesNotContain(secretValue, B.Source);
+
+        // The same name without braces is saved, with a note saying what will be sent.
+        var name = Unique("bare secret ");
+        B.SetValue("#payload", "{\"auth\":\"$" + secret + "\"}");
+        B.Fill("#automation-name", name);
+        B.ClickAndWait("#new-automation button[type=submit]");
+        Assert.Equal("Automation saved", B.Title);
+        Assert.Contains($"`${secret}` is sent as the text `${secret}`", B.Text("#saved-warnings"));
+        B.Screenshot("automation-saved-warning");
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            Assert.Equal(("^prod", "{\"auth\":\"$" + secret + "\"}"), await c.QuerySingleAsync<(string, string)>(
+                "select alias_regex, payload from control.automations where project = @project and name = @name", new { project, name }));
+        B.ClickAndWait(B.Driver.FindElement(By.LinkText("Open the automation")));
+        Assert.Equal(name, B.Title);
+
+        // A member is offered the variables only: secret names are for admins.
+        B.SignIn(fx.MemberKey);
+        B.Go($"/console/acme/projects/{project}/automations/new");
+        Assert.DoesNotContain(secret, B.Find("#payload").GetAttribute("data-complete"));
+        B.SetValue("#payload", "");
+        editor = B.Find("#payload");
+        editor.SendKeys("{\"who\":\"$event_a");
+        Assert.Equal("${event_author} variable", B.Text("#payload-complete li[aria-selected=true]"));
+        editor.SendKeys(Keys.Tab);
+        Assert.Equal("{\"who\":\"${event_author}", editor.GetAttribute("value"));
+    }
+
+    [Fact]
     public async Task Should_create_a_jobs_automation_with_the_wizard()
     {
         var job = await fx.CreateAsync("/v1/entities/acme/jobs", new { name = Unique("retrain-") });

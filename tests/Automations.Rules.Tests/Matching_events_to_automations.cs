@@ -21,14 +21,21 @@ public class Matching_events_to_automations(RulesFixture fx) : IClassFixture<Rul
             new([new("a", EventTypes.AddArtifactAlias, AliasRegex: "prod.*")], p => Event(p, EventTypes.AddArtifactAlias, alias: "production"), ["a"]),
         ["ADD_ARTIFACT_ALIAS whose alias misses the regex does not fire"] =
             new([new("a", EventTypes.AddArtifactAlias, AliasRegex: "production")], p => Event(p, EventTypes.AddArtifactAlias, alias: "staging"), []),
-        ["an alias regex must match the whole alias"] =
-            new([new("a", EventTypes.AddArtifactAlias, AliasRegex: "production")], p => Event(p, EventTypes.AddArtifactAlias, alias: "pre-production"), []),
+        // Alias and tag regexes are searches, as W&B's $regex: a pattern anchors itself where it wants.
+        ["an alias regex anchored at the start fires for an alias that starts with it"] =
+            new([new("a", EventTypes.AddArtifactAlias, AliasRegex: "^prod")], p => Event(p, EventTypes.AddArtifactAlias, alias: "production"), ["a"]),
+        ["an alias regex is found anywhere in the alias"] =
+            new([new("a", EventTypes.AddArtifactAlias, AliasRegex: "production")], p => Event(p, EventTypes.AddArtifactAlias, alias: "pre-production"), ["a"]),
+        ["an alias regex anchored at both ends must match the whole alias"] =
+            new([new("a", EventTypes.AddArtifactAlias, AliasRegex: "^production$")], p => Event(p, EventTypes.AddArtifactAlias, alias: "pre-production"), []),
         ["an alias automation without collection fires for every collection of the project"] =
             new([new("a", EventTypes.AddArtifactAlias, Collection: null, AliasRegex: "latest")], p => Event(p, EventTypes.AddArtifactAlias, "any-model", alias: "latest"), ["a"]),
         ["an alias automation scoped to a collection ignores other collections"] =
             new([new("a", EventTypes.AddArtifactAlias, Collection: "eval-set")], p => Event(p, EventTypes.AddArtifactAlias, "train-set", alias: "latest"), []),
         ["a tag regex hit fires"] =
             new([new("a", TagRegex: "gold|silver")], p => Event(p, tag: "gold"), ["a"]),
+        ["a tag regex is found anywhere in the tag"] =
+            new([new("a", TagRegex: "gold")], p => Event(p, tag: "gold-2026"), ["a"]),
         ["a tag regex on an event without tag does not fire"] =
             new([new("a", TagRegex: "gold")], p => Event(p), []),
         ["another collection does not fire"] =

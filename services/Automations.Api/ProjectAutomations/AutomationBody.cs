@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Automations.Api.ProjectAutomations;
 
@@ -67,4 +68,11 @@ public sealed class AutomationView
     public string? CreatedBy { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>On create and update only (empty when none): what the saved automation does that its author may not expect.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<AutomationWarning>? Warnings { get; set; }
 }
+
+/// <summary>A note on a saved automation, naming the field it concerns (as validation errors do).</summary>
+public sealed record AutomationWarning(string Field, string Message);

@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Automations.Api.Http;
 using Automations.Contracts;
+using Automations.Core.Filters;
 using Automations.Core.Templates;
 using Automations.Core.Validation;
 using Dapper;
@@ -13,15 +13,16 @@ namespace Automations.Api.ProjectAutomations;
 /// <summary>Save-time validation: everything an automation refers to exists in the same entity, and every filter and template is usable.</summary>
 public static class AutomationValidator
 {
-    public const int MaxRegexLength = 512;
+    public const int MaxRegexLength = FilterRegex.MaxLength;
     public const int MaxPayloadLength = 64 * 1024;
     public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(100);
     private static readonly string[] EventTypeNames = [EventTypes.CreateArtifact, EventTypes.LinkArtifact, EventTypes.AddArtifactAlias];
 
-    /// <summary>What is stored: names resolved to ids.</summary>
+    /// <summary>What is stored: names resolved to ids. <paramref name="Warnings"/> are answered, not stored: the automation is valid as it is.</summary>
     public sealed record Resolved(
         string Name, string? Description, bool Enabled, string EventType, string? Collection, string? AliasRegex, string? TagRegex,
-        string ActionType, Guid? WebhookId, string? Payload, Guid? JobId, int? JobVersion, Guid? QueueId, string? TargetProject, string? OverridesJson);
+        string ActionType, Guid? WebhookId, string? Payload, Guid? JobId, int? JobVersion, Guid? QueueId, string? TargetProject, string? OverridesJson,
+        IReadOnlyList<AutomationWarning> Warnings);
 
     public static async Task<(Resolved? Value, IResult? Error)> CheckAsync(AutomationBody body, Guid entityId, NpgsqlConnection c)
     {
@@ -46,6 +47,7 @@ public static class AutomationValidator
         var a = body.Action;
         Guid? webhookId = null, jobId = null, queueId = null;
         string? payload = null, overrides = null;
+        var warnings = new List<AutomationWarning>();
         if (a is null) errors.Add("action", "is required: {type: webhook, webhook, payload} or {type: launch, job, jobVersion, queue, overrides, targetProject}");
         else if (a.Type == "webhook")
         {
@@ -64,8 +66,11 @@ public static class AutomationValidator
                 errors.Add("action.payload", unstorable.Field == "body" ? $"the template {unstorable.Message}" : $"the template's {unstorable.Field} {unstorable.Message}");
             else
             {
-                var secrets = await c.QueryAsync<string>("select name from control.secrets where entity_id = @entityId", new { entityId });
+                var secrets = (await c.QueryAsync<string>("select name from control.secrets where entity_id = @entityId", new { entityId })).AsList();
                 foreach (var problem in PayloadTemplate.Validate(payload, secrets)) errors.Add("action.payload", problem);
+                // Names only: a member learns no more than Validate's "neither a template variable nor a secret" already tells.
+                warnings.AddRange(PayloadTemplate.BareReferences(payload, secrets)
+                    .Select(name => new AutomationWarning("action.payload", PayloadTemplate.BareReferenceWarning(name, secrets))));
             }
         }
         else if (a.Type == "launch")
@@ -95,22 +100,13 @@ public static class AutomationValidator
 
         if (errors.Any) return (null, errors.ToResult());
         return (new Resolved(body.Name!.Trim(), body.Description, body.Enabled ?? true, ev!.Type!, Empty(ev.Collection), Empty(ev.AliasRegex), Empty(ev.TagRegex),
-            a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides), null);
+            a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides, warnings), null);
     }
 
     private static string? Empty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
 
     private static void CheckRegex(Errors errors, string field, string? pattern)
     {
-        if (string.IsNullOrEmpty(pattern)) return;
-        if (pattern.Length > MaxRegexLength) { errors.Add(field, $"must be at most {MaxRegexLength} characters"); return; }
-        try
-        {
-            _ = new Regex(pattern, RegexOptions.CultureInvariant, RegexTimeout);
-        }
-        catch (ArgumentException ex)
-        {
-            errors.Add(field, $"is not a valid regular expression: {ex.Message}");
-        }
+        if (FilterRegex.Check(pattern, RegexTimeout) is { } problem) errors.Add(field, problem);
     }
 }

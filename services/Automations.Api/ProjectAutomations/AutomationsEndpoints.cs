@@ -159,6 +159,7 @@ public static class AutomationsEndpoints
         if (inserted == 0) return Duplicate(a.Name);
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
         var view = await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id);
+        if (view is not null) view.Warnings = a.Warnings;
         return Results.Created($"{http.Request.Path}/{id}", view);
     }
 
@@ -198,7 +199,9 @@ public static class AutomationsEndpoints
         }
         if (updated == 0) return Problems.NotFound("The automation");
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
-        return Results.Ok(await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id));
+        var view = await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id);
+        if (view is not null) view.Warnings = a.Warnings;
+        return Results.Ok(view);
     }
 
     private static async Task<IResult> SetEnabledAsync(Guid id, string project, bool enabled, HttpContext http, NpgsqlDataSource db, CancellationToken ct)

@@ -27,6 +27,11 @@ public static class AutomationPages
         }
         """;
 
+    /// <summary>Both forms, since a filter is a search (W&amp;B's $regex), not a whole-alias match.</summary>
+    public const string AliasHint = "Found anywhere in the alias: prod matches production and preprod; ^prod$ matches only the alias prod. Empty: every alias.";
+
+    private const string DollarHint = "Type <code>$</code> to insert one as <code>${NAME}</code>; a bare <code>$NAME</code> is sent as that text, not a secret.";
+
     private static readonly (string Value, string Text)[] EventTypeOptions =
     [
         (EventTypes.CreateArtifact, "A new version is added to a collection (CREATE_ARTIFACT)"),
@@ -162,6 +167,33 @@ public static class AutomationPages
         f.querySelectorAll('[data-event]').forEach(function(e){e.hidden=e.getAttribute('data-event').split(' ').indexOf(ev)<0;});
         f.querySelectorAll('[data-action]').forEach(function(e){e.hidden=e.getAttribute('data-action')!==act;});}
         f.addEventListener('change',sync);sync();})();
+        (function(){var t=document.getElementById('payload');if(!t)return;
+        var names=JSON.parse(t.getAttribute('data-complete')||'[]');if(!names.length)return;
+        var box=document.createElement('ul');box.id='payload-complete';box.className='complete';box.hidden=true;
+        box.setAttribute('role','listbox');box.setAttribute('aria-label','Insert a secret or a variable');
+        t.parentNode.insertBefore(box,t.nextSibling);t.setAttribute('aria-controls','payload-complete');t.setAttribute('aria-autocomplete','list');
+        var start=-1,sel=0,shown=[];
+        function close(){box.hidden=true;start=-1;t.removeAttribute('aria-activedescendant');}
+        function render(){var q=t.value.slice(start+1,t.selectionStart).replace(/^\{/,'');
+        if(t.value[start]!=='$'||t.selectionStart<=start||/[^A-Za-z0-9_]/.test(q)){close();return;}
+        shown=names.filter(function(n){return n.name.toLowerCase().indexOf(q.toLowerCase())===0;});
+        if(!shown.length){box.hidden=true;return;}
+        if(sel>=shown.length)sel=0;box.textContent='';
+        shown.forEach(function(n,i){var li=document.createElement('li');li.id='payload-option-'+i;li.setAttribute('role','option');
+        li.textContent='${'+n.name+'}';var k=document.createElement('small');k.textContent=' '+n.kind;li.appendChild(k);
+        if(i===sel){li.setAttribute('aria-selected','true');t.setAttribute('aria-activedescendant',li.id);}
+        li.addEventListener('mousedown',function(e){e.preventDefault();insert(n.name);});box.appendChild(li);});
+        box.hidden=false;}
+        function insert(name){t.setRangeText('${'+name+'}',start,t.selectionStart,'end');close();t.focus();}
+        t.addEventListener('input',function(){var p=t.selectionStart;
+        if(start<0){if(p>0&&t.value[p-1]==='$'){start=p-1;sel=0;}else return;}
+        render();});
+        t.addEventListener('keydown',function(e){if(box.hidden)return;
+        if(e.key==='ArrowDown'){sel=(sel+1)%shown.length;render();e.preventDefault();}
+        else if(e.key==='ArrowUp'){sel=(sel+shown.length-1)%shown.length;render();e.preventDefault();}
+        else if(e.key==='Enter'||e.key==='Tab'){insert(shown[sel].name);e.preventDefault();}
+        else if(e.key==='Escape'){close();e.preventDefault();}});
+        t.addEventListener('blur',close);})();
         </script>
         """;
 
@@ -187,6 +219,9 @@ public static class AutomationPages
         var secretList = s.IsAdmin
             ? (secretNames.Count == 0 ? "none yet" : string.Concat(secretNames.Select(n => $"<code>${{{E(n)}}}</code>")))
             : "visible to team admins";
+        // What typing `$` in the editor offers: the team's secret names (admins only, as above; never a value) and the variables.
+        var complete = JsonSerializer.Serialize(secretNames.Select(n => new { name = n, kind = "secret" })
+            .Concat(TemplateVariables.Names.Select(n => new { name = n, kind = "variable" })));
         var body = $"""
             <p><a href="{Here(s, project)}">← Automations</a></p>
             <form method="post" action="{Here(s, project)}/new" id="new-automation" novalidate>{Csrf(http)}
@@ -194,15 +229,15 @@ public static class AutomationPages
             <fieldset><legend>1. Event</legend>
             {Select("Event type", "eventType", "event-type", form.EventType, EventTypeOptions, errors, "event.type")}
             <div data-event="{EventTypes.CreateArtifact} {EventTypes.LinkArtifact}">{Input("Collection", "collection", "collection", form.Collection, errors, "event.collection", hint: "The artifact collection (or registry collection for links) whose new versions trigger this")}</div>
-            <div data-event="{EventTypes.AddArtifactAlias}">{Input("Alias regex", "aliasRegex", "alias-regex", form.AliasRegex, errors, "event.aliasRegex", hint: "e.g. ^production$")}</div>
+            <div data-event="{EventTypes.AddArtifactAlias}">{Input("Alias regex", "aliasRegex", "alias-regex", form.AliasRegex, errors, "event.aliasRegex", hint: AliasHint)}</div>
             {FieldErrors(errors, "event", "event")}</fieldset>
             <fieldset><legend>2. Action type</legend><div role="radiogroup" aria-label="Action type">{radio("webhook", "Webhook")} {radio("launch", "Jobs (Launch)")}</div>
             {FieldErrors(errors, "action.type", "action-type")}</fieldset>
             <fieldset data-action="webhook"><legend>3. Webhook</legend>
             {Select("Webhook", "webhook", "webhook", form.Webhook, Names(webhooks, "(choose a webhook)"), errors, "action.webhook")}
             <div class="field"><label for="payload">Payload (JSON template)</label>
-            <small id="payload-hint" class="vars">Variables: {vars}<br>Team secrets: {secretList}</small>
-            <textarea id="payload" name="payload" spellcheck="false" aria-describedby="payload-hint{(errors?.ContainsKey("action.payload") == true ? " payload-error" : "")}">{E(form.Payload)}</textarea>
+            <small id="payload-hint" class="vars">Variables: {vars}<br>Team secrets: {secretList}<br>{DollarHint}</small>
+            <textarea id="payload" name="payload" spellcheck="false" data-complete="{E(complete)}" aria-describedby="payload-hint{(errors?.ContainsKey("action.payload") == true ? " payload-error" : "")}">{E(form.Payload)}</textarea>
             {FieldErrors(errors, "action.payload", "payload")}</div></fieldset>
             <fieldset data-action="launch"><legend>3. Job</legend>
             {Select("Job", "job", "job", form.Job, Names(jobs, "(choose a job)"), errors, "action.job")}
@@ -229,7 +264,14 @@ public static class AutomationPages
         if (body is null) return await WizardAsync(project, http, api, form, errors);
         var answer = await api.PostAsync(s.Key, Api(s, project), body, http.RequestAborted);
         if (!answer.Ok) return await WizardAsync(project, http, api, form, answer.Errors());
-        return Results.Redirect(Here(s, project));
+        var warnings = answer.Body.TryGetProperty("warnings", out var w) ? Items(w).Select(x => Str(x, "message")).ToList() : [];
+        if (warnings.Count == 0) return Results.Redirect(Here(s, project));
+        // Saved, but maybe not as its author expects: say so before going on (the API answered why).
+        var page = $"""
+            <div class="notice" role="status" id="saved-warnings"><strong>The automation was saved. Check:</strong><ul>{string.Concat(warnings.Select(m => $"<li>{E(m)}</li>"))}</ul></div>
+            <p class="row-actions"><a class="button" href="{Here(s, project)}/{E(answer.Body, "id")}">Open the automation</a><a class="button secondary" href="{Here(s, project)}">← Automations</a></p>
+            """;
+        return Page(http, "Automation saved", page, s);
     }
 
     private static async Task<IResult> SetEnabledAsync(string project, Guid id, bool enabled, HttpContext http, ConsoleApi api)

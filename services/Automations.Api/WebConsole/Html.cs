@@ -138,6 +138,8 @@ public static class Html
         .row-actions{display:flex;flex-wrap:wrap;gap:.35rem}.row-actions form{margin:0}details.menu summary{cursor:pointer;color:#2d5bd7}
         pre{background:#f0f2f5;padding:.6rem;border-radius:4px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.85em}
         .vars code{display:inline-block;margin:.1rem .2rem;background:#f0f2f5;padding:0 .25rem;border-radius:3px}
+        ul.complete{list-style:none;margin:.1rem 0 0;padding:.2rem 0;border:1px solid #9aa1a9;border-radius:4px;background:#fff;max-height:12rem;overflow-y:auto}
+        ul.complete li{padding:.15rem .5rem;cursor:pointer;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}ul.complete li[aria-selected=true]{background:#e8f1ff}
         .badge{font-size:.8em;padding:.05rem .4rem;border-radius:3px;background:#e6e8eb}.badge.on{background:#d1f3dc}.badge.off{background:#fde2e1}
         input[type=radio],input[type=checkbox]{width:auto;margin:0}label.radio{display:inline-flex;gap:.4rem;align-items:center;font-weight:400;margin-right:1.25rem}
         td code{word-break:break-all}.filter{display:flex;gap:.5rem;align-items:flex-end;margin:0 0 1rem}.filter .field{margin:0}section>h2:first-child{margin-top:0}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Automations.Contracts;
+using Automations.Core.Filters;
 using Automations.Persistence.Control;
 
 namespace Automations.Rules.Matching;
@@ -15,8 +16,8 @@ public sealed class CompiledAutomation
         Row = row;
         try
         {
-            _alias = Compile(row.AliasRegex, regexTimeout);
-            _tag = Compile(row.TagRegex, regexTimeout);
+            _alias = FilterRegex.Compile(row.AliasRegex, regexTimeout);
+            _tag = FilterRegex.Compile(row.TagRegex, regexTimeout);
         }
         catch (ArgumentException ex)
         {
@@ -30,14 +31,9 @@ public sealed class CompiledAutomation
     public string? Invalid { get; }
 
     /// <summary>
-    /// Full-string match (the pattern is anchored), so alias filter "production" does not match "pre-production".
-    /// </summary>
-    private static Regex? Compile(string? pattern, TimeSpan timeout) =>
-        string.IsNullOrEmpty(pattern) ? null : new Regex($"^(?:{pattern})$", RegexOptions.CultureInvariant, timeout);
-
-    /// <summary>
-    /// Event type equal; collection equal, or null on the automation (whole project); alias regex, when set, fully matches
-    /// the event's alias (an event without alias does not match); same for the tag regex. Throws RegexMatchTimeoutException.
+    /// Event type equal; collection equal, or null on the automation (whole project); alias regex, when set, found in the
+    /// event's alias (a search, as W&amp;B's <c>$regex</c>: see <see cref="FilterRegex"/>; an event without alias does not
+    /// match); same for the tag regex. Throws RegexMatchTimeoutException.
     /// </summary>
     public bool Matches(ArtifactEventReceived e)
     {

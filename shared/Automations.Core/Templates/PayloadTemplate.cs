@@ -39,6 +39,10 @@ public static partial class PayloadTemplate
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_.\-]+)?$")]
     private static partial Regex NamePattern();
 
+    /// <summary>`$NAME` without braces: an identifier after a `$` (the longest, as a shell reads it).</summary>
+    [GeneratedRegex(@"\$([A-Za-z_][A-Za-z0-9_]*)")]
+    private static partial Regex BareName();
+
     /// <summary>
     /// Rules' stage: the sealed payload. <paramref name="resolve"/> returns null for a name it does not know (a secret
     /// name), which stays a reference for the sender.
@@ -195,6 +199,70 @@ public static partial class PayloadTemplate
     {
         foreach (Match m in Placeholder().Matches(s))
             if (m.Value != "$${") names.Add(m.Groups[1].Value);
+    }
+
+    /// <summary>
+    /// The names the template writes as `$NAME` without braces that are a secret of <paramref name="secretNames"/> or a
+    /// template variable, each once, in order. Only `${NAME}` is a reference, so such text is sent as it is written; the
+    /// Api answers a warning for each (saving still succeeds: the text may be meant). A template that is not JSON has none.
+    /// </summary>
+    public static IReadOnlyList<string> BareReferences(string? template, IEnumerable<string> secretNames)
+    {
+        if (string.IsNullOrWhiteSpace(template)) return [];
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(template, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+        using (doc)
+        {
+            var secrets = secretNames.ToHashSet(StringComparer.Ordinal);
+            var names = new List<string>();
+            foreach (var s in Strings(doc.RootElement))
+            {
+                if (!s.Contains('$', StringComparison.Ordinal)) continue;
+                // References and escapes first, so `${NAME}` and `$${NAME}` are not read as a bare `$NAME`; a space keeps
+                // the text on either side apart.
+                foreach (Match m in BareName().Matches(Placeholder().Replace(s, " ")))
+                {
+                    var name = m.Groups[1].Value;
+                    if ((secrets.Contains(name) || TemplateVariables.IsKnown(name)) && !names.Contains(name)) names.Add(name);
+                }
+            }
+            return names;
+        }
+    }
+
+    /// <summary>What the Api answers for a name <see cref="BareReferences"/> found: what is sent, and how to send the value instead.</summary>
+    public static string BareReferenceWarning(string name, IEnumerable<string> secretNames) =>
+        secretNames.Contains(name, StringComparer.Ordinal)
+            ? $"`${name}` is sent as the text `${name}`, not the value of the secret {name}: write `${{{name}}}` to send the secret"
+            : $"`${name}` is sent as the text `${name}`, not the template variable {name}: write `${{{name}}}` to send its value";
+
+    /// <summary>Every string of a JSON document: property names and string values.</summary>
+    private static IEnumerable<string> Strings(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
+                {
+                    yield return p.Name;
+                    foreach (var s in Strings(p.Value)) yield return s;
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in e.EnumerateArray())
+                    foreach (var s in Strings(item)) yield return s;
+                break;
+            case JsonValueKind.String:
+                yield return e.GetString()!;
+                break;
+        }
     }
 
     /// <summary>
