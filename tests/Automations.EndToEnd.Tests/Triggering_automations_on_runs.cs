@@ -183,7 +183,7 @@ public class Triggering_automations_on_runs(RunEventsFixture fx) : IClassFixture
         Assert.Equal("jane", p.GetProperty("user").GetString());
         Assert.Equal($"{RunEventsFixture.RunUrlBase}/acme/mnist/runs/{run}", p.GetProperty("url").GetString());
         Assert.Equal("", p.GetProperty("metric").GetString());
-        Assert.NotNull(fx.Receiver.On(path)[0].Header("webhook-signature"));
+        Assert.NotNull(fx.Receiver.On(path)[0].Header("webhook-id"));
     }
 
     [Fact]
