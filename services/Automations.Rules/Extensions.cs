@@ -2,6 +2,7 @@ using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.Rules.Matching;
+using Automations.Rules.RunEvents;
 using Automations.Rules.Runs;
 using Automations.ServiceDefaults;
 using MassTransit;
@@ -39,10 +40,12 @@ public static class Extensions
         {
             x.AddConsumer<ArtifactEventConsumer, ArtifactEventConsumerDefinition>();
             x.AddConsumer<RunOutcomeConsumer, RunOutcomeConsumerDefinition>();
+            x.AddConsumer<RunEventConsumer, RunEventConsumerDefinition>();
             x.AddConsumer<AutomationsChangedConsumer, AutomationsChangedConsumerDefinition>();
         });
         builder.Services.AddWrites(Schema);
         builder.Services.AddRetention(Runs, Inbox.Table(Schema));
+        builder.Services.AddHostedService<RunStatePruner>();
         return builder;
     }
 }

@@ -11,4 +11,16 @@ public sealed class RulesOptions
 
     /// <summary>Names this replica's AutomationsChanged endpoint; by default the machine name and a random suffix.</summary>
     public string InstanceId { get; set; } = $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>
+    /// The W&amp;B (or other) base URL of run pages: <c>${run_url}</c> is <c>{RunUrlBase}/{entity}/{project}/runs/{run_id}</c>;
+    /// empty when unset.
+    /// </summary>
+    public string? RunUrlBase { get; set; }
+
+    /// <summary>
+    /// How long a run's state (its last state, its metric windows) is kept after its last event: a run silent for longer
+    /// starts afresh (its next state is entered, its windows fill again).
+    /// </summary>
+    public TimeSpan RunStateRetention { get; set; } = TimeSpan.FromDays(30);
 }

@@ -19,6 +19,14 @@ public sealed class EventFilter
     public string? Collection { get; set; }
     public string? AliasRegex { get; set; }
     public string? TagRegex { get; set; }
+    /// <summary>RUN_STATE: the state the run enters (running, finished, failed, crashed).</summary>
+    public string? State { get; set; }
+    /// <summary>Run automations: a regex searched in the run's name.</summary>
+    public string? RunNameRegex { get; set; }
+    /// <summary>Run automations: only runs of this user.</summary>
+    public string? User { get; set; }
+    /// <summary>RUN_METRIC_THRESHOLD / RUN_METRIC_CHANGE: the metric condition (W&amp;B's names).</summary>
+    public Automations.Core.Runs.MetricFilter? Metric { get; set; }
 }
 
 /// <summary>`{type: "webhook", webhook, payload}` or `{type: "launch", job, jobVersion, overrides, targetProject, queue}`.</summary>

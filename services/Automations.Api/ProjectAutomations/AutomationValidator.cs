@@ -3,6 +3,7 @@ using System.Text.Json;
 using Automations.Api.Http;
 using Automations.Contracts;
 using Automations.Core.Filters;
+using Automations.Core.Runs;
 using Automations.Core.Templates;
 using Automations.Core.Validation;
 using Dapper;
@@ -16,17 +17,19 @@ public static class AutomationValidator
     public const int MaxRegexLength = FilterRegex.MaxLength;
     public const int MaxPayloadLength = 64 * 1024;
     public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(100);
-    private static readonly string[] EventTypeNames = [EventTypes.CreateArtifact, EventTypes.LinkArtifact, EventTypes.AddArtifactAlias];
+    private static readonly string[] EventTypeNames = [EventTypes.CreateArtifact, EventTypes.LinkArtifact, EventTypes.AddArtifactAlias, .. RunEventTypes.Triggers];
 
     /// <summary>What is stored: names resolved to ids. <paramref name="Warnings"/> are answered, not stored: the automation is valid as it is.</summary>
     public sealed record Resolved(
         string Name, string? Description, bool Enabled, string EventType, string? Collection, string? AliasRegex, string? TagRegex,
         string ActionType, Guid? WebhookId, string? Payload, Guid? JobId, int? JobVersion, Guid? QueueId, string? TargetProject, string? OverridesJson,
-        IReadOnlyList<AutomationWarning> Warnings);
+        IReadOnlyList<AutomationWarning> Warnings,
+        string? RunFilterJson = null);
 
     public static async Task<(Resolved? Value, IResult? Error)> CheckAsync(AutomationBody body, Guid entityId, NpgsqlConnection c)
     {
         var errors = new Errors();
+        RunFilter? runFilter = null;
         Names.Check(errors, "name", body.Name?.Trim(), Names.Display(), "may contain letters, digits, '_' and '-', in words separated by spaces");
         if (body.Description is { Length: > 1000 }) errors.Add("description", "must be at most 1000 characters");
 
@@ -42,6 +45,19 @@ public static class AutomationValidator
                 errors.Add("event.collection", collectionRule);
             CheckRegex(errors, "event.aliasRegex", ev.AliasRegex);
             CheckRegex(errors, "event.tagRegex", ev.TagRegex);
+            if (RunEventTypes.IsTrigger(ev.Type))
+            {
+                foreach (var (field, value) in new[] { ("collection", ev.Collection), ("aliasRegex", ev.AliasRegex), ("tagRegex", ev.TagRegex) })
+                    if (!string.IsNullOrWhiteSpace(value)) errors.Add($"event.{field}", $"is only for artifact events, not {ev.Type}");
+                CheckRegex(errors, "event.runNameRegex", ev.RunNameRegex);
+                runFilter = new RunFilter { State = Empty(ev.State), RunNameRegex = Empty(ev.RunNameRegex), User = Empty(ev.User), Metric = ev.Metric };
+                foreach (var problem in runFilter.Check(ev.Type!)) errors.Add(problem.Field, problem.Message);
+            }
+            else
+            {
+                foreach (var (field, set) in new[] { ("state", ev.State is not null), ("runNameRegex", ev.RunNameRegex is not null), ("user", ev.User is not null), ("metric", ev.Metric is not null) })
+                    if (set) errors.Add($"event.{field}", $"is only for run events ({string.Join(", ", RunEventTypes.Triggers)})");
+            }
         }
 
         var a = body.Action;
@@ -100,7 +116,7 @@ public static class AutomationValidator
 
         if (errors.Any) return (null, errors.ToResult());
         return (new Resolved(body.Name!.Trim(), body.Description, body.Enabled ?? true, ev!.Type!, Empty(ev.Collection), Empty(ev.AliasRegex), Empty(ev.TagRegex),
-            a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides, warnings), null);
+            a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides, warnings, runFilter?.ToJson()), null);
     }
 
     private static string? Empty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;

@@ -73,6 +73,7 @@ public static class AutomationsEndpoints
         public string? Queue { get; set; }
         public string? TargetProject { get; set; }
         public string? Overrides { get; set; }
+        public string? RunFilter { get; set; }
         public string? CreatedBy { get; set; }
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
@@ -85,7 +86,7 @@ public static class AutomationsEndpoints
             select a.id as Id, a.project as Project, a.name as Name, a.description as Description, a.enabled as Enabled,
                    a.event_type as EventType, a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex,
                    a.action_type as ActionType, w.name as Webhook, a.payload as Payload, j.name as Job, a.job_version as JobVersion,
-                   q.name as Queue, a.target_project as TargetProject, a.overrides::text as Overrides, u.name as CreatedBy,
+                   q.name as Queue, a.target_project as TargetProject, a.overrides::text as Overrides, a.run_filter::text as RunFilter, u.name as CreatedBy,
                    a.created_at as CreatedAt, a.updated_at as UpdatedAt
             from control.automations a
             left join control.webhooks w on w.id = a.webhook_id
@@ -102,10 +103,15 @@ public static class AutomationsEndpoints
                 type = "launch", job = r.Job, jobVersion = r.JobVersion, queue = r.Queue, targetProject = r.TargetProject,
                 overrides = r.Overrides is null ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(r.Overrides),
             };
+        var run = Automations.Core.Runs.RunFilter.FromJson(r.RunFilter);
         return new AutomationView
         {
             Id = r.Id, Entity = entity, Project = r.Project, Name = r.Name, Description = r.Description, Enabled = r.Enabled,
-            Event = new EventFilter { Type = r.EventType, Collection = r.Collection, AliasRegex = r.AliasRegex, TagRegex = r.TagRegex },
+            Event = new EventFilter
+            {
+                Type = r.EventType, Collection = r.Collection, AliasRegex = r.AliasRegex, TagRegex = r.TagRegex,
+                State = run?.State, RunNameRegex = run?.RunNameRegex, User = run?.User, Metric = run?.Metric,
+            },
             Action = action, CreatedBy = r.CreatedBy, CreatedAt = r.CreatedAt, UpdatedAt = r.UpdatedAt,
         };
     }
@@ -141,15 +147,15 @@ public static class AutomationsEndpoints
             inserted = await c.ExecuteAsync(
                 """
                 insert into control.automations (id, entity_id, project, name, description, enabled, event_type, collection, alias_regex, tag_regex,
-                    action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, created_by)
+                    action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, run_filter, created_by)
                 values (@id, @entityId, @project, @Name, @Description, @Enabled, @EventType, @Collection, @AliasRegex, @TagRegex,
-                    @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @userId)
+                    @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @RunFilterJson::jsonb, @userId)
                 on conflict (entity_id, project, name) do nothing
                 """,
                 new
                 {
                     id, entityId = caller.EntityId, project, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
-                    a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, userId = caller.UserId,
+                    a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, a.RunFilterJson, userId = caller.UserId,
                 }, tx);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
@@ -180,13 +186,13 @@ public static class AutomationsEndpoints
                 update control.automations set name = @Name, description = @Description, enabled = @Enabled, event_type = @EventType,
                     collection = @Collection, alias_regex = @AliasRegex, tag_regex = @TagRegex, action_type = @ActionType,
                     webhook_id = @WebhookId, payload = @Payload, job_id = @JobId, job_version = @JobVersion, queue_id = @QueueId,
-                    target_project = @TargetProject, overrides = @OverridesJson::jsonb, updated_at = now()
+                    target_project = @TargetProject, overrides = @OverridesJson::jsonb, run_filter = @RunFilterJson::jsonb, updated_at = now()
                 where id = @id and entity_id = @entityId and project = @project
                 """,
                 new
                 {
                     id, entityId = caller.EntityId, project, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
-                    a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson,
+                    a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, a.RunFilterJson,
                 }, tx);
         }
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))

@@ -37,7 +37,66 @@ public static class AutomationPages
         (EventTypes.CreateArtifact, "A new version is added to a collection (CREATE_ARTIFACT)"),
         (EventTypes.LinkArtifact, "A version is linked to a collection (LINK_ARTIFACT)"),
         (EventTypes.AddArtifactAlias, "An alias is added to a version (ADD_ARTIFACT_ALIAS)"),
+        (RunEventTypes.RunState, "A run enters a state (RUN_STATE)"),
+        (RunEventTypes.RunMetricThreshold, "A run metric crosses a threshold (RUN_METRIC_THRESHOLD)"),
+        (RunEventTypes.RunMetricChange, "A run metric changes between windows (RUN_METRIC_CHANGE)"),
     ];
+
+    private static readonly (string Value, string Text)[] RunStateOptions = [.. RunEventTypes.States.Select(st => (st, st))];
+    private static readonly (string Value, string Text)[] AggOptions = [("LATEST", "latest value"), ("AVERAGE", "average"), ("MIN", "min"), ("MAX", "max")];
+    private static readonly (string Value, string Text)[] CmpOptions = [("<", "<"), ("<=", "<="), (">", ">"), (">=", ">=")];
+    private static readonly (string Value, string Text)[] ChangeTypeOptions = [("ABSOLUTE", "by an absolute amount"), ("RELATIVE", "by a fraction of the prior window (0.1 = 10 %)")];
+    private static readonly (string Value, string Text)[] ChangeDirOptions = [("ANY", "either way"), ("INCREASE", "increases"), ("DECREASE", "decreases")];
+
+    /// <summary>The run trigger's fields of the wizard (shown for the run event types only).</summary>
+    private sealed record RunForm(string State, string RunNameRegex, string User, string Metric, string Agg, string Window, string Cmp, string Threshold,
+        string PriorWindow, string ChangeType, string ChangeDir, string ChangeAmount)
+    {
+        public static RunForm Empty => new("finished", "", "", "", "LATEST", "1", ">", "", "", "ABSOLUTE", "ANY", "");
+
+        public static RunForm From(IFormCollection f)
+        {
+            string V(string name) => f[name].ToString().Trim();
+            return new(V("runState"), V("runNameRegex"), V("runUser"), V("metricName"), V("metricAgg"), V("metricWindow"), V("metricCmp"),
+                V("metricThreshold"), V("metricPriorWindow"), V("metricChangeType"), V("metricChangeDir"), V("metricChangeAmount"));
+        }
+
+        /// <summary>Adds the run fields of <paramref name="eventType"/> to the API's event object; numbers that do not parse are form errors.</summary>
+        public void AddTo(string eventType, Dictionary<string, object?> ev, Dictionary<string, List<string>> errors)
+        {
+            ev["runNameRegex"] = RunNameRegex.Length == 0 ? null : RunNameRegex;
+            ev["user"] = User.Length == 0 ? null : User;
+            if (eventType == RunEventTypes.RunState) { ev["state"] = State; return; }
+            int? Int(string text, string field)
+            {
+                if (text.Length == 0) return null;
+                if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n)) return n;
+                errors[field] = ["must be a whole number"];
+                return null;
+            }
+            double? Num(string text, string field)
+            {
+                if (text.Length == 0) return null;
+                if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)) return d;
+                errors[field] = ["must be a number"];
+                return null;
+            }
+            var metric = new Dictionary<string, object?> { ["name"] = Metric.Length == 0 ? null : Metric, ["agg"] = Agg, ["window"] = Int(Window, "event.metric.window") };
+            if (eventType == RunEventTypes.RunMetricThreshold)
+            {
+                metric["cmp"] = Cmp;
+                metric["threshold"] = Num(Threshold, "event.metric.threshold");
+            }
+            else
+            {
+                metric["priorWindow"] = Int(PriorWindow, "event.metric.priorWindow");
+                metric["changeType"] = ChangeType;
+                metric["changeDir"] = ChangeDir;
+                metric["changeAmount"] = Num(ChangeAmount, "event.metric.changeAmount");
+            }
+            ev["metric"] = metric;
+        }
+    }
 
     private static string Api(ConsoleSession s, string project) => $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/projects/{ConsoleApi.Seg(project)}/automations";
     private static string Here(ConsoleSession s, string project) => $"/console/{ConsoleApi.Seg(s.Entity)}/projects/{ConsoleApi.Seg(project)}/automations";
@@ -115,11 +174,16 @@ public static class AutomationPages
         string EventType, string Collection, string AliasRegex, string ActionType, string Webhook, string Payload,
         string Job, string JobVersion, string Overrides, string TargetProject, string Queue, string Name, string Description)
     {
+        public RunForm Run { get; init; } = RunForm.Empty;
+
         public static WizardForm Empty => new(EventTypes.CreateArtifact, "", "", "webhook", "", RepositoryDispatchPayload, "", "", "", "", "", "", "");
 
         public static WizardForm From(IFormCollection f) => new(f["eventType"].ToString(), f["collection"].ToString().Trim(), f["aliasRegex"].ToString().Trim(),
             f["actionType"].ToString(), f["webhook"].ToString(), f["payload"].ToString(), f["job"].ToString(), f["jobVersion"].ToString().Trim(),
-            f["overrides"].ToString().Trim(), f["targetProject"].ToString().Trim(), f["queue"].ToString(), f["name"].ToString().Trim(), f["description"].ToString().Trim());
+            f["overrides"].ToString().Trim(), f["targetProject"].ToString().Trim(), f["queue"].ToString(), f["name"].ToString().Trim(), f["description"].ToString().Trim())
+        {
+            Run = RunForm.From(f),
+        };
 
         /// <summary>The API body; fields of the other branch are left out so they are not validated.</summary>
         public (object? Body, Dictionary<string, List<string>> Errors) ToBody()
@@ -127,6 +191,7 @@ public static class AutomationPages
             var errors = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
             var ev = new Dictionary<string, object?> { ["type"] = EventType };
             if (EventType == EventTypes.AddArtifactAlias) ev["aliasRegex"] = NullIfEmpty(AliasRegex);
+            else if (RunEventTypes.IsTrigger(EventType)) Run.AddTo(EventType, ev, errors);
             else ev["collection"] = NullIfEmpty(Collection);
             object action;
             if (ActionType == "launch")
@@ -157,6 +222,10 @@ public static class AutomationPages
         ["name"] = "automation-name", ["description"] = "description", ["event.type"] = "event-type", ["event.collection"] = "collection",
         ["event.aliasRegex"] = "alias-regex", ["action.webhook"] = "webhook", ["action.payload"] = "payload", ["action.job"] = "job",
         ["action.jobVersion"] = "job-version", ["action.overrides"] = "overrides", ["action.targetProject"] = "target-project", ["action.queue"] = "queue",
+        ["event.state"] = "run-state", ["event.runNameRegex"] = "run-name-regex", ["event.user"] = "run-user", ["event.metric"] = "metric-name",
+        ["event.metric.name"] = "metric-name", ["event.metric.agg"] = "metric-agg", ["event.metric.window"] = "metric-window", ["event.metric.cmp"] = "metric-cmp",
+        ["event.metric.threshold"] = "metric-threshold", ["event.metric.priorWindow"] = "metric-prior-window", ["event.metric.changeType"] = "metric-change-type",
+        ["event.metric.changeDir"] = "metric-change-dir", ["event.metric.changeAmount"] = "metric-change-amount",
     };
 
     private const string WizardScript =
@@ -215,7 +284,8 @@ public static class AutomationPages
 
         var radio = (string value, string text) =>
             $"""<label class="radio"><input type="radio" name="actionType" value="{value}"{(form.ActionType == value ? " checked" : "")}> {E(text)}</label>""";
-        var vars = string.Concat(TemplateVariables.Names.Select(n => $"<code>${{{E(n)}}}</code>")) + "<code>${artifact_metadata.KEY}</code>";
+        var vars = string.Concat(TemplateVariables.Names.Select(n => $"<code>${{{E(n)}}}</code>")) + "<code>${artifact_metadata.KEY}</code>"
+            + "<br>Run events: " + string.Concat(TemplateVariables.RunNames.Select(n => $"<code>${{{E(n)}}}</code>"));
         var secretList = s.IsAdmin
             ? (secretNames.Count == 0 ? "none yet" : string.Concat(secretNames.Select(n => $"<code>${{{E(n)}}}</code>")))
             : "visible to team admins";
@@ -230,6 +300,22 @@ public static class AutomationPages
             {Select("Event type", "eventType", "event-type", form.EventType, EventTypeOptions, errors, "event.type")}
             <div data-event="{EventTypes.CreateArtifact} {EventTypes.LinkArtifact}">{Input("Collection", "collection", "collection", form.Collection, errors, "event.collection", hint: "The artifact collection (or registry collection for links) whose new versions trigger this")}</div>
             <div data-event="{EventTypes.AddArtifactAlias}">{Input("Alias regex", "aliasRegex", "alias-regex", form.AliasRegex, errors, "event.aliasRegex", hint: AliasHint)}</div>
+            <div data-event="{RunEventTypes.RunState}">{Select("Run state", "runState", "run-state", form.Run.State, RunStateOptions, errors, "event.state")}</div>
+            <div data-event="{RunEventTypes.RunState} {RunEventTypes.RunMetricThreshold} {RunEventTypes.RunMetricChange}">
+            {Input("Run name regex (optional)", "runNameRegex", "run-name-regex", form.Run.RunNameRegex, errors, "event.runNameRegex", hint: "Searched in the run's name: ^sweep- for names that start so")}
+            {Input("User (optional)", "runUser", "run-user", form.Run.User, errors, "event.user", hint: "Only runs of this user")}</div>
+            <div data-event="{RunEventTypes.RunMetricThreshold} {RunEventTypes.RunMetricChange}">
+            {Input("Metric", "metricName", "metric-name", form.Run.Metric, errors, "event.metric.name", hint: "The logged metric's name, e.g. val_loss")}
+            {Select("Aggregate", "metricAgg", "metric-agg", form.Run.Agg, AggOptions, errors, "event.metric.agg")}
+            {Input("Window (values)", "metricWindow", "metric-window", form.Run.Window, errors, "event.metric.window", type: "number", hint: "The last N logged values (the current window of a change)")}</div>
+            <div data-event="{RunEventTypes.RunMetricThreshold}">
+            {Select("Comparison", "metricCmp", "metric-cmp", form.Run.Cmp, CmpOptions, errors, "event.metric.cmp")}
+            {Input("Threshold", "metricThreshold", "metric-threshold", form.Run.Threshold, errors, "event.metric.threshold")}</div>
+            <div data-event="{RunEventTypes.RunMetricChange}">
+            {Input("Prior window (values)", "metricPriorWindow", "metric-prior-window", form.Run.PriorWindow, errors, "event.metric.priorWindow", type: "number", hint: "The N values before the current window; empty: the window's size")}
+            {Select("Change", "metricChangeType", "metric-change-type", form.Run.ChangeType, ChangeTypeOptions, errors, "event.metric.changeType")}
+            {Select("Direction", "metricChangeDir", "metric-change-dir", form.Run.ChangeDir, ChangeDirOptions, errors, "event.metric.changeDir")}
+            {Input("Amount", "metricChangeAmount", "metric-change-amount", form.Run.ChangeAmount, errors, "event.metric.changeAmount")}</div>
             {FieldErrors(errors, "event", "event")}</fieldset>
             <fieldset><legend>2. Action type</legend><div role="radiogroup" aria-label="Action type">{radio("webhook", "Webhook")} {radio("launch", "Jobs (Launch)")}</div>
             {FieldErrors(errors, "action.type", "action-type")}</fieldset>

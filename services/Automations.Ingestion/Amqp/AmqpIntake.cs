@@ -101,13 +101,13 @@ public sealed class AmqpIntake(
         activity?.SetTag("messaging.rabbitmq.destination.routing_key", ea.RoutingKey);
         try
         {
-            var (evt, errors) = ArtifactEventValidator.Validate(ea.Body.Span);
+            var evt = EventValidator.Validate(ea.Body.Span);
             string? rejection = null;
             string? reasonTag = null;
-            if (evt is null)
+            if (!evt.Valid)
             {
-                rejection = ArtifactEventValidator.Describe(errors);
-                reasonTag = errors[0].Field == "body" ? "malformed" : "invalid";
+                rejection = EventValidator.Describe(evt.Errors);
+                reasonTag = evt.Errors[0].Field == "body" ? "malformed" : "invalid";
             }
             else if (!await EntityExistsAsync(evt.Entity, ct))
             {
@@ -122,17 +122,17 @@ public sealed class AmqpIntake(
                 await store.RejectAsync("amqp", ea.RoutingKey, ea.BasicProperties.MessageId, rejection, raw, ct);
                 metrics.Rejected("amqp", reasonTag!);
                 activity?.SetStatus(ActivityStatusCode.Error, "rejected");
-                logger.LogWarning("Rejected an AMQP artifact event (routing key {RoutingKey}): {Reason}", StorableText.Scrub(ea.RoutingKey), rejection);
+                logger.LogWarning("Rejected an AMQP event (routing key {RoutingKey}): {Reason}", StorableText.Scrub(ea.RoutingKey), rejection);
             }
             else
             {
-                var accepted = evt!;
+                var accepted = evt;
                 activity?.SetTag("automations.entity", accepted.Entity);
                 activity?.SetTag("automations.project", accepted.Project);
                 activity?.SetTag("automations.event_type", accepted.EventType);
                 try
                 {
-                    var result = await store.StoreAsync(accepted, "amqp", ct);
+                    var result = accepted.Run is { } run ? await store.StoreAsync(run, "amqp", ct) : await store.StoreAsync(accepted.Artifact!, "amqp", ct);
                     activity?.SetTag("automations.event_id", result.Id);
                     if (result.Duplicate) metrics.Duplicate("amqp");
                     else metrics.Accepted("amqp", accepted.EventType);

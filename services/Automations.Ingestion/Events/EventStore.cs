@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Automations.Contracts;
 using Automations.Core.Events;
 using Automations.Core.Validation;
@@ -56,6 +57,44 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
         var existing = await connection.QuerySingleAsync<Guid>(new CommandDefinition(
             "select id from ingestion.events where entity = @Entity and event_id = @EventId order by received_at desc limit 1", new { e.Entity, e.EventId }, cancellationToken: ct));
         return new StoreResult(existing, true);
+    }
+
+    /// <summary>A run event: the same table, dedupe key and outbox as an artifact event (<see cref="StoreAsync(ArtifactEvent, string, CancellationToken)"/>).</summary>
+    public async Task<StoreResult> StoreAsync(RunEvent e, string source, CancellationToken ct)
+    {
+        var id = Guid.CreateVersion7();
+        var receivedAt = DateTimeOffset.UtcNow;
+        var message = new RunEventReceived(id, e.EventId, e.EventType, e.Entity, e.Project, e.RunId, e.RunName, e.User, e.Tags, e.State, e.Step,
+            e.Metrics, e.OccurredAt, receivedAt);
+        var w = writes.Begin();
+        var ev = w.Execute(
+            """
+            insert into ingestion.events (id, entity, event_id, event_type, project, author, occurred_at, received_at, source,
+                                          run_id, run_name, run_state, run_tags, step, metrics)
+            select @id, @Entity, @EventId, @EventType, @Project, @User::text, @OccurredAt, @receivedAt, @source,
+                   @RunId, @RunName::text, @State::text, @tags::jsonb, @Step::bigint, @metrics::jsonb
+            where not exists (select from ingestion.events where entity = @Entity and event_id = @EventId and received_at >= @since)
+            on conflict do nothing
+            returning id
+            """,
+            new
+            {
+                id, e.Entity, e.EventId, e.EventType, e.Project, e.User, e.OccurredAt, receivedAt, source, e.RunId, e.RunName, e.State,
+                tags = e.Tags is null ? null : JsonSerializer.Serialize(e.Tags), e.Step,
+                metrics = e.Metrics is null ? null : JsonSerializer.Serialize(e.Metrics),
+                since = receivedAt - retention.CurrentValue.DedupeWindow,
+            });
+        w.Publish(message, when: ev, messageId: id);
+        var stored = await w.CommitAsync(ct);
+        if (stored.Count(ev) == 1) return new StoreResult(id, false);
+        return new StoreResult(await ExistingAsync(e.Entity, e.EventId, ct), true);
+    }
+
+    private async Task<Guid> ExistingAsync(string entity, string eventId, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await connection.QuerySingleAsync<Guid>(new CommandDefinition(
+            "select id from ingestion.events where entity = @entity and event_id = @eventId order by received_at desc limit 1", new { entity, eventId }, cancellationToken: ct));
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ public static class EventsEndpoints
     {
         app.MapPost("/v1/events", PostEventAsync)
             .WithName("PostEvent")
-            .WithSummary("Report an artifact event (JSON body per schemas/artifact-event.schema.json).")
+            .WithSummary("Report an artifact event or a run event (JSON body per schemas/artifact-event.schema.json or schemas/run-event.schema.json).")
             .Produces(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
@@ -36,27 +36,28 @@ public static class EventsEndpoints
         var (body, tooLarge) = await JsonBody.ReadBytesAsync(http.Request, MaxBodyBytes, ct);
         if (body is null) return tooLarge!;
 
-        var (evt, errors) = ArtifactEventValidator.Validate(body);
-        if (evt is null)
+        var checkedEvent = EventValidator.Validate(body);
+        if (!checkedEvent.Valid)
         {
+            var errors = checkedEvent.Errors;
             metrics.Rejected("http", errors[0].Field == "body" ? "malformed" : "invalid");
             return Results.ValidationProblem(
                 errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
                 title: "The event is not valid",
-                detail: ArtifactEventValidator.Describe(errors));
+                detail: EventValidator.Describe(errors));
         }
-        if (!string.Equals(evt.Entity, principal.Entity, StringComparison.Ordinal))
-            return Problem(StatusCodes.Status403Forbidden, "Wrong entity", $"This key belongs to another entity than \"{evt.Entity}\".");
+        if (!string.Equals(checkedEvent.Entity, principal.Entity, StringComparison.Ordinal))
+            return Problem(StatusCodes.Status403Forbidden, "Wrong entity", $"This key belongs to another entity than \"{checkedEvent.Entity}\".");
 
-        Activity.Current?.SetTag("automations.entity", evt.Entity);
-        Activity.Current?.SetTag("automations.project", evt.Project);
-        Activity.Current?.SetTag("automations.event_type", evt.EventType);
-        var result = await store.StoreAsync(evt, "http", ct);
+        Activity.Current?.SetTag("automations.entity", checkedEvent.Entity);
+        Activity.Current?.SetTag("automations.project", checkedEvent.Project);
+        Activity.Current?.SetTag("automations.event_type", checkedEvent.EventType);
+        var result = checkedEvent.Run is { } run ? await store.StoreAsync(run, "http", ct) : await store.StoreAsync(checkedEvent.Artifact!, "http", ct);
         Activity.Current?.SetTag("automations.event_id", result.Id);
         if (result.Duplicate) metrics.Duplicate("http");
-        else metrics.Accepted("http", evt.EventType);
+        else metrics.Accepted("http", checkedEvent.EventType);
         // traceId: the operator's handle to open this event's trace in Jaeger (or grep the JSON logs for it).
-        return Results.Accepted($"/v1/events/{result.Id}", new { id = result.Id, eventId = evt.EventId, duplicate = result.Duplicate, traceId = Activity.Current?.TraceId.ToHexString() });
+        return Results.Accepted($"/v1/events/{result.Id}", new { id = result.Id, eventId = checkedEvent.EventId, duplicate = result.Duplicate, traceId = Activity.Current?.TraceId.ToHexString() });
     }
 
     private static IResult Problem(int status, string title, string detail) => Results.Problem(statusCode: status, title: title, detail: detail);

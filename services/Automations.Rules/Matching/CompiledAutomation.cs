@@ -18,14 +18,22 @@ public sealed class CompiledAutomation
         {
             _alias = FilterRegex.Compile(row.AliasRegex, regexTimeout);
             _tag = FilterRegex.Compile(row.TagRegex, regexTimeout);
+            Run = RunEvents.RunTrigger.For(row, regexTimeout);
         }
         catch (ArgumentException ex)
         {
             Invalid = $"invalid filter regex: {ex.Message}";
         }
+        catch (System.Text.Json.JsonException ex)
+        {
+            Invalid = $"invalid run filter: {ex.Message}";
+        }
     }
 
     public AutomationRow Row { get; }
+
+    /// <summary>The run trigger of a run automation (RUN_STATE, RUN_METRIC_*); null for an artifact automation.</summary>
+    public RunEvents.RunTrigger? Run { get; }
 
     /// <summary>Set when a stored filter does not compile: such an automation never matches.</summary>
     public string? Invalid { get; }

@@ -81,7 +81,7 @@ public static class ArtifactEventValidator
         var eventType = Str("eventType", true, 64);
         if (eventType is not null && !EventTypes.IsKnown(eventType))
         {
-            errors.Add(new FieldError("eventType", $"unknown event type \"{eventType}\"; expected one of {string.Join(", ", EventTypes.All)}"));
+            errors.Add(new FieldError("eventType", $"unknown event type \"{eventType}\"; expected one of {string.Join(", ", EventTypes.All.Concat(RunEventTypes.Produced))}"));
             eventType = null;
         }
         var entity = Str("entity", true, NameRules.MaxEntityLength, NameRules.CheckEntity);

@@ -287,7 +287,7 @@ public static partial class PayloadTemplate
             if (!NamePattern().IsMatch(name))
                 errors.Add($"${{{name}}} is not a valid placeholder name");
             else if (!TemplateVariables.IsKnown(name) && !secrets.Contains(name))
-                errors.Add($"${{{name}}} is neither a template variable ({string.Join(", ", TemplateVariables.Names)}, artifact_metadata.KEY) nor a secret of this team");
+                errors.Add($"${{{name}}} is neither a template variable ({string.Join(", ", TemplateVariables.Names)}, artifact_metadata.KEY; for run automations {string.Join(", ", TemplateVariables.RunNames)}) nor a secret of this team");
         }
         if (UnterminatedPlaceholder(template))
             errors.Add("the payload has a `${` without its closing `}`; write `$${` for a literal `${`");

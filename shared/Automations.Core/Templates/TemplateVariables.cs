@@ -15,7 +15,15 @@ public static class TemplateVariables
         "artifact_version_index", "alias", "tag", "project_name", "entity_name", "automation_name",
     ];
 
-    private static readonly HashSet<string> Known = [.. Names];
+    /// <summary>The variables of run automations (RUN_STATE, RUN_METRIC_THRESHOLD, RUN_METRIC_CHANGE), beside the shared ones.</summary>
+    public static readonly IReadOnlyList<string> RunNames =
+    [
+        "run_id", "run_name", "run_state", "run_user", "run_tags", "run_url", "run_step",
+        "metric_name", "metric_value", "metric_threshold", "metric_prior_value", "metric_agg", "metric_window",
+    ];
+
+    private static readonly HashSet<string> Known = [.. Names, .. RunNames];
+    private static readonly HashSet<string> RunNameSet = [.. RunNames];
 
     public static bool IsKnown(string name) =>
         Known.Contains(name) || (name.StartsWith(MetadataPrefix, StringComparison.Ordinal) && name.Length > MetadataPrefix.Length);
@@ -44,11 +52,46 @@ public static class TemplateVariables
         return name =>
         {
             if (values.TryGetValue(name, out var v)) return v;
+            if (RunNameSet.Contains(name)) return "";
             if (!name.StartsWith(MetadataPrefix, StringComparison.Ordinal)) return null; // a secret name: left for the sender
             metadata ??= ParseMetadata(e.MetadataJson);
             return metadata.TryGetValue(name[MetadataPrefix.Length..], out var m) ? m : "";
         };
     }
+
+    /// <summary>
+    /// The values for one run event and automation. The artifact names render empty; <c>event_author</c> is the run's
+    /// user. <paramref name="metric"/> is what fired a metric automation (null for RUN_STATE: the metric names render empty).
+    /// </summary>
+    public static Func<string, string?> For(RunEventReceived e, string automationName, string? runUrlBase, MetricFired? metric)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["event_type"] = e.EventType,
+            ["event_author"] = e.User ?? "",
+            ["project_name"] = e.Project,
+            ["entity_name"] = e.Entity,
+            ["automation_name"] = automationName,
+            ["run_id"] = e.RunId,
+            ["run_name"] = e.RunName ?? "",
+            ["run_state"] = e.State ?? "",
+            ["run_user"] = e.User ?? "",
+            ["run_tags"] = e.Tags is { Count: > 0 } tags ? string.Join(",", tags) : "",
+            ["run_url"] = string.IsNullOrEmpty(runUrlBase) ? ""
+                : $"{runUrlBase.TrimEnd('/')}/{Uri.EscapeDataString(e.Entity)}/{Uri.EscapeDataString(e.Project)}/runs/{Uri.EscapeDataString(e.RunId)}",
+            ["run_step"] = e.Step?.ToString(CultureInfo.InvariantCulture) ?? "",
+            ["metric_name"] = metric?.Name ?? "",
+            ["metric_value"] = Number(metric?.Value),
+            ["metric_threshold"] = Number(metric?.Threshold),
+            ["metric_prior_value"] = Number(metric?.PriorValue),
+            ["metric_agg"] = metric?.Agg ?? "",
+            ["metric_window"] = metric?.Window.ToString(CultureInfo.InvariantCulture) ?? "",
+        };
+        // Secret names are left for the sender; every other known name renders empty (an artifact name on a run event).
+        return name => values.TryGetValue(name, out var v) ? v : IsKnown(name) ? "" : null;
+    }
+
+    private static string Number(double? d) => d?.ToString("R", CultureInfo.InvariantCulture) ?? "";
 
     private static string VersionLabel(ArtifactEventReceived e) =>
         !string.IsNullOrEmpty(e.Alias) ? e.Alias : e.VersionIndex is { } i ? $"v{i.ToString(CultureInfo.InvariantCulture)}" : "latest";
@@ -64,3 +107,6 @@ public static class TemplateVariables
         return result;
     }
 }
+
+/// <summary>What fired a metric automation, for its template: the metric, the (aggregated) value, the threshold or change amount.</summary>
+public sealed record MetricFired(string Name, double Value, double Threshold, double? PriorValue, string Agg, int Window);

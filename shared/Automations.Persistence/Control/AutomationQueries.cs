@@ -23,6 +23,8 @@ public sealed class AutomationRow
     public Guid? QueueId { get; set; }
     public string? TargetProject { get; set; }
     public string? OverridesJson { get; set; }
+    /// <summary>Run automations: their run filter (Automations.Core.Runs.RunFilter as JSON); null for artifact automations.</summary>
+    public string? RunFilterJson { get; set; }
 }
 
 /// <summary>Read queries over control.automations and the launch tables, for workers (they never write control).</summary>
@@ -33,7 +35,7 @@ public static class AutomationQueries
         a.id as Id, a.entity_id as EntityId, e.name as Entity, a.project as Project, a.name as Name, a.event_type as EventType,
         a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex, a.action_type as ActionType,
         a.webhook_id as WebhookId, a.payload as Payload, a.job_id as JobId, a.job_version as JobVersion, a.queue_id as QueueId,
-        a.target_project as TargetProject, a.overrides::text as OverridesJson
+        a.target_project as TargetProject, a.overrides::text as OverridesJson, a.run_filter::text as RunFilterJson
         """;
 
     /// <summary>

@@ -1,0 +1,16 @@
+namespace Automations.Core.Events;
+
+/// <summary>A validated run event (RUN_STATE or RUN_METRIC) as a producer sent it (HTTP body or raw AMQP message).</summary>
+public sealed record RunEvent(
+    string EventId,
+    string EventType,
+    string Entity,
+    string Project,
+    string RunId,
+    string? RunName,
+    string? User,
+    IReadOnlyList<string>? Tags,
+    string? State,
+    long? Step,
+    IReadOnlyDictionary<string, double>? Metrics,
+    DateTimeOffset OccurredAt);
