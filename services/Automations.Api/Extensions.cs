@@ -44,6 +44,7 @@ public static class Extensions
             .MapKeys()
             .MapSecrets()
             .MapWebhooks()
+            .MapIntegrations()
             .MapAutomations()
             .MapQueues()
             .MapJobs();

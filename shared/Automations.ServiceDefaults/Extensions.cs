@@ -67,7 +67,11 @@ public static class Extensions
             .WithTracing(t => t
                 .AddSource(Telemetry.Name, "MassTransit")
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
-                .AddHttpClientInstrumentation()
+                .AddHttpClientInstrumentation(o =>
+                {
+                    o.EnrichWithHttpRequestMessage = Http.SecretUrls.Redact;
+                    o.EnrichWithHttpResponseMessage = (activity, response) => Http.SecretUrls.Redact(activity, response.RequestMessage);
+                })
                 .AddNpgsql())
             .WithMetrics(m => m
                 .AddMeter(Telemetry.Name, "MassTransit")

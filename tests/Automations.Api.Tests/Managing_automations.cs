@@ -141,7 +141,7 @@ public class Managing_automations(AutomationsFixture fx) : IClassFixture<Automat
             { Body("""{"type":"ADD_ARTIFACT_ALIAS","aliasRegex":"(unclosed"}""", hook), "event.aliasRegex", "not a valid regular expression" },
             { Body("""{"type":"ADD_ARTIFACT_ALIAS","tagRegex":"[z-a]"}""", hook), "event.tagRegex", "not a valid regular expression" },
             { """{"name":"ok","event":{"type":"CREATE_ARTIFACT","collection":"c"}}""", "action", "required" },
-            { Body(ev, """{"type":"email"}"""), "action.type", "not webhook or launch" },
+            { Body(ev, """{"type":"email"}"""), "action.type", "not webhook, launch, notification or no_op" },
             { Body(ev, """{"type":"webhook","payload":"{}"}"""), "action.webhook", "required" },
             { Body(ev, """{"type":"webhook","webhook":"nope","payload":"{}"}"""), "action.webhook", "no webhook named 'nope'" },
             { Body(ev, """{"type":"webhook","webhook":"globex-hook","payload":"{}"}"""), "action.webhook", "no webhook named 'globex-hook'" },

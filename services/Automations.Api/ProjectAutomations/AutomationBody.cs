@@ -29,10 +29,21 @@ public sealed class EventFilter
     public Automations.Core.Runs.MetricFilter? Metric { get; set; }
 }
 
-/// <summary>`{type: "webhook", webhook, payload}` or `{type: "launch", job, jobVersion, overrides, targetProject, queue}`.</summary>
+/// <summary>
+/// `{type: "webhook", webhook, payload}`, `{type: "launch", job, jobVersion, overrides, targetProject, queue}`,
+/// `{type: "notification", integration, title, text, severity}` (W&amp;B's SendNotification) or `{type: "no_op"}` (W&amp;B's DoNothing).
+/// </summary>
 public sealed class AutomationAction
 {
     public string? Type { get; set; }
+    /// <summary>A notification's Slack or Teams integration, by name.</summary>
+    public string? Integration { get; set; }
+    /// <summary>A notification's title: a template string (the payload's `${name}` variables and team secrets).</summary>
+    public string? Title { get; set; }
+    /// <summary>A notification's text (Slack mrkdwn): a template string, as the title.</summary>
+    public string? Text { get; set; }
+    /// <summary>info, warning or error (W&amp;B's INFO, WARN, ERROR are accepted); info when omitted.</summary>
+    public string? Severity { get; set; }
     public string? Webhook { get; set; }
     /// <summary>The JSON template, as a string; a JSON object or array is accepted too and kept as its text. Anything else is refused.</summary>
     public JsonElement? Payload { get; set; }

@@ -4,6 +4,7 @@ using Automations.Api.Http;
 using Automations.Contracts;
 using Automations.Core.Filters;
 using Automations.Core.Runs;
+using Automations.Core.Notifications;
 using Automations.Core.Templates;
 using Automations.Core.Validation;
 using Dapper;
@@ -24,7 +25,9 @@ public static class AutomationValidator
         string Name, string? Description, bool Enabled, string EventType, string? Collection, string? AliasRegex, string? TagRegex,
         string ActionType, Guid? WebhookId, string? Payload, Guid? JobId, int? JobVersion, Guid? QueueId, string? TargetProject, string? OverridesJson,
         IReadOnlyList<AutomationWarning> Warnings,
-        string? RunFilterJson = null);
+        string? RunFilterJson = null, string? NotificationTitle = null, string? NotificationText = null, string? NotificationSeverity = null);
+
+    public const string ActionTypesText = "webhook, launch, notification or no_op";
 
     public static async Task<(Resolved? Value, IResult? Error)> CheckAsync(AutomationBody body, Guid entityId, NpgsqlConnection c)
     {
@@ -62,15 +65,45 @@ public static class AutomationValidator
 
         var a = body.Action;
         Guid? webhookId = null, jobId = null, queueId = null;
-        string? payload = null, overrides = null;
+        string? payload = null, overrides = null, title = null, text = null, severity = null;
         var warnings = new List<AutomationWarning>();
-        if (a is null) errors.Add("action", "is required: {type: webhook, webhook, payload} or {type: launch, job, jobVersion, queue, overrides, targetProject}");
+        if (a is null)
+            errors.Add("action", "is required: {type: webhook, webhook, payload}, {type: launch, job, jobVersion, queue, overrides, targetProject}, " +
+                "{type: notification, integration, title, text, severity} or {type: no_op}");
+        else if (a.Type == "no_op") { }
+        else if (a.Type == "notification")
+        {
+            string? kind = null;
+            if (string.IsNullOrWhiteSpace(a.Integration)) errors.Add("action.integration", "is required (a Slack or Teams integration name of this entity)");
+            else
+            {
+                var found = await c.QuerySingleOrDefaultAsync<IntegrationRef>(
+                    "select id as Id, kind as Kind from control.webhooks where entity_id = @entityId and name = @name and kind <> 'generic'",
+                    new { entityId, name = a.Integration });
+                if (found is null) errors.Add("action.integration", $"there is no integration named '{a.Integration}' in this entity (GET /integrations)");
+                else
+                {
+                    webhookId = found.Id;
+                    kind = found.Kind;
+                }
+            }
+            severity = a.Severity is null ? Severities.Info : Severities.Normalize(a.Severity);
+            if (severity is null) errors.Add("action.severity", $"'{a.Severity}' is not one of {string.Join(", ", Severities.All)}");
+            var secrets = (await c.QueryAsync<string>("select name from control.secrets where entity_id = @entityId", new { entityId })).AsList();
+            title = CheckMessagePart(errors, "action.title", a.Title, NotificationMessage.MaxTitleLength, secrets);
+            text = CheckMessagePart(errors, "action.text", a.Text, NotificationMessage.MaxTextLength, secrets);
+            if (kind is not null && severity is not null && title is not null && text is not null)
+                payload = NotificationMessage.Template(kind, title, text, severity);
+        }
+        else if (a.Type is "webhook" or "launch" && (a.Integration ?? a.Title ?? a.Text ?? a.Severity) is not null)
+            errors.Add("action.type", $"integration, title, text and severity belong to a notification action; this one is {a.Type}");
+        if (a is null || a.Type is "no_op" or "notification") { }
         else if (a.Type == "webhook")
         {
             if (string.IsNullOrWhiteSpace(a.Webhook)) errors.Add("action.webhook", "is required (a webhook name of this entity)");
             else
             {
-                webhookId = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.webhooks where entity_id = @entityId and name = @name", new { entityId, name = a.Webhook });
+                webhookId = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.webhooks where entity_id = @entityId and name = @name and kind = 'generic'", new { entityId, name = a.Webhook });
                 if (webhookId is null) errors.Add("action.webhook", $"there is no webhook named '{a.Webhook}' in this entity");
             }
             payload = a.PayloadText;
@@ -112,11 +145,28 @@ public static class AutomationValidator
             if (!string.IsNullOrWhiteSpace(a.TargetProject) && NameRules.CheckProject(a.TargetProject) is { } projectRule)
                 errors.Add("action.targetProject", projectRule);
         }
-        else errors.Add("action.type", string.IsNullOrEmpty(a.Type) ? "is required: webhook or launch" : $"'{a.Type}' is not webhook or launch");
+        else errors.Add("action.type", string.IsNullOrEmpty(a.Type) ? $"is required: {ActionTypesText}" : $"'{a.Type}' is not {ActionTypesText}");
 
         if (errors.Any) return (null, errors.ToResult());
         return (new Resolved(body.Name!.Trim(), body.Description, body.Enabled ?? true, ev!.Type!, Empty(ev.Collection), Empty(ev.AliasRegex), Empty(ev.TagRegex),
-            a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides, warnings, runFilter?.ToJson()), null);
+            a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides, warnings,
+            runFilter?.ToJson(), title, text, severity), null);
+    }
+
+    private sealed class IntegrationRef
+    {
+        public Guid Id { get; set; }
+        public string Kind { get; set; } = "";
+    }
+
+    /// <summary>A notification's title or text: required, short enough for Slack, and a template whose names all exist.</summary>
+    private static string? CheckMessagePart(Errors errors, string field, string? value, int maxLength, IEnumerable<string> secrets)
+    {
+        if (string.IsNullOrWhiteSpace(value)) { errors.Add(field, "is required"); return null; }
+        if (value.Length > maxLength) { errors.Add(field, $"must be at most {maxLength} characters (Slack's limits)"); return null; }
+        var problems = PayloadTemplate.Validate(JsonSerializer.Serialize(value), secrets);
+        foreach (var problem in problems) errors.Add(field, problem.Replace("the payload", "the text", StringComparison.Ordinal));
+        return problems.Count == 0 ? value : null;
     }
 
     private static string? Empty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;

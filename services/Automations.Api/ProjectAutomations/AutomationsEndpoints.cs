@@ -74,6 +74,9 @@ public static class AutomationsEndpoints
         public string? TargetProject { get; set; }
         public string? Overrides { get; set; }
         public string? RunFilter { get; set; }
+        public string? NotificationTitle { get; set; }
+        public string? NotificationText { get; set; }
+        public string? NotificationSeverity { get; set; }
         public string? CreatedBy { get; set; }
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
@@ -87,6 +90,7 @@ public static class AutomationsEndpoints
                    a.event_type as EventType, a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex,
                    a.action_type as ActionType, w.name as Webhook, a.payload as Payload, j.name as Job, a.job_version as JobVersion,
                    q.name as Queue, a.target_project as TargetProject, a.overrides::text as Overrides, a.run_filter::text as RunFilter, u.name as CreatedBy,
+                   a.notification_title as NotificationTitle, a.notification_text as NotificationText, a.notification_severity as NotificationSeverity,
                    a.created_at as CreatedAt, a.updated_at as UpdatedAt
             from control.automations a
             left join control.webhooks w on w.id = a.webhook_id
@@ -96,13 +100,18 @@ public static class AutomationsEndpoints
             where a.entity_id = @entityId and a.project = @project and a.id = @id
             """, new { entityId, project, id }, tx);
         if (r is null) return null;
-        object action = r.ActionType == "webhook"
-            ? new { type = "webhook", webhook = r.Webhook, payload = r.Payload }
-            : new
+        object action = r.ActionType switch
+        {
+            "webhook" => new { type = "webhook", webhook = r.Webhook, payload = r.Payload },
+            "no_op" => new { type = "no_op" },
+            // The payload made of these (NotificationMessage) is not shown: it follows from them and the integration's kind.
+            "notification" => new { type = "notification", integration = r.Webhook, title = r.NotificationTitle, text = r.NotificationText, severity = r.NotificationSeverity },
+            _ => new
             {
                 type = "launch", job = r.Job, jobVersion = r.JobVersion, queue = r.Queue, targetProject = r.TargetProject,
                 overrides = r.Overrides is null ? (JsonElement?)null : JsonSerializer.Deserialize<JsonElement>(r.Overrides),
-            };
+            },
+        };
         var run = Automations.Core.Runs.RunFilter.FromJson(r.RunFilter);
         return new AutomationView
         {
@@ -126,7 +135,7 @@ public static class AutomationsEndpoints
 
     // Validation reads outside the transaction; a webhook, job or queue deleted in between shows up as a foreign key violation.
     private static IResult ReferenceGone() =>
-        Problems.Conflict("action", "The webhook, job or queue this automation refers to was deleted meanwhile; check it and save again.");
+        Problems.Conflict("action", "The webhook, integration, job or queue this automation refers to was deleted meanwhile; check it and save again.");
 
     private static IResult Duplicate(string name) =>
         Problems.Conflict("name", $"An automation named '{name}' already exists in this project.");
@@ -147,15 +156,18 @@ public static class AutomationsEndpoints
             inserted = await c.ExecuteAsync(
                 """
                 insert into control.automations (id, entity_id, project, name, description, enabled, event_type, collection, alias_regex, tag_regex,
-                    action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, run_filter, created_by)
+                    action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, run_filter, created_by,
+                    notification_title, notification_text, notification_severity)
                 values (@id, @entityId, @project, @Name, @Description, @Enabled, @EventType, @Collection, @AliasRegex, @TagRegex,
-                    @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @RunFilterJson::jsonb, @userId)
+                    @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @RunFilterJson::jsonb, @userId,
+                    @NotificationTitle, @NotificationText, @NotificationSeverity)
                 on conflict (entity_id, project, name) do nothing
                 """,
                 new
                 {
                     id, entityId = caller.EntityId, project, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
                     a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, a.RunFilterJson, userId = caller.UserId,
+                    a.NotificationTitle, a.NotificationText, a.NotificationSeverity,
                 }, tx);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
@@ -186,13 +198,15 @@ public static class AutomationsEndpoints
                 update control.automations set name = @Name, description = @Description, enabled = @Enabled, event_type = @EventType,
                     collection = @Collection, alias_regex = @AliasRegex, tag_regex = @TagRegex, action_type = @ActionType,
                     webhook_id = @WebhookId, payload = @Payload, job_id = @JobId, job_version = @JobVersion, queue_id = @QueueId,
-                    target_project = @TargetProject, overrides = @OverridesJson::jsonb, run_filter = @RunFilterJson::jsonb, updated_at = now()
+                    target_project = @TargetProject, overrides = @OverridesJson::jsonb, run_filter = @RunFilterJson::jsonb, notification_title = @NotificationTitle,
+                    notification_text = @NotificationText, notification_severity = @NotificationSeverity, updated_at = now()
                 where id = @id and entity_id = @entityId and project = @project
                 """,
                 new
                 {
                     id, entityId = caller.EntityId, project, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
                     a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, a.RunFilterJson,
+                    a.NotificationTitle, a.NotificationText, a.NotificationSeverity,
                 }, tx);
         }
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Automations.Core.Secrets;
+using Automations.Persistence.Control;
 using Dapper;
 using Npgsql;
 
@@ -61,7 +62,50 @@ public static class SecretRotation
             }
             await tx.CommitAsync(ct);
         }
+        rotated += await RotateIntegrationUrlsAsync(db, cipher, logger, ct);
         if (rotated > 0) logger.LogInformation("Re-encrypted {Count} secrets under master key {KeyId}", rotated, cipher.ActiveKeyId);
+        return rotated;
+    }
+
+    /// <summary>The encrypted URLs of notification integrations (control.webhooks), the same way.</summary>
+    private static async Task<int> RotateIntegrationUrlsAsync(NpgsqlDataSource db, SecretCipher cipher, ILogger logger, CancellationToken ct)
+    {
+        var rotated = 0;
+        var failed = new List<Guid>();
+        while (true)
+        {
+            await using var c = await db.OpenConnectionAsync(ct);
+            await using var tx = await c.BeginTransactionAsync(ct);
+            var rows = (await c.QueryAsync<Row>(
+                """
+                select id as Id, entity_id as EntityId, name as Name, url_key_id as KeyId, url_nonce as Nonce, url_ciphertext as Ciphertext, url_tag as Tag
+                from control.webhooks where url_ciphertext is not null and url_key_id <> @active and not (id = any(@failed))
+                order by id limit 100 for update skip locked
+                """, new { active = cipher.ActiveKeyId, failed = failed.ToArray() }, tx)).ToList();
+            if (rows.Count == 0) break;
+            foreach (var row in rows)
+            {
+                var name = WebhookTarget.SecretUrlName(row.Id);
+                string value;
+                try
+                {
+                    value = cipher.Decrypt(row.EntityId, name, new EncryptedSecret(row.KeyId, row.Nonce, row.Ciphertext, row.Tag));
+                }
+                catch (CryptographicException)
+                {
+                    logger.LogError("The URL of integration {WebhookId} ({Name}) is under master key {KeyId}, which is not configured or does not decrypt it; left as is",
+                        row.Id, row.Name, row.KeyId);
+                    failed.Add(row.Id);
+                    continue;
+                }
+                var e = cipher.Encrypt(row.EntityId, name, value);
+                await c.ExecuteAsync(
+                    "update control.webhooks set url_key_id = @KeyId, url_nonce = @Nonce, url_ciphertext = @Ciphertext, url_tag = @Tag where id = @id",
+                    new { e.KeyId, e.Nonce, e.Ciphertext, e.Tag, id = row.Id }, tx);
+                rotated++;
+            }
+            await tx.CommitAsync(ct);
+        }
         return rotated;
     }
 }

@@ -172,15 +172,18 @@ public static class AutomationPages
 
     private sealed record WizardForm(
         string EventType, string Collection, string AliasRegex, string ActionType, string Webhook, string Payload,
-        string Job, string JobVersion, string Overrides, string TargetProject, string Queue, string Name, string Description)
+        string Job, string JobVersion, string Overrides, string TargetProject, string Queue, string Name, string Description,
+        string Integration = "", string Title = "", string Text = "", string Severity = "info")
     {
         public RunForm Run { get; init; } = RunForm.Empty;
 
-        public static WizardForm Empty => new(EventTypes.CreateArtifact, "", "", "webhook", "", RepositoryDispatchPayload, "", "", "", "", "", "", "");
+        public static WizardForm Empty => new(EventTypes.CreateArtifact, "", "", "webhook", "", RepositoryDispatchPayload, "", "", "", "", "", "", "",
+            Title: "New version of ${artifact_collection_name}", Text: "${artifact_version_string} by ${event_author}");
 
         public static WizardForm From(IFormCollection f) => new(f["eventType"].ToString(), f["collection"].ToString().Trim(), f["aliasRegex"].ToString().Trim(),
             f["actionType"].ToString(), f["webhook"].ToString(), f["payload"].ToString(), f["job"].ToString(), f["jobVersion"].ToString().Trim(),
-            f["overrides"].ToString().Trim(), f["targetProject"].ToString().Trim(), f["queue"].ToString(), f["name"].ToString().Trim(), f["description"].ToString().Trim())
+            f["overrides"].ToString().Trim(), f["targetProject"].ToString().Trim(), f["queue"].ToString(), f["name"].ToString().Trim(), f["description"].ToString().Trim(),
+            f["integration"].ToString().Trim(), f["title"].ToString(), f["text"].ToString(), f["severity"].ToString())
         {
             Run = RunForm.From(f),
         };
@@ -210,6 +213,9 @@ public static class AutomationPages
                 }
                 action = new { type = "launch", job = NullIfEmpty(Job), jobVersion = version, queue = NullIfEmpty(Queue), targetProject = NullIfEmpty(TargetProject), overrides };
             }
+            else if (ActionType == "notification")
+                action = new { type = "notification", integration = NullIfEmpty(Integration), title = NullIfEmpty(Title), text = NullIfEmpty(Text), severity = NullIfEmpty(Severity) };
+            else if (ActionType == "no_op") action = new { type = "no_op" };
             else action = new { type = ActionType, webhook = NullIfEmpty(Webhook), payload = Payload };
             return (errors.Count > 0 ? null : new { name = Name, description = NullIfEmpty(Description), enabled = true, @event = ev, action }, errors);
         }
@@ -226,7 +232,10 @@ public static class AutomationPages
         ["event.metric.name"] = "metric-name", ["event.metric.agg"] = "metric-agg", ["event.metric.window"] = "metric-window", ["event.metric.cmp"] = "metric-cmp",
         ["event.metric.threshold"] = "metric-threshold", ["event.metric.priorWindow"] = "metric-prior-window", ["event.metric.changeType"] = "metric-change-type",
         ["event.metric.changeDir"] = "metric-change-dir", ["event.metric.changeAmount"] = "metric-change-amount",
+        ["action.integration"] = "integration", ["action.title"] = "title", ["action.text"] = "text", ["action.severity"] = "severity",
     };
+
+    private static readonly (string, string)[] SeverityOptions = [("info", "Info"), ("warning", "Warning"), ("error", "Error")];
 
     private const string WizardScript =
         """
@@ -277,6 +286,8 @@ public static class AutomationPages
         var queues = await api.GetAsync(s.Key, entityApi + "/queues", ct);
         // Secret names are for admins (the API answers 403 to members): members see the variables only.
         var secrets = s.IsAdmin ? await api.GetAsync(s.Key, entityApi + "/secrets", ct) : null;
+        // Integrations are listed to admins only; a member names one.
+        var integrations = s.IsAdmin ? await api.GetAsync(s.Key, entityApi + "/integrations", ct) : null;
         var secretNames = secrets is { Ok: true } ? Items(secrets.Body).Select(x => Str(x, "name")).ToList() : [];
 
         static List<(string, string)> Names(ApiAnswer a, string none) =>
@@ -284,6 +295,9 @@ public static class AutomationPages
 
         var radio = (string value, string text) =>
             $"""<label class="radio"><input type="radio" name="actionType" value="{value}"{(form.ActionType == value ? " checked" : "")}> {E(text)}</label>""";
+        var integrationField = integrations is { Ok: true }
+            ? Select("Integration", "integration", "integration", form.Integration, Names(integrations, "(choose an integration)"), errors, "action.integration")
+            : Input("Integration", "integration", "integration", form.Integration, errors, "action.integration", hint: "The name of a Slack or Teams integration (team admins add them)");
         var vars = string.Concat(TemplateVariables.Names.Select(n => $"<code>${{{E(n)}}}</code>")) + "<code>${artifact_metadata.KEY}</code>"
             + "<br>Run events: " + string.Concat(TemplateVariables.RunNames.Select(n => $"<code>${{{E(n)}}}</code>"));
         var secretList = s.IsAdmin
@@ -317,7 +331,7 @@ public static class AutomationPages
             {Select("Direction", "metricChangeDir", "metric-change-dir", form.Run.ChangeDir, ChangeDirOptions, errors, "event.metric.changeDir")}
             {Input("Amount", "metricChangeAmount", "metric-change-amount", form.Run.ChangeAmount, errors, "event.metric.changeAmount")}</div>
             {FieldErrors(errors, "event", "event")}</fieldset>
-            <fieldset><legend>2. Action type</legend><div role="radiogroup" aria-label="Action type">{radio("webhook", "Webhook")} {radio("launch", "Jobs (Launch)")}</div>
+            <fieldset><legend>2. Action type</legend><div role="radiogroup" aria-label="Action type">{radio("webhook", "Webhook")} {radio("launch", "Jobs (Launch)")} {radio("notification", "Slack or Teams notification")} {radio("no_op", "Do nothing (try the trigger)")}</div>
             {FieldErrors(errors, "action.type", "action-type")}</fieldset>
             <fieldset data-action="webhook"><legend>3. Webhook</legend>
             {Select("Webhook", "webhook", "webhook", form.Webhook, Names(webhooks, "(choose a webhook)"), errors, "action.webhook")}
@@ -332,6 +346,12 @@ public static class AutomationPages
             <textarea id="overrides" name="overrides" spellcheck="false" style="min-height:5rem">{E(form.Overrides)}</textarea>{FieldErrors(errors, "action.overrides", "overrides")}</div>
             {Input("Target project (optional)", "targetProject", "target-project", form.TargetProject, errors, "action.targetProject")}
             {Select("Queue", "queue", "queue", form.Queue, Names(queues, "(choose a queue)"), errors, "action.queue")}</fieldset>
+            <fieldset data-action="notification"><legend>3. Notification</legend>
+            {integrationField}
+            {Input("Title", "title", "title", form.Title, errors, "action.title", hint: "Same variables and secrets as a payload; at most 128 characters")}
+            <div class="field"><label for="text">Text (Slack mrkdwn)</label><textarea id="text" name="text" style="min-height:5rem">{E(form.Text)}</textarea>{FieldErrors(errors, "action.text", "text")}</div>
+            {Select("Severity", "severity", "severity", form.Severity, SeverityOptions, errors, "action.severity")}</fieldset>
+            <fieldset data-action="no_op"><legend>3. Do nothing</legend><p>Each matching event records a finished run in the history and sends nothing: a safe way to try a trigger.</p></fieldset>
             <fieldset><legend>4. Details</legend>
             {Input("Automation name", "name", "automation-name", form.Name, errors, "name", required: true)}
             <div class="field"><label for="description">Description (optional)</label><textarea id="description" name="description" style="min-height:4rem">{E(form.Description)}</textarea>{FieldErrors(errors, "description", "description")}</div>
@@ -438,6 +458,9 @@ public static class AutomationPages
             : $"""<div class="table"><table id="runs" class="stack"><thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts and responses</th></tr></thead><tbody>{rows}</tbody></table></div>""";
         var actionText = isWebhook
             ? $"""Webhook <strong>{E(action, "webhook")}</strong><pre>{E(action, "payload")}</pre>"""
+            : Str(action, "type") == "no_op" ? "Do nothing (each match records a finished run)"
+            : Str(action, "type") == "notification"
+            ? $"""Notify <strong>{E(action, "integration")}</strong> ({E(action, "severity")}): <strong>{E(action, "title")}</strong><pre>{E(action, "text")}</pre>"""
             : $"""Job <strong>{E(action, "job")}</strong> v{E(action, "jobVersion")} on queue <strong>{E(action, "queue")}</strong>{(Str(action, "targetProject").Length > 0 ? " → project " + E(action, "targetProject") : "")}""";
         var enabled = a.Body.TryGetProperty("enabled", out var en) && en.ValueKind == JsonValueKind.True;
         var body = $"""

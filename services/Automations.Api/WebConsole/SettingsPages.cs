@@ -23,7 +23,65 @@ public static class SettingsPages
         g.MapPost("/settings/webhooks/{id:guid}/delete", DeleteWebhookAsync);
         g.MapGet("/settings/webhooks/{id:guid}/test", (Guid id, HttpContext http, ConsoleApi api) => TestPageAsync(id, http, api, null, null));
         g.MapPost("/settings/webhooks/{id:guid}/test", TestWebhookAsync);
+        g.MapGet("/settings/integrations", (HttpContext http, ConsoleApi api) => IntegrationsAsync(http, api, null, null));
+        g.MapPost("/settings/integrations", CreateIntegrationAsync);
+        g.MapPost("/settings/integrations/{id:guid}/delete", DeleteIntegrationAsync);
         return g;
+    }
+
+    // ---- integrations (admins) ----
+
+    private static readonly (string, string)[] IntegrationKindOptions = [("slack", "Slack incoming webhook"), ("teams", "Microsoft Teams (Workflows) webhook")];
+
+    private static async Task<IResult> IntegrationsAsync(HttpContext http, ConsoleApi api, Dictionary<string, List<string>>? errors, (string Name, string Kind)? form)
+    {
+        var s = http.Session();
+        if (!s.IsAdmin) return ConsoleSetup.AdminOnly(http);
+        var list = await api.GetAsync(s.Key, Api(s) + "/integrations", http.RequestAborted);
+        if (!list.Ok) return Error(http, (int)list.Status, "Integrations", list.Detail, s);
+        var rows = new StringBuilder();
+        foreach (var x in Items(list.Body))
+        {
+            var disabled = Str(x, "disabledAt").Length > 0;
+            rows.Append($"""
+                <tr><td data-label="Name">{E(x, "name")}</td><td data-label="Kind">{E(x, "kind")}</td><td data-label="URL"><code>{E(x, "url")}</code></td>
+                <td data-label="Status">{(disabled ? $"""<span class="badge off">disabled</span> {E(x, "disabledReason")}""" : """<span class="badge on">active</span>""")}</td>
+                <td data-label=""><form method="post" action="{Here(s)}/integrations/{E(x, "id")}/delete" onsubmit="return confirm('Delete this integration?')">{Csrf(http)}
+                <button class="danger" type="submit" aria-label="Delete integration {E(x, "name")}">Delete</button></form></td></tr>
+                """);
+        }
+        var table = rows.Length == 0 ? "<p>No integrations yet.</p>"
+            : $"""<div class="table"><table id="integrations" class="stack"><thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">URL</th><th scope="col">Status</th><th scope="col"><span class="sr">Actions</span></th></tr></thead><tbody>{rows}</tbody></table></div>""";
+        var body = $"""
+            <section aria-labelledby="list-h"><h2 id="list-h">Notification integrations</h2><p><small>Slack and Teams incoming-webhook URLs are stored encrypted and shown masked.</small></p>{table}</section>
+            <section aria-labelledby="new-h"><h2 id="new-h">New integration</h2>
+            <form method="post" action="{Here(s)}/integrations" id="new-integration">{Csrf(http)}{OtherErrors(errors, "name", "kind", "url")}
+            {Input("Name", "name", "integration-name", form?.Name, errors, "name", required: true)}
+            {Select("Kind", "kind", "integration-kind", form?.Kind ?? "slack", IntegrationKindOptions, errors, "kind")}
+            {Input("Incoming-webhook URL", "url", "integration-url", null, errors, "url", type: "password", required: true, hint: "e.g. https://hooks.slack.com/services/…; kept secret, never shown again")}
+            <button type="submit">Create integration</button></form></section>
+            """;
+        return Page(http, "Team settings · Integrations", body, s, errors is null ? 200 : 400);
+    }
+
+    private static async Task<IResult> CreateIntegrationAsync(HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        if (!s.IsAdmin) return ConsoleSetup.AdminOnly(http);
+        var form = await http.Request.ReadFormAsync(http.RequestAborted);
+        var (name, kind) = (form["name"].ToString().Trim(), form["kind"].ToString());
+        var answer = await api.PostAsync(s.Key, Api(s) + "/integrations", new { name, kind, url = form["url"].ToString().Trim() }, http.RequestAborted);
+        if (!answer.Ok) return await IntegrationsAsync(http, api, answer.Errors(), (name, kind));
+        return Results.Redirect(Here(s) + "/integrations");
+    }
+
+    private static async Task<IResult> DeleteIntegrationAsync(Guid id, HttpContext http, ConsoleApi api)
+    {
+        var s = http.Session();
+        if (!s.IsAdmin) return ConsoleSetup.AdminOnly(http);
+        var answer = await api.DeleteAsync(s.Key, $"{Api(s)}/integrations/{id}", http.RequestAborted);
+        if (!answer.Ok) return await IntegrationsAsync(http, api, new() { [""] = [answer.Detail] }, null);
+        return Results.Redirect(Here(s) + "/integrations");
     }
 
     // ---- secrets ----

@@ -10,6 +10,7 @@ namespace Automations.Api.Webhooks;
 /// <summary>
 /// Team webhooks. Admins create, change and delete them; members may list and read them (read-only) so they can pick
 /// one for an automation. The secret and the access token are chosen by secret name; their values never leave the Api.
+/// Notification integrations live in the same table (another kind) and have their own endpoints (<see cref="IntegrationsEndpoints"/>).
 /// </summary>
 public static class WebhooksEndpoints
 {
@@ -42,7 +43,7 @@ public static class WebhooksEndpoints
         from control.webhooks w
         left join control.secrets s on s.id = w.secret_id
         left join control.secrets t on t.id = w.access_token_secret_id
-        where w.entity_id = @entityId
+        where w.entity_id = @entityId and w.kind = 'generic'
         """;
 
     public static RouteGroupBuilder MapWebhooks(this RouteGroupBuilder entity)
@@ -128,7 +129,7 @@ public static class WebhooksEndpoints
                 """
                 update control.webhooks set name = @Name, url = @Url, secret_id = @SecretId, access_token_secret_id = @AccessTokenId,
                        disabled_at = null, disabled_reason = null, updated_at = now()
-                where id = @id and entity_id = @entityId
+                where id = @id and entity_id = @entityId and kind = 'generic'
                 """, new { id, entityId, w.Name, w.Url, w.SecretId, w.AccessTokenId }, tx);
         }
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))
@@ -149,7 +150,7 @@ public static class WebhooksEndpoints
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         var found = await c.QuerySingleOrDefaultAsync<Guid?>(
-            "select id from control.webhooks where id = @id and entity_id = @entityId for update", new { id, entityId }, tx);
+            "select id from control.webhooks where id = @id and entity_id = @entityId and kind = 'generic' for update", new { id, entityId }, tx);
         if (found is null) return Problems.NotFound("The webhook");
         var users = (await c.QueryAsync<string>(
             "select project || '/' || name from control.automations where webhook_id = @id order by 1", new { id }, tx)).ToList();

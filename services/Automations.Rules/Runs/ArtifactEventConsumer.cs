@@ -46,7 +46,8 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         if (matched.Count == 0) return;
 
         var created = matched.Where((_, i) => result.Count(runs[i]) == 1).Select(a => a.Row.ActionType).ToList();
-        foreach (var group in created.GroupBy(t => t)) metrics.Run(RunStatus.Pending, group.Key, group.Count());
+        foreach (var group in created.GroupBy(t => t))
+            metrics.Run(group.Key == ActionTypes.NoOp ? RunStatus.Finished : RunStatus.Pending, group.Key, group.Count());
         // Per event, so Debug: at hundreds of events a second the console logger's lock would serialise the consumers
         // (the run history, metrics and traces carry the same facts).
         logger.LogDebug("Event {EventId} ({EventType} {Entity}/{Project}/{Collection}) fired {Runs} automation(s)",
@@ -63,12 +64,24 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         var commandId = Guid.CreateVersion7();
         var variables = TemplateVariables.For(e, a.Name);
         var eventJson = JsonSerializer.Serialize(e, Json.Options);
-        string payload;
+        string? payload;
         int? jobVersion = a.JobVersion;
-        object command;
-        if (a.ActionType == "webhook")
+        object? command;
+        string status = RunStatus.Pending;
+        string? reason = null;
+        if (a.ActionType == ActionTypes.NoOp)
         {
-            var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a webhook automation without a webhook");
+            // W&B's DoNothing: the run is the whole effect, so a trigger can be tried without sending anything.
+            payload = null;
+            command = null;
+            status = RunStatus.Finished;
+            reason = "no-op: the automation matched; nothing was sent";
+        }
+        else if (a.ActionType is ActionTypes.Webhook or ActionTypes.Notification)
+        {
+            // A notification is a webhook to its integration whose payload template the Api made from title, text and
+            // severity (NotificationMessage): rendered, delivered, retried and redelivered as one.
+            var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a {a.ActionType} automation without a webhook");
             payload = PayloadTemplate.Render(a.Payload ?? "{}", variables);
             command = new SendWebhook(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, webhookId, payload, e.OccurredAt, SendWebhook.SealedPayload);
         }
@@ -88,9 +101,11 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         var run = w.Execute(
             $"""
             insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
-                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status, received_at)
+                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status, reason,
+                                    finished_at, received_at)
             select @runId, @id, @name, @entity, @project, @eventId, @producerEventId, @eventType, @eventJson::jsonb,
-                   @actionType, @webhookId::uuid, @jobId::uuid, @jobVersion::int, @queueId::uuid, @targetProject::text, @commandId, @payload::text, 'Pending', @receivedAt
+                   @actionType, @webhookId::uuid, @jobId::uuid, @jobVersion::int, @queueId::uuid, @targetProject::text, @commandId, @payload::text,
+                   @status, @reason::text, case when @status = 'Finished' then now() end, @receivedAt
             where exists (select 1 from {inbox})
             on conflict do nothing
             returning 1
@@ -98,9 +113,9 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
             new
             {
                 runId, a.Id, a.Name, e.Entity, e.Project, e.EventId, e.ProducerEventId, e.EventType, eventJson, a.ActionType,
-                a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload, receivedAt = ReceivedAt(e),
+                a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload, status, reason, receivedAt = ReceivedAt(e),
             });
-        w.Publish(command, when: run, messageId: commandId);
+        if (command is not null) w.Publish(command, when: run, messageId: commandId);
         return run;
     }
 

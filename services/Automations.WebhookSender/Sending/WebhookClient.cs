@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Automations.Core.Secrets;
 using Automations.Core.Webhooks;
+using Automations.ServiceDefaults.Http;
 using Microsoft.Extensions.Options;
 
 namespace Automations.WebhookSender.Sending;
@@ -82,7 +83,7 @@ public sealed class WebhookClient : IDisposable
             ResponseHeaders = mask.Apply(result.ResponseHeaders),
             StartedAt = startedAt,
             DurationMs = clock.Elapsed.TotalMilliseconds,
-            RequestUrl = request.Url,
+            RequestUrl = request.ShownUrl ?? request.Url,
             RequestHeaders = mask.Apply(sentHeaders),
             RequestBody = mask.Apply(request.MaskedBody)!,
         };
@@ -97,6 +98,7 @@ public sealed class WebhookClient : IDisposable
         var timestamp = startedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bytes) };
         message.Options.Set(ConnectTo, destination.Addresses);
+        if (request.ShownUrl is { } shown) message.Options.Set(SecretUrls.Shown, shown);
         message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         message.Headers.UserAgent.ParseAdd(WebhookOptions.UserAgent);
         message.Headers.TryAddWithoutValidation("webhook-id", messageId);

@@ -68,7 +68,8 @@ public sealed class WebhookDirectory(NpgsqlDataSource dataSource, SecretCipher c
             var values = secrets.Values;
             return new WebhookRequest
             {
-                Url = webhook.Url,
+                Url = secrets.TargetUrl ?? webhook.Url,
+                ShownUrl = secrets.TargetUrl is null ? null : webhook.Url,
                 MessageId = messageId,
                 Body = expand(payload, n => values.TryGetValue(n, out var v) ? v : null),
                 MaskedBody = expand(payload, n => values.ContainsKey(n) ? SecretMask.Mask : null),
@@ -80,7 +81,11 @@ public sealed class WebhookDirectory(NpgsqlDataSource dataSource, SecretCipher c
         catch (Exception ex) when (ex is CryptographicException or JsonException or NotSupportedException)
         {
             // The exception's type only: a message could quote the payload.
-            return new WebhookRequest { Url = webhook.Url, MessageId = messageId, MaskedBody = payload, NotPrepared = $"could not prepare the request: {ex.GetType().Name}" };
+            return new WebhookRequest
+            {
+                Url = webhook.Url, ShownUrl = webhook.HasSecretUrl ? webhook.Url : null, MessageId = messageId, MaskedBody = payload,
+                NotPrepared = $"could not prepare the request: {ex.GetType().Name}",
+            };
         }
     }
 
@@ -95,7 +100,7 @@ public sealed class WebhookDirectory(NpgsqlDataSource dataSource, SecretCipher c
         await using (var connection = await dataSource.OpenConnectionAsync(ct))
             foreach (var s in await WebhookQueries.FindSecretsAsync(connection, webhook.EntityId, names, ct))
                 values[s.Name] = cipher.Decrypt(webhook.EntityId, s.Name, s.Value);
-        return webhook.Secrets[key] = new RequestSecrets(values, keys.SigningSecret, keys.AccessToken);
+        return webhook.Secrets[key] = new RequestSecrets(values, keys.SigningSecret, keys.AccessToken, keys.TargetUrl);
     }
 
     /// <summary>Drops expired webhooks now and then, so that decrypted secrets of webhooks no longer used do not stay in memory.</summary>
@@ -121,7 +126,10 @@ public sealed class KnownWebhook
         Id = target.Id;
         EntityId = target.EntityId;
         Entity = target.Entity;
+        Kind = target.Kind;
+        // An integration's real URL is a secret: only its shown form is kept here, the rest is decrypted with the keys.
         Url = target.Url;
+        HasSecretUrl = target.SecretUrl is not null;
         // The sender's own state (after a 410) applies until the webhook is updated in the Api.
         Disabled = target.DisabledAt is not null ? "the webhook is disabled: " + (target.DisabledReason ?? "by an admin")
             : disabledHere is { } here && here.DisabledAt >= target.UpdatedAt ? "the webhook is disabled: " + here.Reason
@@ -130,13 +138,20 @@ public sealed class KnownWebhook
         // is reported by each request until it is read again.
         _keys = new(() => new RequestSecrets(new Dictionary<string, string>(),
             target.Secret is { } s ? cipher.Decrypt(target.EntityId, s.Name, s.Value) : "",
-            target.AccessToken is { } t ? cipher.Decrypt(target.EntityId, t.Name, t.Value) : null));
+            target.AccessToken is { } t ? cipher.Decrypt(target.EntityId, t.Name, t.Value) : null,
+            target.SecretUrl is { } u ? cipher.Decrypt(target.EntityId, WebhookTarget.SecretUrlName(target.Id), u) : null));
     }
 
     public Guid Id { get; }
     public Guid EntityId { get; }
     public string Entity { get; }
+    /// <summary>Where to post; for a notification integration, the shown form of its secret URL.</summary>
     public string Url { get; }
+
+    /// <summary>generic, slack or teams.</summary>
+    public string Kind { get; }
+
+    public bool HasSecretUrl { get; }
 
     /// <summary>Why nothing may be delivered to it (disabled by an admin, or by a 410 since its last update); null when it may.</summary>
     public string? Disabled { get; }
@@ -147,11 +162,18 @@ public sealed class KnownWebhook
     internal ConcurrentDictionary<string, RequestSecrets> Secrets { get; } = new(StringComparer.Ordinal);
 }
 
-/// <summary>The secret values of a request and their mask.</summary>
-internal sealed class RequestSecrets(IReadOnlyDictionary<string, string> values, string signingSecret, string? accessToken)
+/// <summary>
+/// The secret values of a request and their mask. A secret URL is masked whole and by its path (an error or an echo may
+/// quote either).
+/// </summary>
+internal sealed class RequestSecrets(IReadOnlyDictionary<string, string> values, string signingSecret, string? accessToken, string? targetUrl = null)
 {
     public IReadOnlyDictionary<string, string> Values => values;
     public string SigningSecret => signingSecret;
     public string? AccessToken => accessToken;
-    public SecretMask Mask { get; } = new([accessToken, signingSecret, .. values.Values]);
+    public string? TargetUrl => targetUrl;
+    public SecretMask Mask { get; } = new([accessToken, signingSecret, targetUrl, PathOf(targetUrl), .. values.Values]);
+
+    private static string? PathOf(string? url) =>
+        url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.PathAndQuery.Length > 1 ? uri.PathAndQuery : null;
 }

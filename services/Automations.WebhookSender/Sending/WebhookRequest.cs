@@ -11,6 +11,9 @@ public sealed class WebhookRequest
 {
     public required string Url { get; init; }
 
+    /// <summary>What is shown of <see cref="Url"/> when it is a secret (a notification integration's); null when it is not.</summary>
+    public string? ShownUrl { get; init; }
+
     /// <summary>The `webhook-id` header: the delivery id, stable across retries.</summary>
     public required Guid MessageId { get; init; }
 

@@ -4,7 +4,11 @@ using Npgsql;
 
 namespace Automations.Persistence.Control;
 
-/// <summary>A webhook as the sender needs it: where to post, and its signing secret and access token still encrypted.</summary>
+/// <summary>
+/// A webhook as the sender needs it: where to post, and its signing secret and access token still encrypted. A
+/// notification integration (<paramref name="Kind"/> slack or teams) has its URL encrypted (<paramref name="SecretUrl"/>,
+/// bound to <see cref="SecretUrlName"/>); <paramref name="Url"/> is then only its shown form.
+/// </summary>
 public sealed record WebhookTarget(
     Guid Id,
     Guid EntityId,
@@ -15,7 +19,13 @@ public sealed record WebhookTarget(
     NamedSecret? AccessToken,
     DateTimeOffset? DisabledAt,
     string? DisabledReason,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    string Kind = "generic",
+    EncryptedSecret? SecretUrl = null)
+{
+    /// <summary>The name an integration's URL is encrypted under (never a team secret's: those are identifiers).</summary>
+    public static string SecretUrlName(Guid webhookId) => $"webhook-url/{webhookId:N}";
+}
 
 /// <summary>An encrypted team secret and the name it is bound to (the name is part of the cipher's associated data).</summary>
 public sealed record NamedSecret(string Name, EncryptedSecret Value);
@@ -29,6 +39,7 @@ public static class WebhookQueries
             """
             select w.id as Id, w.entity_id as EntityId, e.name as Entity, w.name as Name, w.url as Url,
                    w.disabled_at as DisabledAt, w.disabled_reason as DisabledReason, w.updated_at as UpdatedAt,
+                   w.kind as Kind, w.url_key_id as UrlKeyId, w.url_nonce as UrlNonce, w.url_ciphertext as UrlCiphertext, w.url_tag as UrlTag,
                    s.name as SecretName, s.key_id as SecretKeyId, s.nonce as SecretNonce, s.ciphertext as SecretCiphertext, s.tag as SecretTag,
                    t.name as TokenName, t.key_id as TokenKeyId, t.nonce as TokenNonce, t.ciphertext as TokenCiphertext, t.tag as TokenTag
             from control.webhooks w
@@ -41,7 +52,8 @@ public static class WebhookQueries
         return new WebhookTarget(row.Id, row.EntityId, row.Entity, row.Name, row.Url,
             row.SecretName is null ? null : new NamedSecret(row.SecretName, new EncryptedSecret(row.SecretKeyId!, row.SecretNonce!, row.SecretCiphertext!, row.SecretTag!)),
             row.TokenName is null ? null : new NamedSecret(row.TokenName, new EncryptedSecret(row.TokenKeyId!, row.TokenNonce!, row.TokenCiphertext!, row.TokenTag!)),
-            row.DisabledAt is { } d ? Utc(d) : null, row.DisabledReason, Utc(row.UpdatedAt));
+            row.DisabledAt is { } d ? Utc(d) : null, row.DisabledReason, Utc(row.UpdatedAt), row.Kind,
+            row.UrlCiphertext is null ? null : new EncryptedSecret(row.UrlKeyId!, row.UrlNonce!, row.UrlCiphertext, row.UrlTag!));
     }
 
     private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
@@ -66,6 +78,11 @@ public static class WebhookQueries
         public DateTime? DisabledAt { get; set; }
         public string? DisabledReason { get; set; }
         public DateTime UpdatedAt { get; set; }
+        public string Kind { get; set; } = "generic";
+        public string? UrlKeyId { get; set; }
+        public byte[]? UrlNonce { get; set; }
+        public byte[]? UrlCiphertext { get; set; }
+        public byte[]? UrlTag { get; set; }
         public string? SecretName { get; set; }
         public string? SecretKeyId { get; set; }
         public byte[]? SecretNonce { get; set; }

@@ -38,6 +38,10 @@ public static class HostileCases
              "action":{"type":"launch","job":"walk-job","jobVersion":1,"queue":"walk-queue",
                        "targetProject":"mnist-train","overrides":{"epochs":5,"optimizer":"adam"}}}
             """;
+        var notificationAutomation = $$$"""
+            {"name":"walk automation 4","event":{"type":"CREATE_ARTIFACT","collection":"eval-set"},
+             "action":{"type":"notification","integration":"{{{HostileInputFixture.IntegrationName}}}","title":"New ${artifact_collection_name}","text":"${artifact_version_string}","severity":"warning"}}
+            """;
         return (op.Method + " " + op.Path) switch
         {
             "POST /v1/entities/{entity}/members" => [new(O("""{"user":"walk-user","role":"member","email":"walk@example.com"}"""), [])],
@@ -49,7 +53,10 @@ public static class HostileCases
             "PUT /v1/entities/{entity}/webhooks/{id}" =>
                 [new(O($$"""{"name":"{{HostileInputFixture.WebhookName}}","url":"https://hooks.example/walk","secret":"{{HostileInputFixture.SecretName}}"}"""), [])],
             "POST /v1/entities/{entity}/projects/{project}/automations" or "PUT /v1/entities/{entity}/projects/{project}/automations/{id}" =>
-                [new(O(webhookAutomation), ["action.payload"]), new(O(launchAutomation), ["action.overrides"])],
+                [new(O(webhookAutomation), ["action.payload"]), new(O(launchAutomation), ["action.overrides"]), new(O(notificationAutomation), [])],
+            "POST /v1/entities/{entity}/integrations" => [new(O("""{"name":"walk slack 2","kind":"slack","url":"https://hooks.example/services/T/B/two"}"""), [])],
+            "PUT /v1/entities/{entity}/integrations/{id}" =>
+                [new(O($$"""{"name":"{{HostileInputFixture.IntegrationName}}","url":"https://hooks.example/services/T/B/walk"}"""), [])],
             "POST /v1/entities/{entity}/queues" => [new(O("""{"name":"walk-queue-2","description":"spare"}"""), [])],
             "PUT /v1/entities/{entity}/queues/{id}" => [new(O($$"""{"name":"{{HostileInputFixture.QueueName}}","description":"walk"}"""), [])],
             "POST /v1/entities/{entity}/jobs" => [new(O("""{"name":"walk-job-2","description":"spare"}"""), [])],
@@ -81,6 +88,7 @@ public static class HostileCases
         "name" => HostileInputFixture.SecretName,
         "user" => "bob",
         "id" when op.Path.Contains("/webhooks/{id}", StringComparison.Ordinal) => fx.WebhookId.ToString(),
+        "id" when op.Path.Contains("/integrations/{id}", StringComparison.Ordinal) => fx.IntegrationId.ToString(),
         "id" when op.Path.Contains("/automations/{id}", StringComparison.Ordinal) => fx.AutomationId.ToString(),
         "id" when op.Path.Contains("/jobs/{id}", StringComparison.Ordinal) => fx.JobId.ToString(),
         "id" when op.Path.Contains("/queues/{id}", StringComparison.Ordinal) => fx.QueueId.ToString(),

@@ -19,11 +19,13 @@ public class HostileInputFixture : SecurityFixture
     public const string QueueName = "walk-queue";
     public const string JobName = "walk-job";
     public const string AutomationName = "walk automation";
+    public const string IntegrationName = "walk slack";
 
     public Guid WebhookId { get; private set; }
     public Guid QueueId { get; private set; }
     public Guid JobId { get; private set; }
     public Guid AutomationId { get; private set; }
+    public Guid IntegrationId { get; private set; }
     public Guid SpareKeyId { get; private set; }
     public Guid ItemId { get; private set; }
     public Guid LeaseId { get; } = Guid.NewGuid();
@@ -33,6 +35,7 @@ public class HostileInputFixture : SecurityFixture
         await base.InitializeAsync();
         await CreateAsync("/v1/entities/acme/secrets", new { name = SecretName, value = "walk-secret-value" });
         WebhookId = await CreateAsync("/v1/entities/acme/webhooks", new { name = WebhookName, url = "https://hooks.example/walk", secret = SecretName });
+        IntegrationId = await CreateAsync("/v1/entities/acme/integrations", new { name = IntegrationName, kind = "slack", url = "https://hooks.example/services/T/B/walk" });
         QueueId = await CreateAsync("/v1/entities/acme/queues", new { name = QueueName, description = "walk" });
         JobId = await CreateAsync("/v1/entities/acme/jobs", new { name = JobName, description = "walk" });
         await CreateAsync($"/v1/entities/acme/jobs/{JobId}/versions", new { command = "python", args = new[] { "train.py" }, defaultConfig = new { epochs = 3 } });
