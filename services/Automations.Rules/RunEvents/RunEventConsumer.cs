@@ -138,12 +138,22 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
         var runId = Guid.CreateVersion7();
         var commandId = Guid.CreateVersion7();
         var variables = TemplateVariables.For(e, a.Name, options.Value.RunUrlBase, metric);
-        string payload;
+        string? payload;
         int? jobVersion = a.JobVersion;
-        object command;
-        if (a.ActionType == "webhook")
+        object? command;
+        string status = RunStatus.Pending;
+        string? reason = null;
+        if (a.ActionType == ActionTypes.NoOp)
         {
-            var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a webhook automation without a webhook");
+            // As for artifact events: the run is the whole effect.
+            payload = null;
+            command = null;
+            status = RunStatus.Finished;
+            reason = "no-op: the automation matched; nothing was sent";
+        }
+        else if (a.ActionType is ActionTypes.Webhook or ActionTypes.Notification)
+        {
+            var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a {a.ActionType} automation without a webhook");
             payload = PayloadTemplate.Render(a.Payload ?? "{}", variables);
             command = new SendWebhook(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, webhookId, payload, e.OccurredAt, SendWebhook.SealedPayload);
         }
@@ -160,17 +170,19 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
         var inserted = await w.Connection.ExecuteAsync(new CommandDefinition(
             """
             insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
-                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status, received_at)
+                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status, reason,
+                                    finished_at, received_at)
             values (@runId, @Id, @Name, @Entity, @Project, @EventId, @ProducerEventId, @EventType, @eventJson::jsonb,
-                    @ActionType, @WebhookId, @JobId, @jobVersion, @QueueId, @TargetProject, @commandId, @payload, 'Pending', @receivedAt)
+                    @ActionType, @WebhookId, @JobId, @jobVersion, @QueueId, @TargetProject, @commandId, @payload, @status, @reason,
+                    case when @status = 'Finished' then now() end, @receivedAt)
             on conflict do nothing
             """,
             new
             {
                 runId, a.Id, a.Name, e.Entity, e.Project, e.EventId, e.ProducerEventId, e.EventType, eventJson, a.ActionType,
-                a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload,
+                a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload, status, reason,
                 receivedAt = e.ReceivedAt == default ? DateTimeOffset.UtcNow : e.ReceivedAt,
             }, w.Transaction, cancellationToken: ct));
-        if (inserted == 1) w.Publish(command, commandId);
+        if (inserted == 1 && command is not null) w.Publish(command, commandId);
     }
 }
