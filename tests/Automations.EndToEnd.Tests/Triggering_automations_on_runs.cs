@@ -252,4 +252,27 @@ public class Triggering_automations_on_runs(RunEventsFixture fx) : IClassFixture
         await Eventually.TrueAsync(() => Task.FromResult(fx.Receiver.On(path).Count == 1), "the webhook reaches the receiver", TimeSpan.FromSeconds(60));
         Assert.Equal("1.5", JsonDocument.Parse(fx.Receiver.On(path)[0].BodyText).RootElement.GetProperty("value").GetString());
     }
+
+    [Fact]
+    public async Task Should_record_a_no_op_run_for_a_run_event_and_send_nothing()
+    {
+        using var api = fx.ApiClient();
+        using var created = await api.PostAsJsonAsync("/v1/entities/acme/projects/mnist/automations", new
+        {
+            name = "try-crashed", @event = new { type = "RUN_STATE", state = "crashed" }, action = new { type = "no_op" },
+        });
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        var automation = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        await fx.RulesSawChangeAsync(automation);
+
+        var run = "run" + Guid.NewGuid().ToString("N")[..8];
+        await fx.RulesHandledAsync(await fx.PostEventAsync(State(run, "crashed", second: 1)));
+
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        var (status, reason, payload) = await c.QuerySingleAsync<(string, string, string?)>(
+            "select status, reason, payload from rules.runs where automation_id = @automation", new { automation });
+        Assert.Equal("Finished", status);
+        Assert.StartsWith("no-op", reason, StringComparison.Ordinal);
+        Assert.Null(payload);
+    }
 }
