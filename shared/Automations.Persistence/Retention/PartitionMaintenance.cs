@@ -11,14 +11,15 @@ namespace Automations.Persistence.Retention;
 /// Keeps each of its service's partitioned tables ready and bounded: partitions created <see cref="RetentionOptions.Ahead"/>
 /// intervals ahead, a partition dropped once all of it is older than its table's keep (and nothing in it is in progress),
 /// the small default partition trimmed. A pass over a table holds an advisory lock, so replicas take turns; each step that
-/// locks the table is a short transaction of its own with a short lock timeout (500 ms). Its cost is per partition, never
-/// per row.
+/// locks the table is a short transaction of its own that takes the table's lock first (<see cref="LockTableAsync"/>). Its
+/// cost is per partition, never per row.
 /// </summary>
 public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyList<PartitionedTable> tables, IOptionsMonitor<RetentionOptions> options,
     ILogger<PartitionMaintenance> logger) : BackgroundService
 {
     /// <summary>What one pass over a table did.</summary>
-    public sealed record Rotation(int Created, int Dropped, int Held, int Trimmed, DateTimeOffset? Until);
+    /// <param name="Deferred">Steps (a creation, a due partition's drop) left for the next check because the table or the partition stayed busy.</param>
+    public sealed record Rotation(int Created, int Dropped, int Held, int Trimmed, DateTimeOffset? Until, int Deferred = 0);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -37,9 +38,9 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
             try
             {
                 var r = await RotateAsync(table, options.CurrentValue, ct);
-                if (r is not null && (r.Created > 0 || r.Dropped > 0 || r.Trimmed > 0))
-                    logger.LogInformation("Retention {Table}: created {Created} partition(s) up to {Until:o}, dropped {Dropped} older than {Keep}, kept {Held} holding rows in progress, trimmed {Trimmed} row(s) of the default partition",
-                        table.Name, r.Created, r.Until, r.Dropped, table.Keep(options.CurrentValue), r.Held, r.Trimmed);
+                if (r is not null && (r.Created > 0 || r.Dropped > 0 || r.Trimmed > 0 || r.Deferred > 0))
+                    logger.LogInformation("Retention {Table}: created {Created} partition(s) up to {Until:o}, dropped {Dropped} older than {Keep}, kept {Held} holding rows in progress, deferred {Deferred} (table busy), trimmed {Trimmed} row(s) of the default partition",
+                        table.Name, r.Created, r.Until, r.Dropped, table.Keep(options.CurrentValue), r.Held, r.Deferred, r.Trimmed);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -68,16 +69,15 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
     }
 
     // CREATE TABLE ... PARTITION OF and DROP TABLE of a partition lock the parent ACCESS EXCLUSIVE until their transaction
-    // ends, stopping every writer of the table meanwhile. So each runs in a transaction of its own that does nothing else:
-    // the look at a partition's rows in progress (a scan of the partition) never happens while the parent is locked.
+    // ends, stopping every writer of the table meanwhile. So each runs in a transaction of its own that does nothing else
+    // but an indexed look: the scan of a partition for rows in progress happens before, without the table's lock.
     private async Task<Rotation> RotateLockedAsync(NpgsqlConnection connection, PartitionedTable table, RetentionOptions o, CancellationToken ct)
     {
         DateTime now, cursor;
         List<Partition> partitions;
-        var created = 0;
-        await using (var tx = await BeginShortAsync(connection, ct))
+        await using (var look = await BeginShortAsync(connection, ct))
         {
-            now = await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition("select now()", transaction: tx, cancellationToken: ct));
+            now = await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition("select now()", transaction: look, cancellationToken: ct));
             partitions = (await connection.QueryAsync<Partition>(new CommandDefinition(
                 """
                 select c.oid::regclass::text as name, b = 'DEFAULT' as isdefault,
@@ -87,7 +87,7 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
                 join pg_class c on c.oid = i.inhrelid
                 cross join lateral pg_get_expr(c.relpartbound, c.oid) as b
                 where i.inhparent = @name::regclass
-                """, new { name = table.Name }, tx, cancellationToken: ct))).AsList();
+                """, new { name = table.Name }, look, cancellationToken: ct))).AsList();
 
             // Created from where the partitions end, and past every row the default partition holds (a new partition may not
             // cover one of them): the default is where rows land between the migration and the first pass, or when the
@@ -95,33 +95,47 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
             cursor = Bin(now, o.Interval);
             if (partitions.Where(p => !p.IsDefault).Select(p => p.High).Max() is { } highest && highest > cursor) cursor = highest;
             if (partitions.Any(p => p.IsDefault) && await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
-                    $"select max({table.Column}) from {table.DefaultPartition}", transaction: tx, cancellationToken: ct)) is { } newest
+                    $"select max({table.Column}) from {table.DefaultPartition}", transaction: look, cancellationToken: ct)) is { } newest
                 && newest >= cursor)
                 cursor = newest.AddTicks(10); // one microsecond: timestamptz's resolution
-            var until = now + o.Interval * o.Ahead;
-            while (cursor < until)
+            await look.CommitAsync(ct);
+        }
+
+        var created = 0;
+        var deferred = 0;
+        var until = now + o.Interval * o.Ahead;
+        if (cursor < until)
+        {
+            // Partitions are made Ahead intervals early, so a table too busy to lock now only delays them to the next check.
+            await using var create = await LockTableAsync(connection, table, ct);
+            if (create is null) deferred++;
+            else
             {
-                var next = Bin(cursor, o.Interval) + o.Interval;
-                var partition = $"{table.Name}_p{cursor.ToString("yyyyMMdd_HHmmss", CultureInfo.InvariantCulture)}";
-                await connection.ExecuteAsync(new CommandDefinition(
-                    $"create table {partition} partition of {table.Name} for values from ('{Literal(cursor)}') to ('{Literal(next)}')", transaction: tx, cancellationToken: ct));
-                if (table.PartitionDdl is { } ddl)
-                    await connection.ExecuteAsync(new CommandDefinition(ddl.Replace("{partition}", partition, StringComparison.Ordinal), transaction: tx, cancellationToken: ct));
-                created++;
-                cursor = next;
+                while (cursor < until)
+                {
+                    var next = Bin(cursor, o.Interval) + o.Interval;
+                    var partition = $"{table.Name}_p{cursor.ToString("yyyyMMdd_HHmmss", CultureInfo.InvariantCulture)}";
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        $"create table {partition} partition of {table.Name} for values from ('{Literal(cursor)}') to ('{Literal(next)}')", transaction: create, cancellationToken: ct));
+                    if (table.PartitionDdl is { } ddl)
+                        await connection.ExecuteAsync(new CommandDefinition(ddl.Replace("{partition}", partition, StringComparison.Ordinal), transaction: create, cancellationToken: ct));
+                    created++;
+                    cursor = next;
+                }
+                await create.CommitAsync(ct);
             }
-            await tx.CommitAsync(ct);
         }
 
         var cutoff = now - table.Keep(o);
         int dropped = 0, held = 0;
         foreach (var p in partitions.Where(p => !p.IsDefault && p.High is { } high && high <= cutoff))
         {
+            string? probe = null;
             if (table.HeldWhile is { } predicate)
             {
-                var probe = $"select exists (select from {p.Name} where {Bounds(predicate, p.Low, p.High!.Value)})";
+                probe = $"select exists (select from {p.Name} where {Bounds(predicate, p.Low, p.High!.Value)})";
                 // Looked at first without a lock (readers are not stopped while a held partition is looked at every check),
-                // then again under the partition's own lock (RecheckUnderLock): a row in progress inserted meanwhile (a command
+                // then again under the table's lock (RecheckUnderLock): a row in progress inserted meanwhile (a command
                 // arriving later than the whole window) is then either seen or not yet written, never dropped with the partition.
                 await using var look = await BeginShortAsync(connection, ct);
                 var inProgress = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: look, cancellationToken: ct));
@@ -131,26 +145,21 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
                     held++;
                     continue;
                 }
-                await using var drop = await BeginShortAsync(connection, ct);
-                if (table.RecheckUnderLock)
-                {
-                    // The partition's lock, not the parent's: writers of the other partitions go on while it is looked at again.
-                    await connection.ExecuteAsync(new CommandDefinition($"lock table {p.Name} in access exclusive mode", transaction: drop, cancellationToken: ct));
-                    if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: drop, cancellationToken: ct)))
-                    {
-                        held++;
-                        continue;
-                    }
-                }
-                await connection.ExecuteAsync(new CommandDefinition($"drop table {p.Name}", transaction: drop, cancellationToken: ct));
-                await drop.CommitAsync(ct);
             }
-            else
+            await using var drop = await LockTableAsync(connection, table, ct, p.Name);
+            if (drop is null)
             {
-                await using var drop = await BeginShortAsync(connection, ct);
-                await connection.ExecuteAsync(new CommandDefinition($"drop table {p.Name}", transaction: drop, cancellationToken: ct));
-                await drop.CommitAsync(ct);
+                deferred++;
+                continue;
             }
+            if (probe is not null && table.RecheckUnderLock
+                && await connection.ExecuteScalarAsync<bool>(new CommandDefinition(probe, transaction: drop, cancellationToken: ct)))
+            {
+                held++;
+                continue;
+            }
+            await connection.ExecuteAsync(new CommandDefinition($"drop table {p.Name}", transaction: drop, cancellationToken: ct));
+            await drop.CommitAsync(ct);
             dropped++;
         }
         var trimmed = 0;
@@ -162,8 +171,47 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
                 new { cutoff }, tx, cancellationToken: ct));
             await tx.CommitAsync(ct);
         }
-        return new Rotation(created, dropped, held, trimmed, created > 0 ? cursor : null);
+        return new Rotation(created, dropped, held, trimmed, created > 0 ? cursor : null, deferred);
     }
+
+    /// <summary>
+    /// A transaction holding the table ACCESS EXCLUSIVE (and <paramref name="partition"/>, when given), or null when they
+    /// stayed busy: the caller tries again at the next check. The table is locked before the partition, in the order
+    /// every query of the table takes them: a query through the table (an update by id touches every partition) holds the
+    /// table and waits for the partition, so a pass holding the partition while it waited for the table would deadlock with
+    /// it until the lock timeout, with every writer of the table queued behind. And the first tries do not wait at all
+    /// (NOWAIT), so writers never queue behind a lock the pass is waiting for; only the last waits, for at most the short
+    /// lock timeout, for a table that is never idle for a moment.
+    /// </summary>
+    private static async Task<NpgsqlTransaction?> LockTableAsync(NpgsqlConnection connection, PartitionedTable table, CancellationToken ct, string? partition = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var last = attempt == LockTries;
+            var tx = await BeginShortAsync(connection, ct);
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"lock table only {table.Name} in access exclusive mode{(last ? "" : " nowait")}", transaction: tx, cancellationToken: ct));
+                // ONLY: LOCK TABLE would take every partition too, and wait for a reader of one while holding the table.
+                // Once the table is held no query through it holds a partition; only a direct reader of the partition
+                // (the pass's own look, from another replica) may, and it is not waited for while the table is held.
+                if (partition is not null)
+                    await connection.ExecuteAsync(new CommandDefinition($"lock table {partition} in access exclusive mode nowait", transaction: tx, cancellationToken: ct));
+                return tx;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+            {
+                await tx.RollbackAsync(ct);
+                await tx.DisposeAsync();
+                if (last) return null;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(20, 80)), ct);
+        }
+    }
+
+    /// <summary>How many times a step tries for the table's lock in one pass (all but the last without waiting).</summary>
+    private const int LockTries = 20;
 
     /// <summary>
     /// A transaction with a short lock timeout: a long query on the table delays the step to the next check instead of

@@ -24,9 +24,8 @@ public sealed record PartitionedTable(string Name, string Column, Func<Retention
 
     /// <summary>
     /// Whether a due partition found free is looked at again under the drop's lock (true), so a row in progress written
-    /// into it meanwhile is never dropped. Only for a <see cref="HeldWhile"/> an index answers: the second look holds an
-    /// exclusive lock on the partition while it runs, and a scan of a day's rows would stall every query on the table
-    /// that touches all partitions.
+    /// into it meanwhile is never dropped. Only for a <see cref="HeldWhile"/> an index answers: the second look runs while
+    /// the table is locked against every writer, and a scan of a day's rows would stall them all.
     /// </summary>
     public bool RecheckUnderLock { get; init; } = true;
 
