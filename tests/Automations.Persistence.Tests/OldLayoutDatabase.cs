@@ -31,7 +31,21 @@ public abstract class OldLayoutDatabase(string prefix) : IAsyncLifetime
     {
         await using var admin = new NpgsqlConnection(_admin);
         await admin.OpenAsync();
-        await admin.ExecuteAsync($"drop database if exists \"{_database}\" with (force)");
+        // FORCE may not end an autovacuum worker that just started on the database (42501 for a role that is not a
+        // superuser): it ends by itself soon. A database left behind is harmless; a test failed by its cleanup is not.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await admin.ExecuteAsync($"drop database if exists \"{_database}\" with (force)");
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege || e.SqlState == PostgresErrorCodes.ObjectInUse)
+            {
+                if (attempt == 10) return;
+                await Task.Delay(500);
+            }
+        }
     }
 
     /// <summary>Creates <paramref name="schema"/> and runs only its scripts that <paramref name="deployed"/> names.</summary>
