@@ -104,7 +104,8 @@ public class Notifying_and_launching_on_runs(RunActionsFixture fx) : IClassFixtu
         using var api = fx.ApiClient();
         var queueId = await CreateAsync(api, "/v1/entities/acme/queues", new { name = "run-queue" });
         var jobId = await CreateAsync(api, "/v1/entities/acme/jobs", new { name = "evaluate-run" });
-        await CreateAsync(api, $"/v1/entities/acme/jobs/{jobId}/versions", new { command = "/bin/true", args = Array.Empty<string>(), defaultConfig = new { epochs = 3, lr = 0.1 } });
+        using (var version = await api.PostAsJsonAsync($"/v1/entities/acme/jobs/{jobId}/versions", new { command = "/bin/true", args = Array.Empty<string>(), defaultConfig = new { epochs = 3, lr = 0.1 } }))
+            Assert.True(version.IsSuccessStatusCode, await version.Content.ReadAsStringAsync());
         var automation = await CreateAsync(api, Automations, new
         {
             name = "evaluate-finished",
