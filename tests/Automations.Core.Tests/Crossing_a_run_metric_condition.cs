@@ -44,6 +44,9 @@ public class Crossing_a_run_metric_condition
         { "relative 50% on averages of 2", Change(MetricAgg.Average, 2, 2, ChangeType.Relative, ChangeDir.Increase, 0.5), [1, 1, 1, 2, 2, 2], "...F.." },
         { "relative with a zero prior never holds", Change(MetricAgg.Latest, 1, 1, ChangeType.Relative, ChangeDir.Any, 0.1), [0, 5], ".." },
         { "prior window 3, current 1", Change(MetricAgg.Average, 1, 3, ChangeType.Absolute, ChangeDir.Increase, 1), [1, 1, 1, 2, 3], "...F." },
+        // The largest doubles: their sum overflows, their average does not (1.7e308 is not above 1.75e308).
+        { "average of the largest doubles", Threshold(MetricAgg.Average, 2, ">", 1.75e308), [1.7e308, 1.7e308], ".." },
+        { "average of the most negative doubles", Threshold(MetricAgg.Average, 2, "<", -1.75e308), [-1.7e308, -1.7e308], ".." },
     };
 
     [Theory]
@@ -107,6 +110,16 @@ public class Crossing_a_run_metric_condition
         w = MetricWindow.Empty;
         for (var i = 1; i <= 50; i++) (w, _, _) = w.Observe(change, i, i);
         Assert.Equal(10, w.Values.Count);
+    }
+
+    [Fact]
+    public void Should_average_the_largest_doubles_to_a_finite_value()
+    {
+        var (_, _, evaluation) = MetricWindow.Empty.Observe(Threshold(MetricAgg.Average, 1, ">", 0), 1, double.MaxValue);
+        var values = new[] { double.MaxValue, double.MaxValue, 1e308 };
+        Assert.Equal(double.MaxValue, MetricCondition.Aggregate(MetricAgg.Average, values, 0, 2));
+        Assert.Equal((double.MaxValue / 2) + 5e307, MetricCondition.Aggregate(MetricAgg.Average, values, 1, 2), 1e294);
+        Assert.Equal(double.MaxValue, evaluation!.Value);
     }
 
     [Fact]

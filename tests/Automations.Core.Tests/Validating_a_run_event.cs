@@ -71,7 +71,8 @@ public class Validating_a_run_event
         { With(Metric, "metrics", """{"val_loss":"low"}"""), "metrics.val_loss", "finite number" },
         { With(Metric, "metrics", """{"val_loss":null}"""), "metrics.val_loss", "finite number" },
         { With(Metric, "tags", "\"baseline\""), "tags", "array of strings" },
-        { With(Metric, "tags", "[\"ok\", 3]"), "tags.1", "string of 1 to 256" },
+        { With(Metric, "tags", "[\"ok\", 3]"), "tags[1]", "string of 1 to 256" },
+        { With(Metric, "tags", "[\"ok\", \"\"]"), "tags[1]", "string of 1 to 256" },
         { With(Metric, "entity", "\"acme corp\""), "entity", "letters, digits" },
         { With(Metric, "occurredAt", "\"soon\""), "occurredAt", "RFC 3339" },
         { With(State, "state", null), "state", "is required" },
@@ -79,7 +80,49 @@ public class Validating_a_run_event
         { With(State, "user", "\"\""), "user", "must not be empty" },
         { With(Metric, "run_id", "\"x\""), "run_id", "use \"runId\"" },
         { With(Metric, "metrics", """{"a":1e400}"""), "metrics.a", "64-bit float" },
+        { With(Metric, "metrics", """{"a":"NaN"}"""), "metrics.a", "finite number" },
+        { With(Metric, "metrics", """{"a":"Infinity"}"""), "metrics.a", "finite number" },
+        { With(Metric, "metrics", """{"a":"0.5"}"""), "metrics.a", "finite number" },
+        { With(Metric, "metrics", """{"a":true}"""), "metrics.a", "finite number" },
+        { With(Metric, "metrics", """{"a":{"b":1}}"""), "metrics.a", "finite number" },
+        { With(Metric, "metrics", """{"a":[1]}"""), "metrics.a", "finite number" },
+        { With(Metric, "step", "9223372036854775808"), "step", "non-negative integer" },
     };
+
+    /// <summary>A metric value is a 64-bit float, as W&amp;B logs it: any finite JSON number, integers beyond 2^53 and 2^63 included.</summary>
+    public static TheoryData<string, double> Doubles => new()
+    {
+        { "9223372036854775808", 9223372036854775808d },
+        { "-9223372036854775809", -9223372036854775809d },
+        { "1.7976931348623157e308", double.MaxValue },
+        { "-1.7976931348623157E+308", double.MinValue },
+        { "5e-324", double.Epsilon },
+        { "-0", -0d },
+        { "12", 12d },
+        { "1E2", 100d },
+    };
+
+    [Theory]
+    [MemberData(nameof(Doubles))]
+    public void Should_take_any_finite_double_as_a_metric_value(string raw, double expected)
+    {
+        var r = Validate(With(Metric, "metrics", $$"""{"val_loss":{{raw}}}"""));
+        Assert.Empty(r.Errors);
+        Assert.Equal(expected, r.Run!.Metrics!["val_loss"]);
+    }
+
+    /// <summary>
+    /// A field is named as the whole-text rule names it, whichever check refuses it: the same path for a NUL in a tag
+    /// (<see cref="Automations.Core.Validation.JsonText"/>) as for a number in its place (the run event's own rule).
+    /// </summary>
+    [Fact]
+    public void Should_name_an_array_element_as_the_whole_text_rule_does()
+    {
+        var nul = Validate(Metric.Replace("[\"baseline\"]", "[\"ok\",\"a\\u0000b\"]", StringComparison.Ordinal));
+        var number = Validate(Metric.Replace("[\"baseline\"]", "[\"ok\",7]", StringComparison.Ordinal));
+        Assert.Equal("tags[1]", Assert.Single(nul.Errors).Field);
+        Assert.Equal("tags[1]", Assert.Single(number.Errors).Field);
+    }
 
     [Theory]
     [MemberData(nameof(Invalid))]
@@ -104,6 +147,7 @@ public class Validating_a_run_event
         var options = new EvaluationOptions { RequireFormatValidation = true };
         var samples = Invalid.Select(row => (string)row[0])
             .Where(s => !s.Contains("run_id", StringComparison.Ordinal) && !s.Contains("1e400", StringComparison.Ordinal))
+            .Concat(Doubles.Select(row => With(Metric, "metrics", $$"""{"val_loss":{{row[0]}}}""")))
             .Append(Metric).Append(State)
             .Append("""{"eventId":"1","eventType":"RUN_STATE","entity":"a","project":"p","runId":"r","state":"crashed","occurredAt":"2026-11-27T22:41:00Z","tags":null}""");
         foreach (var sample in samples)

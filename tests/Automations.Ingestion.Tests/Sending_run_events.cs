@@ -71,7 +71,26 @@ public class Sending_run_events(IngestionFixture fx) : IClassFixture<IngestionFi
         { "no step", """{"eventId":"b4","eventType":"RUN_METRIC","entity":"acme","project":"mnist","runId":"r1","metrics":{"loss":1},"occurredAt":"2026-12-03T21:00:00Z"}""", "step" },
         { "negative step", """{"eventId":"b5","eventType":"RUN_METRIC","entity":"acme","project":"mnist","runId":"r1","step":-3,"metrics":{"loss":1},"occurredAt":"2026-12-03T21:00:00Z"}""", "step" },
         { "run id with a slash", """{"eventId":"b6","eventType":"RUN_STATE","entity":"acme","project":"mnist","runId":"a/b","state":"running","occurredAt":"2026-12-03T21:00:00Z"}""", "runId" },
+        // An element is named as every other answer names one (tags[1], as args[0] or metadata.notes[1]).
+        { "a number for a tag", """{"eventId":"b7","eventType":"RUN_STATE","entity":"acme","project":"mnist","runId":"r1","tags":["ok",7],"state":"running","occurredAt":"2026-12-03T21:00:00Z"}""", "tags[1]" },
+        { "NaN as a string for a metric", """{"eventId":"b8","eventType":"RUN_METRIC","entity":"acme","project":"mnist","runId":"r1","step":1,"metrics":{"loss":"NaN"},"occurredAt":"2026-12-03T21:00:00Z"}""", "metrics.loss" },
+        { "2^63 as a step", """{"eventId":"b9","eventType":"RUN_METRIC","entity":"acme","project":"mnist","runId":"r1","step":9223372036854775808,"metrics":{"loss":1},"occurredAt":"2026-12-03T21:00:00Z"}""", "step" },
     };
+
+    [Fact]
+    public async Task Should_store_any_finite_double_as_a_metric_value()
+    {
+        var eventId = "big-" + Guid.NewGuid();
+        var body = $$"""{"eventId":"{{eventId}}","eventType":"RUN_METRIC","entity":"acme","project":"mnist","runId":"r1","step":1,"metrics":{"huge":9223372036854775808,"max":1.7976931348623157e308,"tiny":-5e-324},"occurredAt":"2026-12-03T21:00:00Z"}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fx.ProducerKey);
+        using var r = await fx.Ingestion.Client.SendAsync(request);
+        Assert.True(r.StatusCode == HttpStatusCode.Accepted, await r.Content.ReadAsStringAsync());
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        var stored = await c.QuerySingleAsync<(double Huge, double Max, double Tiny)>(
+            "select (metrics->>'huge')::float8, (metrics->>'max')::float8, (metrics->>'tiny')::float8 from ingestion.events where event_id = @eventId", new { eventId });
+        Assert.Equal((9223372036854775808d, double.MaxValue, -double.Epsilon), stored);
+    }
 
     [Theory]
     [MemberData(nameof(Bad))]

@@ -118,7 +118,7 @@ public sealed class AmqpIntake(
             if (rejection is not null)
             {
                 // An oversized body is kept up to the size an event may have: enough to see what it was.
-                var raw = ea.Body.Length > ArtifactEventValidator.MaxBodyBytes ? ea.Body[..ArtifactEventValidator.MaxBodyBytes] : ea.Body;
+                var raw = ea.Body.Length > EventValidator.MaxBodyBytes ? ea.Body[..EventValidator.MaxBodyBytes] : ea.Body;
                 await store.RejectAsync("amqp", ea.RoutingKey, ea.BasicProperties.MessageId, rejection, raw, ct);
                 metrics.Rejected("amqp", reasonTag!);
                 activity?.SetStatus(ActivityStatusCode.Error, "rejected");

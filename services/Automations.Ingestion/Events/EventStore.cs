@@ -52,11 +52,7 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
         w.Publish(message, when: ev, messageId: id);
         var stored = await w.CommitAsync(ct);
         if (stored.Count(ev) == 1) return new StoreResult(id, false);
-
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var existing = await connection.QuerySingleAsync<Guid>(new CommandDefinition(
-            "select id from ingestion.events where entity = @Entity and event_id = @EventId order by received_at desc limit 1", new { e.Entity, e.EventId }, cancellationToken: ct));
-        return new StoreResult(existing, true);
+        return new StoreResult(await ExistingAsync(e.Entity, e.EventId, ct), true);
     }
 
     /// <summary>A run event: the same table, dedupe key and outbox as an artifact event (<see cref="StoreAsync(ArtifactEvent, string, CancellationToken)"/>).</summary>

@@ -8,7 +8,7 @@ namespace Automations.Ingestion.Events;
 
 public static class EventsEndpoints
 {
-    public const int MaxBodyBytes = ArtifactEventValidator.MaxBodyBytes;
+    public const int MaxBodyBytes = EventValidator.MaxBodyBytes;
 
     public static void MapEvents(this WebApplication app)
     {

@@ -66,11 +66,20 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
             }
         }
 
-        var eventJson = JsonSerializer.Serialize(e, Json.Options);
-        foreach (var (a, metric) in fired) await RunAsync(w, e, eventJson, a.Row, metric, ct);
+        var firing = new FiringEvent(e.EventId, e.ProducerEventId, e.EventType, e.Entity, e.Project, e.OccurredAt, e.ReceivedAt, JsonSerializer.Serialize(e, Json.Options));
+        var created = new List<AutomationRun>();
+        foreach (var (a, metric) in fired)
+        {
+            var run = await AutomationRun.CreateAsync(a.Row, firing, TemplateVariables.For(e, a.Row.Name, options.Value.RunUrlBase, metric),
+                (jobId, token) => AutomationQueries.LatestJobVersionAsync(w.Connection, w.Transaction, jobId, token), ct);
+            // As for artifact events: once per automation and event; the command is published when the run is new.
+            if (await w.Connection.ExecuteAsync(new CommandDefinition(AutomationRun.Insert(), run.Row, w.Transaction, cancellationToken: ct)) != 1) continue;
+            if (run.Command is { } command) w.Publish(command, run.CommandId);
+            created.Add(run);
+        }
         await w.CommitAsync(ct);
 
-        foreach (var group in fired.GroupBy(f => f.Automation.Row.ActionType)) metrics.Run(RunStatus.Pending, group.Key, group.Count());
+        foreach (var group in created.GroupBy(r => (r.Status, r.Row.ActionType))) metrics.Run(group.Key.Status, group.Key.ActionType, group.Count());
         logger.LogDebug("Run event {EventId} ({EventType} {Entity}/{Project} run {RunId}) fired {Runs} automation(s)",
             e.EventId, e.EventType, e.Entity, e.Project, e.RunId, fired.Count);
     }
@@ -130,59 +139,5 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
             _ => (0d, condition.Agg),
         };
         return new MetricFired(condition.Metric, evaluation!.Value, threshold, evaluation.PriorValue, agg.ToString().ToUpperInvariant(), condition.Window);
-    }
-
-    /// <summary>One automation's run and its command (as for artifact events: unique per automation and event).</summary>
-    private async Task RunAsync(TransactionUnit w, RunEventReceived e, string eventJson, AutomationRow a, MetricFired? metric, CancellationToken ct)
-    {
-        var runId = Guid.CreateVersion7();
-        var commandId = Guid.CreateVersion7();
-        var variables = TemplateVariables.For(e, a.Name, options.Value.RunUrlBase, metric);
-        string? payload;
-        int? jobVersion = a.JobVersion;
-        object? command;
-        string status = RunStatus.Pending;
-        string? reason = null;
-        if (a.ActionType == ActionTypes.NoOp)
-        {
-            // As for artifact events: the run is the whole effect.
-            payload = null;
-            command = null;
-            status = RunStatus.Finished;
-            reason = "no-op: the automation matched; nothing was sent";
-        }
-        else if (a.ActionType is ActionTypes.Webhook or ActionTypes.Notification)
-        {
-            var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a {a.ActionType} automation without a webhook");
-            payload = PayloadTemplate.Render(a.Payload ?? "{}", variables);
-            command = new SendWebhook(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, webhookId, payload, e.OccurredAt, SendWebhook.SealedPayload);
-        }
-        else
-        {
-            var jobId = a.JobId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a job");
-            var queueId = a.QueueId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a queue");
-            jobVersion ??= await AutomationQueries.LatestJobVersionAsync(w.Connection, w.Transaction, jobId, ct)
-                ?? throw new InvalidOperationException($"Launch job {jobId} of automation {a.Id} has no version");
-            payload = PayloadTemplate.RenderFinal(string.IsNullOrEmpty(a.OverridesJson) ? "{}" : a.OverridesJson, variables);
-            command = new EnqueueLaunchJob(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, jobId, jobVersion.Value, queueId,
-                a.TargetProject, payload, eventJson, e.OccurredAt);
-        }
-        var inserted = await w.Connection.ExecuteAsync(new CommandDefinition(
-            """
-            insert into rules.runs (id, automation_id, automation_name, entity, project, event_id, producer_event_id, event_type, event,
-                                    action_type, webhook_id, job_id, job_version, queue_id, target_project, command_id, payload, status, reason,
-                                    finished_at, received_at)
-            values (@runId, @Id, @Name, @Entity, @Project, @EventId, @ProducerEventId, @EventType, @eventJson::jsonb,
-                    @ActionType, @WebhookId, @JobId, @jobVersion, @QueueId, @TargetProject, @commandId, @payload, @status, @reason,
-                    case when @status = 'Finished' then now() end, @receivedAt)
-            on conflict do nothing
-            """,
-            new
-            {
-                runId, a.Id, a.Name, e.Entity, e.Project, e.EventId, e.ProducerEventId, e.EventType, eventJson, a.ActionType,
-                a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload, status, reason,
-                receivedAt = e.ReceivedAt == default ? DateTimeOffset.UtcNow : e.ReceivedAt,
-            }, w.Transaction, cancellationToken: ct));
-        if (inserted == 1 && command is not null) w.Publish(command, commandId);
     }
 }

@@ -5,12 +5,15 @@ using Automations.Core.Validation;
 namespace Automations.Core.Events;
 
 /// <summary>
-/// The one intake check, for HTTP and AMQP alike: the whole text first (<see cref="JsonText"/>), then by its
+/// The one intake check, for HTTP and AMQP alike: the whole text first (<see cref="Parse"/>), then by its
 /// <c>eventType</c> an artifact event (<see cref="ArtifactEventValidator"/>) or a run event (<see cref="RunEventValidator"/>).
 /// Exactly one of the two events is set when <c>Errors</c> is empty.
 /// </summary>
 public static class EventValidator
 {
+    /// <summary>The largest event, over HTTP and AMQP alike.</summary>
+    public const int MaxBodyBytes = 256 * 1024;
+
     public sealed record Result(ArtifactEvent? Artifact, RunEvent? Run, IReadOnlyList<FieldError> Errors)
     {
         public bool Valid => Errors.Count == 0;
@@ -22,22 +25,8 @@ public static class EventValidator
 
     public static Result Validate(ReadOnlySpan<byte> utf8Json)
     {
-        if (utf8Json.IsEmpty)
-            return Invalid(new FieldError("body", "the body is empty; send a JSON object"));
-        if (utf8Json.Length > ArtifactEventValidator.MaxBodyBytes)
-            return Invalid(new FieldError("body", $"larger than {ArtifactEventValidator.MaxBodyBytes} bytes"));
-        if (JsonText.Check(utf8Json) is { } unstorable)
-            return Invalid(unstorable);
-        JsonDocument doc;
-        try
-        {
-            var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 64 });
-            doc = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException ex)
-        {
-            return Invalid(new FieldError("body", $"not valid JSON: {(ex.Message.Length > 200 ? ex.Message[..200] : ex.Message)}"));
-        }
+        var (doc, error) = Parse(utf8Json);
+        if (doc is null) return new Result(null, null, [error!]);
         using (doc)
         {
             if (IsRunEvent(doc.RootElement))
@@ -50,6 +39,29 @@ public static class EventValidator
         }
     }
 
+    /// <summary>
+    /// The rules of the text as a whole: not empty, at most <see cref="MaxBodyBytes"/>, <see cref="JsonText"/> (UTF-8, no NUL
+    /// or lone surrogate, numbers a double can hold), then parsed: the document, or the one error that stops the rest.
+    /// </summary>
+    public static (JsonDocument? Document, FieldError? Error) Parse(ReadOnlySpan<byte> utf8Json)
+    {
+        if (utf8Json.IsEmpty)
+            return (null, new FieldError("body", "the body is empty; send a JSON object"));
+        if (utf8Json.Length > MaxBodyBytes)
+            return (null, new FieldError("body", $"larger than {MaxBodyBytes} bytes"));
+        if (JsonText.Check(utf8Json) is { } unstorable)
+            return (null, unstorable);
+        try
+        {
+            var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 64 });
+            return (JsonDocument.ParseValue(ref reader), null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, new FieldError("body", $"not valid JSON: {(ex.Message.Length > 200 ? ex.Message[..200] : ex.Message)}"));
+        }
+    }
+
     private static bool IsRunEvent(JsonElement root)
     {
         if (root.ValueKind != JsonValueKind.Object) return false;
@@ -59,15 +71,6 @@ public static class EventValidator
         return false;
     }
 
-    private static Result Invalid(FieldError error) => new(null, null, [error]);
-
     /// <summary>One line for storage and problem details.</summary>
     public static string Describe(IReadOnlyList<FieldError> errors) => string.Join("; ", errors);
-
-    internal static string ToCamel(string snake)
-    {
-        var parts = snake.Split('_', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0) return snake;
-        return parts[0].ToLowerInvariant() + string.Concat(parts.Skip(1).Select(p => char.ToUpperInvariant(p[0]) + p[1..].ToLowerInvariant()));
-    }
 }

@@ -75,7 +75,16 @@ public abstract record MetricCondition(string Metric, MetricAgg Agg, int Window)
             case MetricAgg.Latest: return values[start + count - 1];
             case MetricAgg.Min: { var m = double.MaxValue; for (var i = start; i < start + count; i++) m = Math.Min(m, values[i]); return m; }
             case MetricAgg.Max: { var m = double.MinValue; for (var i = start; i < start + count; i++) m = Math.Max(m, values[i]); return m; }
-            default: { var s = 0.0; for (var i = start; i < start + count; i++) s += values[i]; return s / count; }
+            default:
+            {
+                var s = 0.0;
+                for (var i = start; i < start + count; i++) s += values[i];
+                if (double.IsFinite(s)) return s / count;
+                // Values near ±1.8e308 (a finite double is a legal metric value) overflow their sum, never their mean.
+                s = 0.0;
+                for (var i = start; i < start + count; i++) s += values[i] / count;
+                return s;
+            }
         }
     }
 }

@@ -6,16 +6,20 @@ namespace Automations.Security.Tests.HostileInput;
 /// <summary>
 /// One hostile request for an operation. <see cref="Field"/> is what a refusal must name (a JSON path such as
 /// `action.payload` or `args[0]`, a parameter name, or `body`). When <see cref="MustRefuse"/> is false the input is odd
-/// but legal (a big integer in free-form metadata): it may be accepted, but never with a 5xx.
+/// but legal (a big integer in free-form metadata): it may be accepted, but never with a 5xx. When
+/// <see cref="MustAccept"/> is set it is a legal value that only looks hostile (2^63 as a metric, a 64-bit float): it
+/// must be accepted and stored, not refused or lost.
 /// </summary>
-public sealed record HostileCase(string Name, string Path, byte[]? Body, string ContentType, string? Field, bool MustRefuse, bool ParameterCase = false);
+public sealed record HostileCase(string Name, string Path, byte[]? Body, string ContentType, string? Field, bool MustRefuse, bool ParameterCase = false,
+    bool MustAccept = false);
 
 /// <summary>
 /// A valid body for an operation, from which the hostile ones are derived one change at a time. Below a
 /// <see cref="FreeForm"/> path any JSON is legal (a payload template, metadata, a config), so only what no store can
-/// keep is hostile there; <see cref="AnyRoot"/> means the body itself is free-form (the webhook test's payload).
+/// keep is hostile there; <see cref="AnyRoot"/> means the body itself is free-form (the webhook test's payload). Below a
+/// <see cref="Doubles"/> path every member is a 64-bit float (a run's metrics): any finite number is legal there.
 /// </summary>
-public sealed record Baseline(JsonObject Body, string[] FreeForm, bool AnyRoot = false);
+public sealed record Baseline(JsonObject Body, string[] FreeForm, bool AnyRoot = false, string[]? Doubles = null);
 
 public static class HostileCases
 {
@@ -69,7 +73,18 @@ public static class HostileCases
                 {"eventId":"walk-1","eventType":"ADD_ARTIFACT_ALIAS","entity":"acme","project":"mnist","collection":"eval-set",
                  "versionId":"QXJ0aWZhY3Q6NTE3ODg5ODg3","versionIndex":3,"alias":"production","tag":"nightly","author":"jane",
                  "occurredAt":"2026-11-27T22:41:00Z","metadata":{"accuracy":0.93,"notes":{"head":"h"},"tags":["a"]}}
-                """), ["metadata"])],
+                """), ["metadata"]),
+                new(O(
+                """
+                {"eventId":"walk-run-1","eventType":"RUN_STATE","entity":"acme","project":"mnist","runId":"3kq1x9ab","runName":"glad-sky-7",
+                 "user":"jane","tags":["baseline","nightly"],"state":"finished","occurredAt":"2026-12-03T21:10:00Z"}
+                """), []),
+                // One metric: the one legal case (2^63 as its value) is stored once, under this eventId.
+                new(O(
+                """
+                {"eventId":"walk-run-2","eventType":"RUN_METRIC","entity":"acme","project":"mnist","runId":"3kq1x9ab","runName":"glad-sky-7",
+                 "user":"jane","tags":["baseline"],"step":4,"metrics":{"val_loss":0.1},"occurredAt":"2026-12-03T21:04:00Z"}
+                """), [], Doubles: ["metrics"])],
             "POST /v1/agent/items/{id}/heartbeat" or "POST /v1/agent/items/{id}/running" or "POST /v1/agent/items/{id}/release" =>
                 [new(O($$"""{"leaseId":"{{fx.LeaseId}}"}"""), [])],
             "POST /v1/agent/items/{id}/finished" => [new(O($$"""{"leaseId":"{{fx.LeaseId}}","exitCode":0}"""), [])],
@@ -169,7 +184,13 @@ public static class HostileCases
             else if (node is JsonValue n && n.GetValueKind() == System.Text.Json.JsonValueKind.Number)
             {
                 yield return Replace(b, path, $"1e400 in {path}", "1e400"u8.ToArray(), path);
-                if (!free)
+                if (IsDouble(path, b))
+                {
+                    yield return Replace(b, path, $"2^63 in {path} (a legal 64-bit float)", "9223372036854775808"u8.ToArray(), path) with { MustRefuse = false, MustAccept = true };
+                    yield return Replace(b, path, $"a string for the number {path}", "\"NaN\""u8.ToArray(), path);
+                    yield return Replace(b, path, $"a boolean for the number {path}", "true"u8.ToArray(), path);
+                }
+                else if (!free)
                 {
                     yield return Replace(b, path, $"2^63 in {path}", "9223372036854775808"u8.ToArray(), path);
                     yield return Replace(b, path, $"a string for the number {path}", "\"abc\""u8.ToArray(), path);
@@ -213,6 +234,9 @@ public static class HostileCases
             yield return new HostileCase("an array instead of an object", "", "[]"u8.ToArray(), "application/json", "body", true);
         }
     }
+
+    private static bool IsDouble(string path, Baseline b) =>
+        b.Doubles?.Any(d => path.StartsWith(d + ".", StringComparison.Ordinal)) == true;
 
     private static bool IsBelowFreeForm(string path, Baseline b) =>
         b.FreeForm.Any(f => f.Length == 0 ? path.Length > 0 || b.AnyRoot : path.StartsWith(f + ".", StringComparison.Ordinal) || path.StartsWith(f + "[", StringComparison.Ordinal));
