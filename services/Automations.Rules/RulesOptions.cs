@@ -6,7 +6,13 @@ public sealed class RulesOptions
     /// <summary>How long a project's automations stay cached without an AutomationsChanged (a safety net for a lost one).</summary>
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Match timeout of one alias/tag regex against one value: a pathological pattern cannot stall the consumer.</summary>
+    /// <summary>
+    /// At most this many (entity, project) entries stay cached (and as many entities' team automations): events naming
+    /// ever new projects cannot grow the cache without bound.
+    /// </summary>
+    public int CacheMaxEntries { get; set; } = 10_000;
+
+    /// <summary>Match timeout of one alias, tag or project regex against one value: a pathological pattern cannot stall the consumer.</summary>
     public TimeSpan RegexTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Names this replica's AutomationsChanged endpoint; by default the machine name and a random suffix.</summary>

@@ -69,7 +69,8 @@ public class Migrating_to_run_events() : OldLayoutDatabase("run_events")
     [Fact]
     public async Task Should_add_the_run_state_tables_beside_existing_runs()
     {
-        await MigrateUpToAsync("rules", s => s.Name != "0005_run_state.sql");
+        // 0007 keys the windows 0005 creates by project: not part of a layout from before 0005.
+        await MigrateUpToAsync("rules", s => s.Name is not ("0005_run_state.sql" or "0007_metric_windows_per_project.sql"));
         await DatabaseMigrator.MigrateAsync(ConnectionString, schemas: ["rules"]);
         await using var db = new NpgsqlConnection(ConnectionString);
         await db.OpenAsync();

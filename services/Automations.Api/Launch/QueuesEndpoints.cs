@@ -106,7 +106,7 @@ public static class QueuesEndpoints
         await using var tx = await c.BeginTransactionAsync(ct);
         var found = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.launch_queues where id = @id and entity_id = @entityId for update", new { id, entityId }, tx);
         if (found is null) return Problems.NotFound("The queue");
-        var users = (await c.QueryAsync<string>("select project || '/' || name from control.automations where queue_id = @id order by 1", new { id }, tx)).ToList();
+        var users = (await c.QueryAsync<string>("select coalesce(project, '(team)') || '/' || name from control.automations where queue_id = @id order by 1", new { id }, tx)).ToList();
         if (users.Count > 0)
             return Problems.Conflict("id", $"The queue is used by automations {string.Join(", ", users)}; delete or change them first.",
                 new Dictionary<string, object?> { ["automations"] = users });

@@ -19,6 +19,8 @@ public sealed class EventFilter
     public string? Collection { get; set; }
     public string? AliasRegex { get; set; }
     public string? TagRegex { get; set; }
+    /// <summary>Team automations only: a regex searched in the event's project name (as the alias and tag regexes); null: every project.</summary>
+    public string? ProjectRegex { get; set; }
     /// <summary>RUN_STATE: the state the run enters (running, finished, failed, crashed).</summary>
     public string? State { get; set; }
     /// <summary>Run automations: a regex searched in the run's name.</summary>
@@ -62,10 +64,18 @@ public sealed class AutomationAction
     };
 }
 
-/// <summary>A row of the list: the five W&amp;B columns (name, trigger, action type, action name, queue) plus enabled and id.</summary>
+/// <summary>
+/// A row of the list: the five W&amp;B columns (name, trigger, action type, action name, queue) plus enabled and id, and
+/// its scope: "project", or "team" for a team automation (in a project's list: one that applies to the project, changed
+/// only through /v1/entities/{entity}/automations, by an admin).
+/// </summary>
 public sealed class AutomationSummary
 {
     public Guid Id { get; set; }
+    public string Scope { get; set; } = "project";
+    /// <summary>A team automation's project regex; absent for project automations and for team automations of every project.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ProjectRegex { get; set; }
     public string Name { get; set; } = "";
     public string TriggerType { get; set; } = "";
     public string ActionType { get; set; } = "";
@@ -78,7 +88,10 @@ public sealed class AutomationView
 {
     public Guid Id { get; set; }
     public string Entity { get; set; } = "";
-    public string Project { get; set; } = "";
+    /// <summary>"project", or "team": a team automation watches every project of the entity its event.projectRegex finds.</summary>
+    public string Scope { get; set; } = "project";
+    /// <summary>Null for a team automation.</summary>
+    public string? Project { get; set; }
     public string Name { get; set; } = "";
     public string? Description { get; set; }
     public bool Enabled { get; set; }

@@ -25,11 +25,13 @@ public static class AutomationValidator
         string Name, string? Description, bool Enabled, string EventType, string? Collection, string? AliasRegex, string? TagRegex,
         string ActionType, Guid? WebhookId, string? Payload, Guid? JobId, int? JobVersion, Guid? QueueId, string? TargetProject, string? OverridesJson,
         IReadOnlyList<AutomationWarning> Warnings,
-        string? RunFilterJson = null, string? NotificationTitle = null, string? NotificationText = null, string? NotificationSeverity = null);
+        string? RunFilterJson = null, string? NotificationTitle = null, string? NotificationText = null, string? NotificationSeverity = null,
+        string? ProjectRegex = null);
 
     public const string ActionTypesText = "webhook, launch, notification or no_op";
 
-    public static async Task<(Resolved? Value, IResult? Error)> CheckAsync(AutomationBody body, Guid entityId, NpgsqlConnection c)
+    /// <param name="team">A team automation (it may have a project regex; a project automation may not).</param>
+    public static async Task<(Resolved? Value, IResult? Error)> CheckAsync(AutomationBody body, Guid entityId, NpgsqlConnection c, bool team = false)
     {
         var errors = new Errors();
         RunFilter? runFilter = null;
@@ -48,6 +50,8 @@ public static class AutomationValidator
                 errors.Add("event.collection", collectionRule);
             CheckRegex(errors, "event.aliasRegex", ev.AliasRegex);
             CheckRegex(errors, "event.tagRegex", ev.TagRegex);
+            if (team) CheckRegex(errors, "event.projectRegex", ev.ProjectRegex);
+            else if (ev.ProjectRegex is not null) errors.Add("event.projectRegex", "is only for team automations (/v1/entities/{entity}/automations)");
             if (RunEventTypes.IsTrigger(ev.Type))
             {
                 foreach (var (field, value) in new[] { ("collection", ev.Collection), ("aliasRegex", ev.AliasRegex), ("tagRegex", ev.TagRegex) })
@@ -150,7 +154,7 @@ public static class AutomationValidator
         if (errors.Any) return (null, errors.ToResult());
         return (new Resolved(body.Name!.Trim(), body.Description, body.Enabled ?? true, ev!.Type!, Empty(ev.Collection), Empty(ev.AliasRegex), Empty(ev.TagRegex),
             a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides, warnings,
-            runFilter?.ToJson(), title, text, severity), null);
+            runFilter?.ToJson(), title, text, severity, team ? Empty(ev.ProjectRegex) : null), null);
     }
 
     private sealed class IntegrationRef

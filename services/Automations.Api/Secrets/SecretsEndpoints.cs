@@ -111,7 +111,7 @@ public static class SecretsEndpoints
             "select name from control.webhooks where secret_id = @id or access_token_secret_id = @id order by name", new { id }, tx)).ToList();
         var placeholder = "${" + name + "}";
         var automations = (await c.QueryAsync<(string Project, string Name, string Payload)>(
-                "select project, name, payload from control.automations where entity_id = @entityId and payload like '%' || @placeholder || '%' order by project, name",
+                "select coalesce(project, '(team)'), name, payload from control.automations where entity_id = @entityId and payload like '%' || @placeholder || '%' order by 1, 2",
                 new { entityId, placeholder }, tx))
             .Where(a => PayloadTemplate.Names(a.Payload).Contains(name, StringComparer.Ordinal))
             .Select(a => $"{a.Project}/{a.Name}").ToList();

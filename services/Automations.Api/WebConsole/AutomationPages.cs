@@ -8,7 +8,11 @@ using static Automations.Api.WebConsole.Html;
 
 namespace Automations.Api.WebConsole;
 
-/// <summary>A project's Automations tab: the list with its row menu, the New automation wizard, and one automation's run history.</summary>
+/// <summary>
+/// A project's Automations tab (the list with its row menu, the New automation wizard, one automation's run history) and
+/// the team's Automations page, the same pages for team automations (a null project below: the team scope). A project's
+/// list shows the team automations that apply to it, marked "team" and linking to the team page, with no row menu.
+/// </summary>
 public static class AutomationPages
 {
     /// <summary>W&amp;B's GitHub Actions example: a repository_dispatch body filled from the event.</summary>
@@ -98,22 +102,39 @@ public static class AutomationPages
         }
     }
 
-    private static string Api(ConsoleSession s, string project) => $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/projects/{ConsoleApi.Seg(project)}/automations";
-    private static string Here(ConsoleSession s, string project) => $"/console/{ConsoleApi.Seg(s.Entity)}/projects/{ConsoleApi.Seg(project)}/automations";
+    private static string Api(ConsoleSession s, string? project) => project is null
+        ? $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/automations"
+        : $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/projects/{ConsoleApi.Seg(project)}/automations";
+    private static string Here(ConsoleSession s, string? project) => project is null
+        ? $"/console/{ConsoleApi.Seg(s.Entity)}/automations"
+        : $"/console/{ConsoleApi.Seg(s.Entity)}/projects/{ConsoleApi.Seg(project)}/automations";
+    private static string Title(string? project, string page) => project is null ? $"Team · {page}" : $"{project} · {page}";
 
     public static RouteGroupBuilder MapAutomationPages(this RouteGroupBuilder g)
     {
         g.MapGet("/projects", ProjectsAsync);
         g.MapGet("/projects/{project}", (string project, HttpContext http) => Results.Redirect(Here(http.Session(), project)));
-        g.MapGet("/projects/{project}/automations", ListAsync);
+        g.MapGet("/projects/{project}/automations", (string project, HttpContext http, ConsoleApi api) => ListAsync(project, http, api));
         g.MapGet("/projects/{project}/automations/new", (string project, HttpContext http, ConsoleApi api) => WizardAsync(project, http, api, null, null));
-        g.MapPost("/projects/{project}/automations/new", CreateAsync);
-        g.MapGet("/projects/{project}/automations/{id:guid}", DetailAsync);
+        g.MapPost("/projects/{project}/automations/new", (string project, HttpContext http, ConsoleApi api) => CreateAsync(project, http, api));
+        g.MapGet("/projects/{project}/automations/{id:guid}", (string project, Guid id, HttpContext http, ConsoleApi api) => DetailAsync(project, id, http, api));
         g.MapPost("/projects/{project}/automations/{id:guid}/enable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, true, http, api));
         g.MapPost("/projects/{project}/automations/{id:guid}/disable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, false, http, api));
-        g.MapGet("/projects/{project}/automations/{id:guid}/delete", ConfirmDeleteAsync);
-        g.MapPost("/projects/{project}/automations/{id:guid}/delete", DeleteAsync);
-        g.MapPost("/projects/{project}/deliveries/{deliveryId:guid}/redeliver", RedeliverAsync);
+        g.MapGet("/projects/{project}/automations/{id:guid}/delete", (string project, Guid id, HttpContext http, ConsoleApi api) => ConfirmDeleteAsync(project, id, http, api));
+        g.MapPost("/projects/{project}/automations/{id:guid}/delete", (string project, Guid id, HttpContext http, ConsoleApi api) => DeleteAsync(project, id, http, api));
+        g.MapPost("/projects/{project}/deliveries/{deliveryId:guid}/redeliver", (string project, Guid deliveryId, Guid? automation, HttpContext http, ConsoleApi api) =>
+            RedeliverAsync(project, deliveryId, automation, http, api));
+
+        g.MapGet("/automations", (HttpContext http, ConsoleApi api) => ListAsync(null, http, api));
+        g.MapGet("/automations/new", (HttpContext http, ConsoleApi api) => WizardAsync(null, http, api, null, null));
+        g.MapPost("/automations/new", (HttpContext http, ConsoleApi api) => CreateAsync(null, http, api));
+        g.MapGet("/automations/{id:guid}", (Guid id, HttpContext http, ConsoleApi api) => DetailAsync(null, id, http, api));
+        g.MapPost("/automations/{id:guid}/enable", (Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(null, id, true, http, api));
+        g.MapPost("/automations/{id:guid}/disable", (Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(null, id, false, http, api));
+        g.MapGet("/automations/{id:guid}/delete", (Guid id, HttpContext http, ConsoleApi api) => ConfirmDeleteAsync(null, id, http, api));
+        g.MapPost("/automations/{id:guid}/delete", (Guid id, HttpContext http, ConsoleApi api) => DeleteAsync(null, id, http, api));
+        g.MapPost("/automations/deliveries/{deliveryId:guid}/redeliver", (Guid deliveryId, Guid? automation, HttpContext http, ConsoleApi api) =>
+            RedeliverAsync(null, deliveryId, automation, http, api));
         return g;
     }
 
@@ -139,7 +160,7 @@ public static class AutomationPages
         return Page(http, "Projects", body, s, errors is null ? 200 : 400);
     }
 
-    private static async Task<IResult> ListAsync(string project, HttpContext http, ConsoleApi api)
+    private static async Task<IResult> ListAsync(string? project, HttpContext http, ConsoleApi api)
     {
         var s = http.Session();
         var list = await api.GetAsync(s.Key, Api(s, project), http.RequestAborted);
@@ -150,30 +171,49 @@ public static class AutomationPages
             var id = Str(a, "id");
             var enabled = a.TryGetProperty("enabled", out var en) && en.ValueKind == JsonValueKind.True;
             var toggle = enabled ? "disable" : "enable";
-            rows.Append($"""
-                <tr data-id="{E(id)}"><td data-label="Name"><a href="{Here(s, project)}/{E(id)}">{E(a, "name")}</a></td><td data-label="Trigger">{E(a, "triggerType")}</td><td data-label="Action type">{E(a, "actionType")}</td>
-                <td data-label="Action name">{E(a, "actionName")}</td><td data-label="Queue">{E(a, "queue")}</td><td data-label="Enabled"><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></td>
-                <td data-label="Menu"><details class="menu"><summary aria-label="Actions for {E(a, "name")}">Actions</summary><div class="row-actions">
+            var projects = Str(a, "projectRegex").Length > 0 ? $"<code>{E(a, "projectRegex")}</code>" : "every project";
+            if (project is not null && Str(a, "scope") == "team")
+            {
+                // Read-only here: a team automation is changed on the team page, by an admin.
+                rows.Append($"""
+                    <tr data-id="{E(id)}" data-scope="team"><td data-label="Name"><a href="{Here(s, null)}/{E(id)}">{E(a, "name")}</a> <span class="badge">team</span></td><td data-label="Trigger">{E(a, "triggerType")}</td><td data-label="Action type">{E(a, "actionType")}</td>
+                    <td data-label="Action name">{E(a, "actionName")}</td><td data-label="Queue">{E(a, "queue")}</td><td data-label="Enabled"><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></td>
+                    <td data-label="Menu"><a href="{Here(s, null)}/{E(id)}">Team automation</a></td></tr>
+                    """);
+                continue;
+            }
+            // Team automations are changed by admins only: a member's team page has no menu (the API would answer 403).
+            var menu = project is null && !s.IsAdmin ? "" : $"""
+                <details class="menu"><summary aria-label="Actions for {E(a, "name")}">Actions</summary><div class="row-actions">
                 <form method="post" action="{Here(s, project)}/{E(id)}/{toggle}">{Csrf(http)}<button type="submit" class="secondary" name="toggle">{(enabled ? "Disable" : "Enable")}</button></form>
-                <a class="button secondary" href="{Here(s, project)}/{E(id)}/delete">Delete</a></div></details></td></tr>
+                <a class="button secondary" href="{Here(s, project)}/{E(id)}/delete">Delete</a></div></details>
+                """;
+            rows.Append($"""
+                <tr data-id="{E(id)}"><td data-label="Name"><a href="{Here(s, project)}/{E(id)}">{E(a, "name")}</a>{(project is null ? $" <small>({projects})</small>" : "")}</td><td data-label="Trigger">{E(a, "triggerType")}</td><td data-label="Action type">{E(a, "actionType")}</td>
+                <td data-label="Action name">{E(a, "actionName")}</td><td data-label="Queue">{E(a, "queue")}</td><td data-label="Enabled"><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></td>
+                <td data-label="Menu">{menu}</td></tr>
                 """);
         }
-        var table = rows.Length == 0 ? "<p>No automations in this project yet.</p>"
+        var table = rows.Length == 0 ? (project is null ? "<p>No team automations yet.</p>" : "<p>No automations in this project yet.</p>")
             : $"""
               <div class="table"><table id="automations" class="stack"><thead><tr><th scope="col">Name</th><th scope="col">Trigger type</th><th scope="col">Action type</th>
               <th scope="col">Action name</th><th scope="col">Queue</th><th scope="col">Enabled</th><th scope="col">Menu</th></tr></thead><tbody>{rows}</tbody></table></div>
               """;
+        var intro = project is null
+            ? "<p>Team automations watch every project of the team, those created later too, narrowed by a project regex. Only team admins create and change them.</p>"
+            : $"""<p>Team automations that apply to this project are marked <span class="badge">team</span>; they are changed on the <a href="{Here(s, null)}">team automations</a> page.</p>""";
+        var create = project is null && !s.IsAdmin ? "" : $"""<p><a class="button" href="{Here(s, project)}/new">{(project is null ? "New team automation" : "New automation")}</a></p>""";
         var body = $"""
-            <p><a class="button" href="{Here(s, project)}/new">New automation</a></p>
-            <section aria-labelledby="list-h"><h2 id="list-h">Automations</h2>{table}</section>
+            {create}{intro}
+            <section aria-labelledby="list-h"><h2 id="list-h">{(project is null ? "Team automations" : "Automations")}</h2>{table}</section>
             """;
-        return Page(http, $"{project} · Automations", body, s);
+        return Page(http, Title(project, "Automations"), body, s);
     }
 
     private sealed record WizardForm(
         string EventType, string Collection, string AliasRegex, string ActionType, string Webhook, string Payload,
         string Job, string JobVersion, string Overrides, string TargetProject, string Queue, string Name, string Description,
-        string Integration = "", string Title = "", string Text = "", string Severity = "info")
+        string Integration = "", string Title = "", string Text = "", string Severity = "info", string ProjectRegex = "")
     {
         public RunForm Run { get; init; } = RunForm.Empty;
 
@@ -183,7 +223,7 @@ public static class AutomationPages
         public static WizardForm From(IFormCollection f) => new(f["eventType"].ToString(), f["collection"].ToString().Trim(), f["aliasRegex"].ToString().Trim(),
             f["actionType"].ToString(), f["webhook"].ToString(), f["payload"].ToString(), f["job"].ToString(), f["jobVersion"].ToString().Trim(),
             f["overrides"].ToString().Trim(), f["targetProject"].ToString().Trim(), f["queue"].ToString(), f["name"].ToString().Trim(), f["description"].ToString().Trim(),
-            f["integration"].ToString().Trim(), f["title"].ToString(), f["text"].ToString(), f["severity"].ToString())
+            f["integration"].ToString().Trim(), f["title"].ToString(), f["text"].ToString(), f["severity"].ToString(), f["projectRegex"].ToString().Trim())
         {
             Run = RunForm.From(f),
         };
@@ -196,6 +236,7 @@ public static class AutomationPages
             if (EventType == EventTypes.AddArtifactAlias) ev["aliasRegex"] = NullIfEmpty(AliasRegex);
             else if (RunEventTypes.IsTrigger(EventType)) Run.AddTo(EventType, ev, errors);
             else ev["collection"] = NullIfEmpty(Collection);
+            if (ProjectRegex.Length > 0) ev["projectRegex"] = ProjectRegex;
             object action;
             if (ActionType == "launch")
             {
@@ -226,7 +267,7 @@ public static class AutomationPages
     private static readonly Dictionary<string, string> FieldIds = new(StringComparer.OrdinalIgnoreCase)
     {
         ["name"] = "automation-name", ["description"] = "description", ["event.type"] = "event-type", ["event.collection"] = "collection",
-        ["event.aliasRegex"] = "alias-regex", ["action.webhook"] = "webhook", ["action.payload"] = "payload", ["action.job"] = "job",
+        ["event.aliasRegex"] = "alias-regex", ["event.projectRegex"] = "project-regex", ["action.webhook"] = "webhook", ["action.payload"] = "payload", ["action.job"] = "job",
         ["action.jobVersion"] = "job-version", ["action.overrides"] = "overrides", ["action.targetProject"] = "target-project", ["action.queue"] = "queue",
         ["event.state"] = "run-state", ["event.runNameRegex"] = "run-name-regex", ["event.user"] = "run-user", ["event.metric"] = "metric-name",
         ["event.metric.name"] = "metric-name", ["event.metric.agg"] = "metric-agg", ["event.metric.window"] = "metric-window", ["event.metric.cmp"] = "metric-cmp",
@@ -275,9 +316,10 @@ public static class AutomationPages
         </script>
         """;
 
-    private static async Task<IResult> WizardAsync(string project, HttpContext http, ConsoleApi api, WizardForm? form, Dictionary<string, List<string>>? errors)
+    private static async Task<IResult> WizardAsync(string? project, HttpContext http, ConsoleApi api, WizardForm? form, Dictionary<string, List<string>>? errors)
     {
         var s = http.Session();
+        if (project is null && !s.IsAdmin) return Error(http, 403, "Forbidden", "Only a team admin can create team automations.", s);
         form ??= WizardForm.Empty;
         var ct = http.RequestAborted;
         var entityApi = $"/v1/entities/{ConsoleApi.Seg(s.Entity)}";
@@ -311,6 +353,8 @@ public static class AutomationPages
             <form method="post" action="{Here(s, project)}/new" id="new-automation" novalidate>{Csrf(http)}
             {ErrorSummary(errors, FieldIds)}
             <fieldset><legend>1. Event</legend>
+            {(project is null ? Input("Project regex (optional)", "projectRegex", "project-regex", form.ProjectRegex, errors, "event.projectRegex",
+                hint: "Searched in the project's name, for projects created later too: ^prod- for names that start so. Empty: every project of the team.") : "")}
             {Select("Event type", "eventType", "event-type", form.EventType, EventTypeOptions, errors, "event.type")}
             <div data-event="{EventTypes.CreateArtifact} {EventTypes.LinkArtifact}">{Input("Collection", "collection", "collection", form.Collection, errors, "event.collection", hint: "The artifact collection (or registry collection for links) whose new versions trigger this")}</div>
             <div data-event="{EventTypes.AddArtifactAlias}">{Input("Alias regex", "aliasRegex", "alias-regex", form.AliasRegex, errors, "event.aliasRegex", hint: AliasHint)}</div>
@@ -359,10 +403,10 @@ public static class AutomationPages
             <button type="submit">Create automation</button></form>
             {WizardScript}
             """;
-        return Page(http, $"{project} · New automation", body, s, errors is null ? 200 : 400);
+        return Page(http, Title(project, "New automation"), body, s, errors is null ? 200 : 400);
     }
 
-    private static async Task<IResult> CreateAsync(string project, HttpContext http, ConsoleApi api)
+    private static async Task<IResult> CreateAsync(string? project, HttpContext http, ConsoleApi api)
     {
         var s = http.Session();
         var form = WizardForm.From(await http.Request.ReadFormAsync(http.RequestAborted));
@@ -380,7 +424,7 @@ public static class AutomationPages
         return Page(http, "Automation saved", page, s);
     }
 
-    private static async Task<IResult> SetEnabledAsync(string project, Guid id, bool enabled, HttpContext http, ConsoleApi api)
+    private static async Task<IResult> SetEnabledAsync(string? project, Guid id, bool enabled, HttpContext http, ConsoleApi api)
     {
         var s = http.Session();
         var answer = await api.PostAsync(s.Key, $"{Api(s, project)}/{id}/{(enabled ? "enable" : "disable")}", null, http.RequestAborted);
@@ -388,7 +432,7 @@ public static class AutomationPages
         return Results.Redirect(Here(s, project));
     }
 
-    private static async Task<IResult> ConfirmDeleteAsync(string project, Guid id, HttpContext http, ConsoleApi api)
+    private static async Task<IResult> ConfirmDeleteAsync(string? project, Guid id, HttpContext http, ConsoleApi api)
     {
         var s = http.Session();
         var a = await api.GetAsync(s.Key, $"{Api(s, project)}/{id}", http.RequestAborted);
@@ -402,7 +446,7 @@ public static class AutomationPages
         return Page(http, "Delete automation", body, s);
     }
 
-    private static async Task<IResult> DeleteAsync(string project, Guid id, HttpContext http, ConsoleApi api)
+    private static async Task<IResult> DeleteAsync(string? project, Guid id, HttpContext http, ConsoleApi api)
     {
         var s = http.Session();
         var answer = await api.DeleteAsync(s.Key, $"{Api(s, project)}/{id}", http.RequestAborted);
@@ -410,7 +454,7 @@ public static class AutomationPages
         return Results.Redirect(Here(s, project));
     }
 
-    private static async Task<IResult> DetailAsync(string project, Guid id, HttpContext http, ConsoleApi api)
+    private static async Task<IResult> DetailAsync(string? project, Guid id, HttpContext http, ConsoleApi api)
     {
         var s = http.Session();
         var ct = http.RequestAborted;
@@ -442,14 +486,14 @@ public static class AutomationPages
                 attempts = $"""<p>Delivery <span class="badge">{E(d, "status")}</span></p>""" + "<ol class=\"attempts\">" + string.Concat(log.Select(t =>
                     $"""<li>{Time(t, "startedAt")} · {(Str(t, "statusCode").Length > 0 ? "HTTP " + E(t, "statusCode") : E(t, "error"))} · {(t.TryGetProperty("durationMs", out var dm) && dm.TryGetDouble(out var dv) ? dv.ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "")} ms{(Str(t, "responseBody").Length > 0 ? $"<pre>{E(t, "responseBody")}</pre>" : "")}{(t.TryGetProperty("responseTruncated", out var cut) && cut.ValueKind == JsonValueKind.True ? " <small>(truncated)</small>" : "")}</li>""")) + "</ol>";
                 if (s.IsAdmin && Str(d, "status") != "pending")
-                    attempts += $"""<form method="post" action="/console/{E(ConsoleApi.Seg(s.Entity))}/projects/{E(ConsoleApi.Seg(project))}/deliveries/{E(Str(d, "id"))}/redeliver?automation={id}">{Csrf(http)}<button type="submit" class="secondary">Redeliver</button></form>""";
+                    attempts += $"""<form method="post" action="{(project is null ? E(Here(s, null)) : $"/console/{E(ConsoleApi.Seg(s.Entity))}/projects/{E(ConsoleApi.Seg(project))}")}/deliveries/{E(Str(d, "id"))}/redeliver?automation={id}">{Csrf(http)}<button type="submit" class="secondary">Redeliver</button></form>""";
             }
             var evt = r.TryGetProperty("event", out var re) ? re : default;
             var version = Str(evt, "versionIndex").Length > 0 ? ":v" + Str(evt, "versionIndex") : "";
             var alias = Str(evt, "alias").Length > 0 ? " alias " + Str(evt, "alias") : "";
             var evText = $"{Str(evt, "eventType")} {Str(evt, "collection")}{version}{alias}".Trim();
             rows.Append($"""
-                <tr><td data-label="When">{Time(r, "createdAt")}</td><td data-label="Event">{E(evText.Length > 0 ? evText : Str(evt, "eventId"))}</td>
+                <tr><td data-label="When">{Time(r, "createdAt")}</td><td data-label="Event">{(project is null ? E(r, "project") + " · " : "")}{E(evText.Length > 0 ? evText : Str(evt, "eventId"))}</td>
                 <td data-label="Status"><span class="badge">{E(r, "status")}</span> {E(r, "reason")}</td><td data-label="Attempts">{attempts}</td></tr>
                 """);
         }
@@ -466,6 +510,7 @@ public static class AutomationPages
         var body = $"""
             <p><a href="{Here(s, project)}">← Automations</a></p>
             <section><p>{E(a.Body, "description")}</p>
+            {(Str(a.Body, "scope") == "team" ? $"<p><span class=\"badge\">team</span> In {(Str(ev, "projectRegex").Length > 0 ? "every project whose name matches <code>" + E(ev, "projectRegex") + "</code>" : "every project of the team")}, those created later too.</p>" : "")}
             <p>When <strong>{E(ev, "type")}</strong>{(Str(ev, "collection").Length > 0 ? " in collection <code>" + E(ev, "collection") + "</code>" : "")}{(Str(ev, "aliasRegex").Length > 0 ? " with alias matching <code>" + E(ev, "aliasRegex") + "</code>" : "")}</p>
             <p>{actionText}</p><p><span class="badge {(enabled ? "on" : "off")}">{(enabled ? "enabled" : "disabled")}</span></p></section>
             <section aria-labelledby="runs-h"><h2 id="runs-h">Run history</h2>{(runs.Ok ? Reach(runs.Body) : "")}{history}</section>
@@ -473,7 +518,7 @@ public static class AutomationPages
         return Page(http, Str(a.Body, "name"), body, s);
     }
 
-    private static async Task<IResult> RedeliverAsync(string project, Guid deliveryId, Guid? automation, HttpContext http, ConsoleApi api)
+    private static async Task<IResult> RedeliverAsync(string? project, Guid deliveryId, Guid? automation, HttpContext http, ConsoleApi api)
     {
         var s = http.Session();
         var answer = await api.PostAsync(s.Key, $"/v1/entities/{ConsoleApi.Seg(s.Entity)}/deliveries/{deliveryId}/redeliver", null, http.RequestAborted);

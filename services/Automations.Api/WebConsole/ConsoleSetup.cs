@@ -170,6 +170,6 @@ public static class ConsoleSetup
     {
         await using var c = await db.OpenConnectionAsync(ct);
         return (await c.QueryAsync<string>(new CommandDefinition(
-            "select distinct project from control.automations where entity_id = @entityId order by project limit 200", new { entityId }, cancellationToken: ct))).AsList();
+            "select distinct project from control.automations where entity_id = @entityId and project is not null order by project limit 200", new { entityId }, cancellationToken: ct))).AsList();
     }
 }

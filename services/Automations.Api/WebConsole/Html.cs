@@ -156,7 +156,7 @@ public static class Html
             var en = E(session.Entity);
             var admin = session.IsAdmin ? $"""<a href="/console/{en}/settings/secrets">Secrets</a><a href="/console/{en}/settings/integrations">Integrations</a>""" : "";
             nav = $"""
-                <nav aria-label="Main">{admin}<a href="/console/{en}/settings/webhooks">Webhooks</a><a href="/console/{en}/projects">Projects</a><a href="/console/{en}/queues">Launch queues</a></nav>
+                <nav aria-label="Main">{admin}<a href="/console/{en}/settings/webhooks">Webhooks</a><a href="/console/{en}/projects">Projects</a><a href="/console/{en}/automations">Team automations</a><a href="/console/{en}/queues">Launch queues</a></nav>
                 <span class="who">{E(session.UserName ?? "key")} · {en} · {E(session.Role)}</span>
                 <form method="post" action="/console/sign-out">{Csrf(http)}<button type="submit">Sign out</button></form>
                 """;

@@ -167,7 +167,7 @@ public static class IntegrationsEndpoints
             "select id from control.webhooks where id = @id and entity_id = @entityId and kind <> 'generic' for update", new { id, entityId }, tx);
         if (found is null) return Problems.NotFound("The integration");
         var users = (await c.QueryAsync<string>(
-            "select project || '/' || name from control.automations where webhook_id = @id order by 1", new { id }, tx)).ToList();
+            "select coalesce(project, '(team)') || '/' || name from control.automations where webhook_id = @id order by 1", new { id }, tx)).ToList();
         if (users.Count > 0)
             return Problems.Conflict("id", $"The integration is used by automations {string.Join(", ", users)}; delete or change them first.",
                 new Dictionary<string, object?> { ["automations"] = users });

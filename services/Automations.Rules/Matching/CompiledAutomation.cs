@@ -10,6 +10,7 @@ public sealed class CompiledAutomation
 {
     private readonly Regex? _alias;
     private readonly Regex? _tag;
+    private readonly Regex? _project;
 
     public CompiledAutomation(AutomationRow row, TimeSpan regexTimeout)
     {
@@ -18,6 +19,7 @@ public sealed class CompiledAutomation
         {
             _alias = FilterRegex.Compile(row.AliasRegex, regexTimeout);
             _tag = FilterRegex.Compile(row.TagRegex, regexTimeout);
+            _project = FilterRegex.Compile(row.ProjectRegex, regexTimeout);
             Run = RunEvents.RunTrigger.For(row, regexTimeout);
         }
         catch (ArgumentException ex)
@@ -39,6 +41,14 @@ public sealed class CompiledAutomation
     public string? Invalid { get; }
 
     /// <summary>
+    /// Whether a team automation watches <paramref name="project"/>: its project regex, when set, is found in the name
+    /// (a search, as the alias and tag regexes). A project automation applies to its own project only. Throws
+    /// RegexMatchTimeoutException.
+    /// </summary>
+    public bool AppliesTo(string project) =>
+        Row.IsTeam ? Invalid is null && FilterRegex.Passes(_project, project) : string.Equals(Row.Project, project, StringComparison.Ordinal);
+
+    /// <summary>
     /// Event type equal; collection equal, or null on the automation (whole project); alias regex, when set, found in the
     /// event's alias (a search, as W&amp;B's <c>$regex</c>: see <see cref="FilterRegex"/>; an event without alias does not
     /// match); same for the tag regex. Throws RegexMatchTimeoutException.
@@ -48,8 +58,6 @@ public sealed class CompiledAutomation
         if (Invalid is not null) return false;
         if (!string.Equals(Row.EventType, e.EventType, StringComparison.Ordinal)) return false;
         if (Row.Collection is not null && !string.Equals(Row.Collection, e.Collection, StringComparison.Ordinal)) return false;
-        if (_alias is not null && (e.Alias is null || !_alias.IsMatch(e.Alias))) return false;
-        if (_tag is not null && (e.Tag is null || !_tag.IsMatch(e.Tag))) return false;
-        return true;
+        return FilterRegex.Passes(_alias, e.Alias) && FilterRegex.Passes(_tag, e.Tag);
     }
 }

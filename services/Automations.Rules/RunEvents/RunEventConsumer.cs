@@ -109,7 +109,7 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
         return true;
     }
 
-    /// <summary>Takes one value into the automation's window for this run and metric; what fired, when the condition starts to hold.</summary>
+    /// <summary>Takes one value into the automation's window for this run (of this project: a team automation watches many) and metric; what fired, when the condition starts to hold.</summary>
     private static async Task<MetricFired?> ObserveAsync(TransactionUnit w, RunEventReceived e, Guid automationId, MetricCondition condition, long step, double value,
         CancellationToken ct)
     {
@@ -121,15 +121,15 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
             on conflict do nothing
             """, key, w.Transaction, cancellationToken: ct));
         var row = await w.Connection.QuerySingleAsync<(long[] Steps, double[] Vals, bool Active)>(new CommandDefinition(
-            "select steps, vals, active from rules.run_metric_windows where automation_id = @automationId and run_id = @RunId and metric = @metric for update",
+            "select steps, vals, active from rules.run_metric_windows where automation_id = @automationId and project = @Project and run_id = @RunId and metric = @metric for update",
             key, w.Transaction, cancellationToken: ct));
         var (next, outcome, evaluation) = new MetricWindow(row.Steps, row.Vals, row.Active).Observe(condition, step, value);
         if (outcome == MetricWindow.Outcome.Stale) return null;
         await w.Connection.ExecuteAsync(new CommandDefinition(
             """
             update rules.run_metric_windows set steps = @steps, vals = @vals, active = @active, updated_at = now()
-            where automation_id = @automationId and run_id = @RunId and metric = @metric
-            """, new { automationId, e.RunId, metric = condition.Metric, steps = next.Steps.ToArray(), vals = next.Values.ToArray(), active = next.Active },
+            where automation_id = @automationId and project = @Project and run_id = @RunId and metric = @metric
+            """, new { automationId, e.Project, e.RunId, metric = condition.Metric, steps = next.Steps.ToArray(), vals = next.Values.ToArray(), active = next.Active },
             w.Transaction, cancellationToken: ct));
         if (outcome != MetricWindow.Outcome.Fired) return null;
         var (threshold, agg) = condition switch

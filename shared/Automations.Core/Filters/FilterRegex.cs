@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Automations.Core.Filters;
 
 /// <summary>
-/// An automation's alias or tag regex, the one home of its meaning for the Api (save-time check) and Rules (matching).
+/// An automation's alias, tag or (team automations) project regex, the one home of its meaning for the Api (save-time check) and Rules (matching).
 /// W&amp;B stores these filters as MongoDB <c>$regex</c>, which is a search: <c>prod</c> matches <c>production</c> and
 /// <c>preprod</c>; a pattern anchors itself where it wants (<c>^prod</c> a prefix, <c>^prod$</c> the whole value). The
 /// pattern is therefore compiled as written and never wrapped. Automations saved when a pattern had to match the whole
@@ -23,6 +23,12 @@ public static class FilterRegex
     /// </summary>
     public static Regex? Compile(string? pattern, TimeSpan matchTimeout) =>
         string.IsNullOrEmpty(pattern) ? null : new Regex(pattern, RegexOptions.CultureInvariant, matchTimeout);
+
+    /// <summary>
+    /// Whether <paramref name="filter"/> lets <paramref name="value"/> through: no filter passes everything; a filter is
+    /// searched in the value, and a missing value does not pass. Throws RegexMatchTimeoutException.
+    /// </summary>
+    public static bool Passes(Regex? filter, string? value) => filter is null || (value is not null && filter.IsMatch(value));
 
     /// <summary>
     /// The whole-value form of <paramref name="pattern"/> (the meaning filters had before they became searches): the

@@ -25,6 +25,12 @@ public sealed class AutomationRow
     public string? OverridesJson { get; set; }
     /// <summary>Run automations: their run filter (Automations.Core.Runs.RunFilter as JSON); null for artifact automations.</summary>
     public string? RunFilterJson { get; set; }
+    /// <summary>"project", or "team" for a team automation (Project is then empty: it watches the entity's projects).</summary>
+    public string Scope { get; set; } = "project";
+    /// <summary>A team automation's project regex (a search, as the alias and tag regexes); null: every project.</summary>
+    public string? ProjectRegex { get; set; }
+
+    public bool IsTeam => Scope == "team";
 }
 
 /// <summary>Read queries over control.automations and the launch tables, for workers (they never write control).</summary>
@@ -32,7 +38,7 @@ public static class AutomationQueries
 {
     private const string Columns =
         """
-        a.id as Id, a.entity_id as EntityId, e.name as Entity, a.project as Project, a.name as Name, a.event_type as EventType,
+        a.id as Id, a.entity_id as EntityId, e.name as Entity, coalesce(a.project, '') as Project, a.scope as Scope, a.project_regex as ProjectRegex, a.name as Name, a.event_type as EventType,
         a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex, a.action_type as ActionType,
         a.webhook_id as WebhookId, a.payload as Payload, a.job_id as JobId, a.job_version as JobVersion, a.queue_id as QueueId,
         a.target_project as TargetProject, a.overrides::text as OverridesJson, a.run_filter::text as RunFilterJson
@@ -51,6 +57,22 @@ public static class AutomationQueries
             from control.automations a join control.entities e on e.id = a.entity_id
             where e.name = @entity and a.project = @project and a.enabled
             """, new { entity, project }, transaction, cancellationToken: ct));
+        return rows.AsList();
+    }
+
+    /// <summary>
+    /// The enabled team automations of one entity, loaded once for all its projects (Rules keeps them per entity and
+    /// picks, for each project, those whose project regex finds it). Served by the partial index automations_team_match.
+    /// </summary>
+    public static async Task<IReadOnlyList<AutomationRow>> EnabledForTeamAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string entity, CancellationToken ct = default)
+    {
+        var rows = await connection.QueryAsync<AutomationRow>(new CommandDefinition(
+            $"""
+            select {Columns}
+            from control.automations a join control.entities e on e.id = a.entity_id
+            where e.name = @entity and a.scope = 'team' and a.enabled
+            """, new { entity }, transaction, cancellationToken: ct));
         return rows.AsList();
     }
 

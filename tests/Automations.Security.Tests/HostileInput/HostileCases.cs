@@ -46,6 +46,7 @@ public static class HostileCases
             {"name":"walk automation 4","event":{"type":"CREATE_ARTIFACT","collection":"eval-set"},
              "action":{"type":"notification","integration":"{{{HostileInputFixture.IntegrationName}}}","title":"New ${artifact_collection_name}","text":"${artifact_version_string}","severity":"warning"}}
             """;
+        static string Team(string automation) => automation.Replace("\"event\":{", "\"event\":{\"projectRegex\":\"^mnist\",", StringComparison.Ordinal);
         return (op.Method + " " + op.Path) switch
         {
             "POST /v1/entities/{entity}/members" => [new(O("""{"user":"walk-user","role":"member","email":"walk@example.com"}"""), [])],
@@ -58,6 +59,9 @@ public static class HostileCases
                 [new(O($$"""{"name":"{{HostileInputFixture.WebhookName}}","url":"https://hooks.example/walk","secret":"{{HostileInputFixture.SecretName}}"}"""), [])],
             "POST /v1/entities/{entity}/projects/{project}/automations" or "PUT /v1/entities/{entity}/projects/{project}/automations/{id}" =>
                 [new(O(webhookAutomation), ["action.payload"]), new(O(launchAutomation), ["action.overrides"]), new(O(notificationAutomation), [])],
+            // Team automations: the same bodies with a project regex.
+            "POST /v1/entities/{entity}/automations" or "PUT /v1/entities/{entity}/automations/{id}" =>
+                [new(O(Team(webhookAutomation)), ["action.payload"]), new(O(Team(launchAutomation)), ["action.overrides"]), new(O(Team(notificationAutomation)), [])],
             "POST /v1/entities/{entity}/integrations" => [new(O("""{"name":"walk slack 2","kind":"slack","url":"https://hooks.example/services/T/B/two"}"""), [])],
             "PUT /v1/entities/{entity}/integrations/{id}" =>
                 [new(O($$"""{"name":"{{HostileInputFixture.IntegrationName}}","url":"https://hooks.example/services/T/B/walk"}"""), [])],
@@ -104,6 +108,7 @@ public static class HostileCases
         "user" => "bob",
         "id" when op.Path.Contains("/webhooks/{id}", StringComparison.Ordinal) => fx.WebhookId.ToString(),
         "id" when op.Path.Contains("/integrations/{id}", StringComparison.Ordinal) => fx.IntegrationId.ToString(),
+        "id" when op.Path.StartsWith("/v1/entities/{entity}/automations/{id}", StringComparison.Ordinal) => fx.TeamAutomationId.ToString(),
         "id" when op.Path.Contains("/automations/{id}", StringComparison.Ordinal) => fx.AutomationId.ToString(),
         "id" when op.Path.Contains("/jobs/{id}", StringComparison.Ordinal) => fx.JobId.ToString(),
         "id" when op.Path.Contains("/queues/{id}", StringComparison.Ordinal) => fx.QueueId.ToString(),

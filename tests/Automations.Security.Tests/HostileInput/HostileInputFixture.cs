@@ -8,7 +8,7 @@ namespace Automations.Security.Tests.HostileInput;
 /// <summary>
 /// The security fixture plus one of everything an operation can name in its path, so that hostile input reaches the
 /// code behind the route: in acme a secret WALK_SECRET, a webhook "walk hook", a queue "walk-queue", a job "walk-job"
-/// (version 1), an automation "walk automation" in project mnist, a spare key, and a queue item claimed by the agent
+/// (version 1), an automation "walk automation" in project mnist, a team automation "walk team automation", a spare key, and a queue item claimed by the agent
 /// with a known lease.
 /// </summary>
 public class HostileInputFixture : SecurityFixture
@@ -25,6 +25,7 @@ public class HostileInputFixture : SecurityFixture
     public Guid QueueId { get; private set; }
     public Guid JobId { get; private set; }
     public Guid AutomationId { get; private set; }
+    public Guid TeamAutomationId { get; private set; }
     public Guid IntegrationId { get; private set; }
     public Guid SpareKeyId { get; private set; }
     public Guid ItemId { get; private set; }
@@ -44,6 +45,12 @@ public class HostileInputFixture : SecurityFixture
             name = AutomationName,
             @event = new { type = "CREATE_ARTIFACT", collection = "eval-set" },
             action = new { type = "webhook", webhook = WebhookName, payload = """{"text":"${event_type}"}""" },
+        });
+        TeamAutomationId = await CreateAsync("/v1/entities/acme/automations", new
+        {
+            name = "walk team automation",
+            @event = new { type = "CREATE_ARTIFACT", collection = "eval-set", projectRegex = "^mnist" },
+            action = new { type = "no_op" },
         });
         SpareKeyId = await CreateAsync("/v1/entities/acme/keys", new { name = "spare", scopes = new[] { "events:write" } });
 
