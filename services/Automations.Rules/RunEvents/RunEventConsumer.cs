@@ -39,7 +39,7 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
         {
             try
             {
-                if (a.Invalid is null && a.Run is { } trigger && trigger.Watches(e)) watching.Add(a);
+                if (a.Trigger.Watches(e)) watching.Add(a);
             }
             catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
             {
@@ -60,7 +60,7 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
             // A fixed order of the rows each event locks: two events of one run never wait on each other in a cycle.
             foreach (var a in watching.OrderBy(a => a.Row.Id))
             {
-                var condition = a.Run!.Condition!;
+                var condition = a.Trigger.Condition!;
                 if (await ObserveAsync(w, e, a.Row.Id, condition, step, values[condition.Metric], ct) is { } metric)
                     fired.Add((a, metric));
             }
@@ -122,14 +122,7 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
             where automation_id = @automationId and run_id = @RunId and metric = @metric
             """, new { automationId, e.RunId, metric = condition.Metric, steps = next.Steps.ToArray(), vals = next.Values.ToArray(), active = next.Active },
             w.Transaction, cancellationToken: ct));
-        if (outcome != MetricWindow.Outcome.Fired) return null;
-        var (threshold, agg) = condition switch
-        {
-            MetricCondition.Threshold t => (t.Value, t.Agg),
-            MetricCondition.Change c => (c.Amount, c.Agg),
-            _ => (0d, condition.Agg),
-        };
-        return new MetricFired(condition.Metric, evaluation!.Value, threshold, evaluation.PriorValue, agg.ToString().ToUpperInvariant(), condition.Window);
+        return outcome == MetricWindow.Outcome.Fired ? MetricFired.For(condition, evaluation!) : null;
     }
 
     /// <summary>One automation's run and its command (as for artifact events: unique per automation and event).</summary>
@@ -154,7 +147,7 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
         else if (a.ActionType is ActionTypes.Webhook or ActionTypes.Notification)
         {
             var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a {a.ActionType} automation without a webhook");
-            payload = PayloadTemplate.Render(a.Payload ?? "{}", variables);
+            payload = ActionRendering.WebhookPayload(a.Payload, variables);
             command = new SendWebhook(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, webhookId, payload, e.OccurredAt, SendWebhook.SealedPayload);
         }
         else
@@ -163,7 +156,7 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
             var queueId = a.QueueId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a queue");
             jobVersion ??= await AutomationQueries.LatestJobVersionAsync(w.Connection, w.Transaction, jobId, ct)
                 ?? throw new InvalidOperationException($"Launch job {jobId} of automation {a.Id} has no version");
-            payload = PayloadTemplate.RenderFinal(string.IsNullOrEmpty(a.OverridesJson) ? "{}" : a.OverridesJson, variables);
+            payload = ActionRendering.LaunchOverrides(a.OverridesJson, variables);
             command = new EnqueueLaunchJob(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, jobId, jobVersion.Value, queueId,
                 a.TargetProject, payload, eventJson, e.OccurredAt);
         }

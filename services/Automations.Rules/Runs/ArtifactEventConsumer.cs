@@ -82,7 +82,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
             // A notification is a webhook to its integration whose payload template the Api made from title, text and
             // severity (NotificationMessage): rendered, delivered, retried and redelivered as one.
             var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a {a.ActionType} automation without a webhook");
-            payload = PayloadTemplate.Render(a.Payload ?? "{}", variables);
+            payload = ActionRendering.WebhookPayload(a.Payload, variables);
             command = new SendWebhook(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, webhookId, payload, e.OccurredAt, SendWebhook.SealedPayload);
         }
         else
@@ -91,9 +91,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
             var queueId = a.QueueId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a queue");
             jobVersion ??= await AutomationQueries.LatestJobVersionAsync(await connection.GetAsync(ct), null, jobId, ct)
                 ?? throw new InvalidOperationException($"Launch job {jobId} of automation {a.Id} has no version");
-            // Overrides may use the same ${...} variables as a webhook payload (e.g. the artifact to evaluate). No stage
-            // after this one fills in secrets, so they are rendered to their final text here.
-            payload = PayloadTemplate.RenderFinal(string.IsNullOrEmpty(a.OverridesJson) ? "{}" : a.OverridesJson, variables);
+            payload = ActionRendering.LaunchOverrides(a.OverridesJson, variables);
             command = new EnqueueLaunchJob(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, jobId, jobVersion.Value, queueId,
                 a.TargetProject, payload, eventJson, e.OccurredAt);
         }
