@@ -72,6 +72,8 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         ["POST /projects/{project}/automations/{id}/enable"] = Member,
         ["POST /projects/{project}/automations/{id}/disable"] = Member,
         ["GET /projects/{project}/automations/{id}/runs"] = Member,
+        ["POST /projects/{project}/automations/preview"] = Member,
+        ["POST /projects/{project}/automations/{id}/preview"] = Member,
         ["GET /queues"] = Member,
         ["GET /queues/{id}"] = Member,
         ["POST /queues"] = Admin,

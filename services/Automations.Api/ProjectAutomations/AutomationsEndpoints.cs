@@ -29,6 +29,7 @@ public static class AutomationsEndpoints
             .Produces<AutomationView>().WithSummary("Enable an automation.");
         g.MapPost("/{id:guid}/disable", (Guid id, string project, HttpContext http, NpgsqlDataSource db, CancellationToken ct) => SetEnabledAsync(id, project, false, http, db, ct))
             .Produces<AutomationView>().WithSummary("Disable an automation.");
+        g.MapAutomationPreview();
         return entity;
     }
 
