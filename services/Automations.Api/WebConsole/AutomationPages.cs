@@ -9,7 +9,7 @@ using static Automations.Api.WebConsole.Html;
 namespace Automations.Api.WebConsole;
 
 /// <summary>A project's Automations tab: the list with its row menu, the New automation wizard, and one automation's run history.</summary>
-public static class AutomationPages
+public static partial class AutomationPages
 {
     /// <summary>W&amp;B's GitHub Actions example: a repository_dispatch body filled from the event.</summary>
     public const string RepositoryDispatchPayload =
@@ -108,6 +108,7 @@ public static class AutomationPages
         g.MapGet("/projects/{project}/automations", ListAsync);
         g.MapGet("/projects/{project}/automations/new", (string project, HttpContext http, ConsoleApi api) => WizardAsync(project, http, api, null, null));
         g.MapPost("/projects/{project}/automations/new", CreateAsync);
+        g.MapPost("/projects/{project}/automations/new/preview", PreviewAsync);
         g.MapGet("/projects/{project}/automations/{id:guid}", DetailAsync);
         g.MapPost("/projects/{project}/automations/{id:guid}/enable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, true, http, api));
         g.MapPost("/projects/{project}/automations/{id:guid}/disable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, false, http, api));
@@ -275,7 +276,8 @@ public static class AutomationPages
         </script>
         """;
 
-    private static async Task<IResult> WizardAsync(string project, HttpContext http, ConsoleApi api, WizardForm? form, Dictionary<string, List<string>>? errors)
+    private static async Task<IResult> WizardAsync(string project, HttpContext http, ConsoleApi api, WizardForm? form, Dictionary<string, List<string>>? errors,
+        string? preview = null)
     {
         var s = http.Session();
         form ??= WizardForm.Empty;
@@ -356,6 +358,7 @@ public static class AutomationPages
             {Input("Automation name", "name", "automation-name", form.Name, errors, "name", required: true)}
             <div class="field"><label for="description">Description (optional)</label><textarea id="description" name="description" style="min-height:4rem">{E(form.Description)}</textarea>{FieldErrors(errors, "description", "description")}</div>
             </fieldset>
+            {preview ?? PreviewSection(s, project, DefaultSample(s, project), null, null)}
             <button type="submit">Create automation</button></form>
             {WizardScript}
             """;
