@@ -7,7 +7,8 @@ namespace Automations.Api.WebConsole;
 /// <summary>
 /// The wizard's Preview: the automation as filled in so far and a sample event go to the Api's
 /// <c>POST …/automations/preview</c>; the wizard comes back with the same values and the answer (match or the filter
-/// that refused, and what would be sent, secrets masked). Nothing is saved.
+/// that refused, and what would be sent, secrets masked). Nothing is saved. Its button comes after Create, so Create
+/// stays the form's default button (Enter in a field creates, as before).
 /// </summary>
 public static partial class AutomationPages
 {

@@ -358,8 +358,8 @@ public static partial class AutomationPages
             {Input("Automation name", "name", "automation-name", form.Name, errors, "name", required: true)}
             <div class="field"><label for="description">Description (optional)</label><textarea id="description" name="description" style="min-height:4rem">{E(form.Description)}</textarea>{FieldErrors(errors, "description", "description")}</div>
             </fieldset>
-            {preview ?? PreviewSection(s, project, DefaultSample(s, project), null, null)}
-            <button type="submit">Create automation</button></form>
+            <button type="submit">Create automation</button>
+            {preview ?? PreviewSection(s, project, DefaultSample(s, project), null, null)}</form>
             {WizardScript}
             """;
         return Page(http, $"{project} · New automation", body, s, errors is null ? 200 : 400);
