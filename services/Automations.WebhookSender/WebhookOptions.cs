@@ -5,7 +5,7 @@ namespace Automations.WebhookSender;
 /// <summary>Configuration section "Webhooks".</summary>
 public sealed class WebhookOptions
 {
-    public const string UserAgent = "Automations-Webhooks/1.0";
+    public const string UserAgent = WebhookHeaders.UserAgent;
 
     /// <summary>Comma-separated CIDRs the SSRF guard lets through (empty: public addresses only).</summary>
     public string? AllowedCidrs { get; set; }

@@ -80,6 +80,8 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         ["POST /automations/{id}/enable"] = Admin,
         ["POST /automations/{id}/disable"] = Admin,
         ["GET /automations/{id}/runs"] = Member,
+        ["POST /projects/{project}/automations/preview"] = Member,
+        ["POST /projects/{project}/automations/{id}/preview"] = Member,
         ["GET /queues"] = Member,
         ["GET /queues/{id}"] = Member,
         ["POST /queues"] = Admin,

@@ -39,6 +39,7 @@ public static class AutomationsEndpoints
             .Produces<AutomationView>().WithSummary("Enable an automation.");
         g.MapPost("/{id:guid}/disable", (Guid id, string project, HttpContext http, NpgsqlDataSource db, CancellationToken ct) => SetEnabledAsync(id, project, false, http, db, ct))
             .Produces<AutomationView>().WithSummary("Disable an automation.");
+        g.MapAutomationPreview();
 
         var t = entity.MapGroup("/automations").WithTags("Team automations");
         t.MapGet("", TeamListAsync).Produces<AutomationSummary[]>().WithSummary("List the team automations (every member may read them).");

@@ -13,7 +13,7 @@ namespace Automations.Api.WebConsole;
 /// the team's Automations page, the same pages for team automations (a null project below: the team scope). A project's
 /// list shows the team automations that apply to it, marked "team" and linking to the team page, with no row menu.
 /// </summary>
-public static class AutomationPages
+public static partial class AutomationPages
 {
     /// <summary>W&amp;B's GitHub Actions example: a repository_dispatch body filled from the event.</summary>
     public const string RepositoryDispatchPayload =
@@ -118,6 +118,7 @@ public static class AutomationPages
         g.MapGet("/projects/{project}/automations/new", (string project, HttpContext http, ConsoleApi api) => WizardAsync(project, http, api, null, null));
         g.MapPost("/projects/{project}/automations/new", (string project, HttpContext http, ConsoleApi api) => CreateAsync(project, http, api));
         g.MapGet("/projects/{project}/automations/{id:guid}", (string project, Guid id, HttpContext http, ConsoleApi api) => DetailAsync(project, id, http, api));
+        g.MapPost("/projects/{project}/automations/new/preview", PreviewAsync);
         g.MapPost("/projects/{project}/automations/{id:guid}/enable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, true, http, api));
         g.MapPost("/projects/{project}/automations/{id:guid}/disable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, false, http, api));
         g.MapGet("/projects/{project}/automations/{id:guid}/delete", (string project, Guid id, HttpContext http, ConsoleApi api) => ConfirmDeleteAsync(project, id, http, api));
@@ -316,7 +317,8 @@ public static class AutomationPages
         </script>
         """;
 
-    private static async Task<IResult> WizardAsync(string? project, HttpContext http, ConsoleApi api, WizardForm? form, Dictionary<string, List<string>>? errors)
+    private static async Task<IResult> WizardAsync(string? project, HttpContext http, ConsoleApi api, WizardForm? form, Dictionary<string, List<string>>? errors,
+        string? preview = null)
     {
         var s = http.Session();
         if (project is null && !s.IsAdmin) return Error(http, 403, "Forbidden", "Only a team admin can create team automations.", s);
@@ -400,7 +402,8 @@ public static class AutomationPages
             {Input("Automation name", "name", "automation-name", form.Name, errors, "name", required: true)}
             <div class="field"><label for="description">Description (optional)</label><textarea id="description" name="description" style="min-height:4rem">{E(form.Description)}</textarea>{FieldErrors(errors, "description", "description")}</div>
             </fieldset>
-            <button type="submit">Create automation</button></form>
+            <button type="submit">Create automation</button>
+            {(project is null ? "" : preview ?? PreviewSection(s, project, DefaultSample(s, project), null, null))}</form>
             {WizardScript}
             """;
         return Page(http, Title(project, "New automation"), body, s, errors is null ? 200 : 400);

@@ -30,8 +30,7 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
     {
         var id = Guid.CreateVersion7();
         var receivedAt = DateTimeOffset.UtcNow;
-        var message = new ArtifactEventReceived(id, e.EventId, e.EventType, e.Entity, e.Project, e.Collection, e.VersionId, e.VersionIndex,
-            e.Alias, e.Tag, e.Author, e.OccurredAt, e.MetadataJson, receivedAt);
+        var message = e.ToReceived(id, receivedAt);
         // One statement: the event and its outbox row commit together (with whatever else the group commit carries),
         // published right after the commit (the relay takes the row only if that fails).
         var w = writes.Begin();
@@ -60,8 +59,7 @@ public sealed class EventStore(NpgsqlDataSource dataSource, [FromKeyedServices(E
     {
         var id = Guid.CreateVersion7();
         var receivedAt = DateTimeOffset.UtcNow;
-        var message = new RunEventReceived(id, e.EventId, e.EventType, e.Entity, e.Project, e.RunId, e.RunName, e.User, e.Tags, e.State, e.Step,
-            e.Metrics, e.OccurredAt, receivedAt);
+        var message = e.ToReceived(id, receivedAt);
         var w = writes.Begin();
         var ev = w.Execute(
             """

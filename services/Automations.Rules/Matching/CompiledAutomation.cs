@@ -1,44 +1,21 @@
-using System.Text.RegularExpressions;
 using Automations.Contracts;
-using Automations.Core.Filters;
+using Automations.Core.Matching;
 using Automations.Persistence.Control;
 
 namespace Automations.Rules.Matching;
 
-/// <summary>An automation with its filters compiled once per cache load.</summary>
-public sealed class CompiledAutomation
+/// <summary>An automation with its trigger compiled once per cache load (<see cref="AutomationTrigger"/>, shared with the Api's preview).</summary>
+public sealed class CompiledAutomation(AutomationRow row, TimeSpan regexTimeout)
 {
-    private readonly Regex? _alias;
-    private readonly Regex? _tag;
-    private readonly Regex? _project;
+    public AutomationRow Row { get; } = row;
 
-    public CompiledAutomation(AutomationRow row, TimeSpan regexTimeout)
-    {
-        Row = row;
-        try
-        {
-            _alias = FilterRegex.Compile(row.AliasRegex, regexTimeout);
-            _tag = FilterRegex.Compile(row.TagRegex, regexTimeout);
-            _project = FilterRegex.Compile(row.ProjectRegex, regexTimeout);
-            Run = RunEvents.RunTrigger.For(row, regexTimeout);
-        }
-        catch (ArgumentException ex)
-        {
-            Invalid = $"invalid filter regex: {ex.Message}";
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            Invalid = $"invalid run filter: {ex.Message}";
-        }
-    }
+    public AutomationTrigger Trigger { get; } = row.Trigger(regexTimeout);
 
-    public AutomationRow Row { get; }
-
-    /// <summary>The run trigger of a run automation (RUN_STATE, RUN_METRIC_*); null for an artifact automation.</summary>
-    public RunEvents.RunTrigger? Run { get; }
+    /// <summary>A team automation's project regex (team scope; Api-validated as the alias and tag regexes).</summary>
+    private readonly (Regex? Regex, string? Invalid) _project = CompileProject(row.ProjectRegex, regexTimeout);
 
     /// <summary>Set when a stored filter does not compile: such an automation never matches.</summary>
-    public string? Invalid { get; }
+    public string? Invalid => Trigger.Invalid ?? _project.Invalid;
 
     /// <summary>
     /// Whether a team automation watches <paramref name="project"/>: its project regex, when set, is found in the name
@@ -46,18 +23,20 @@ public sealed class CompiledAutomation
     /// RegexMatchTimeoutException.
     /// </summary>
     public bool AppliesTo(string project) =>
-        Row.IsTeam ? Invalid is null && FilterRegex.Passes(_project, project) : string.Equals(Row.Project, project, StringComparison.Ordinal);
+        Row.IsTeam ? Invalid is null && FilterRegex.Passes(_project.Regex, project) : string.Equals(Row.Project, project, StringComparison.Ordinal);
 
-    /// <summary>
-    /// Event type equal; collection equal, or null on the automation (whole project); alias regex, when set, found in the
-    /// event's alias (a search, as W&amp;B's <c>$regex</c>: see <see cref="FilterRegex"/>; an event without alias does not
-    /// match); same for the tag regex. Throws RegexMatchTimeoutException.
-    /// </summary>
-    public bool Matches(ArtifactEventReceived e)
+    /// <summary>See <see cref="AutomationTrigger.Check(ArtifactEventReceived)"/>. Throws RegexMatchTimeoutException.</summary>
+    public bool Matches(ArtifactEventReceived e) => Invalid is null && Trigger.Matches(e);
+
+    private static (Regex?, string?) CompileProject(string? pattern, TimeSpan timeout)
     {
-        if (Invalid is not null) return false;
-        if (!string.Equals(Row.EventType, e.EventType, StringComparison.Ordinal)) return false;
-        if (Row.Collection is not null && !string.Equals(Row.Collection, e.Collection, StringComparison.Ordinal)) return false;
-        return FilterRegex.Passes(_alias, e.Alias) && FilterRegex.Passes(_tag, e.Tag);
+        try
+        {
+            return (FilterRegex.Compile(pattern, timeout), null);
+        }
+        catch (ArgumentException ex)
+        {
+            return (null, $"invalid project regex: {ex.Message}");
+        }
     }
 }

@@ -39,7 +39,7 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
         {
             try
             {
-                if (a.Invalid is null && a.Run is { } trigger && trigger.Watches(e)) watching.Add(a);
+                if (a.Trigger.Watches(e)) watching.Add(a);
             }
             catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
             {
@@ -60,7 +60,7 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
             // A fixed order of the rows each event locks: two events of one run never wait on each other in a cycle.
             foreach (var a in watching.OrderBy(a => a.Row.Id))
             {
-                var condition = a.Run!.Condition!;
+                var condition = a.Trigger.Condition!;
                 if (await ObserveAsync(w, e, a.Row.Id, condition, step, values[condition.Metric], ct) is { } metric)
                     fired.Add((a, metric));
             }
@@ -131,13 +131,6 @@ public sealed class RunEventConsumer(AutomationCache cache, RunMetrics metrics, 
             where automation_id = @automationId and project = @Project and run_id = @RunId and metric = @metric
             """, new { automationId, e.Project, e.RunId, metric = condition.Metric, steps = next.Steps.ToArray(), vals = next.Values.ToArray(), active = next.Active },
             w.Transaction, cancellationToken: ct));
-        if (outcome != MetricWindow.Outcome.Fired) return null;
-        var (threshold, agg) = condition switch
-        {
-            MetricCondition.Threshold t => (t.Value, t.Agg),
-            MetricCondition.Change c => (c.Amount, c.Agg),
-            _ => (0d, condition.Agg),
-        };
-        return new MetricFired(condition.Metric, evaluation!.Value, threshold, evaluation.PriorValue, agg.ToString().ToUpperInvariant(), condition.Window);
+        return outcome == MetricWindow.Outcome.Fired ? MetricFired.For(condition, evaluation!) : null;
     }
 }

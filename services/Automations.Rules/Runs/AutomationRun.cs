@@ -84,7 +84,7 @@ public sealed class AutomationRun
             // A notification is a webhook to its integration whose payload template the Api made from title, text and
             // severity (NotificationMessage): rendered, delivered, retried and redelivered as one.
             var webhookId = a.WebhookId ?? throw new InvalidOperationException($"Automation {a.Id} is a {a.ActionType} automation without a webhook");
-            payload = PayloadTemplate.Render(a.Payload ?? "{}", variables);
+            payload = ActionRendering.WebhookPayload(a.Payload, variables);
             command = new SendWebhook(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, webhookId, payload, e.OccurredAt, SendWebhook.SealedPayload);
         }
         else
@@ -92,9 +92,7 @@ public sealed class AutomationRun
             var jobId = a.JobId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a job");
             var queueId = a.QueueId ?? throw new InvalidOperationException($"Automation {a.Id} is a launch automation without a queue");
             jobVersion ??= await latestJobVersion(jobId, ct) ?? throw new InvalidOperationException($"Launch job {jobId} of automation {a.Id} has no version");
-            // Overrides may use the same ${...} variables as a webhook payload (e.g. the artifact to evaluate, the run). No
-            // stage after this one fills in secrets, so they are rendered to their final text here.
-            payload = PayloadTemplate.RenderFinal(string.IsNullOrEmpty(a.OverridesJson) ? "{}" : a.OverridesJson, variables);
+            payload = ActionRendering.LaunchOverrides(a.OverridesJson, variables);
             command = new EnqueueLaunchJob(commandId, runId, e.EventId, a.Id, e.Entity, e.Project, jobId, jobVersion.Value, queueId,
                 a.TargetProject, payload, e.Json, e.OccurredAt);
         }

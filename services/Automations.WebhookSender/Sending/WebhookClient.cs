@@ -99,28 +99,21 @@ public sealed class WebhookClient : IDisposable
         using var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bytes) };
         message.Options.Set(ConnectTo, destination.Addresses);
         if (request.ShownUrl is { } shown) message.Options.Set(SecretUrls.Shown, shown);
-        message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        message.Headers.UserAgent.ParseAdd(WebhookOptions.UserAgent);
-        message.Headers.TryAddWithoutValidation("webhook-id", messageId);
-        message.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp);
-        sentHeaders["Content-Type"] = "application/json";
-        sentHeaders["User-Agent"] = WebhookOptions.UserAgent;
-        sentHeaders["webhook-id"] = messageId;
-        sentHeaders["webhook-timestamp"] = timestamp;
+        message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(WebhookHeaders.ContentType);
+        message.Headers.UserAgent.ParseAdd(WebhookHeaders.UserAgent);
+        message.Headers.TryAddWithoutValidation(WebhookHeaders.Id, messageId);
+        message.Headers.TryAddWithoutValidation(WebhookHeaders.Timestamp, timestamp);
         if (request.AccessToken is { } token)
-        {
             message.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-            sentHeaders["Authorization"] = "Bearer " + SecretMask.Mask;
-        }
+        string? wandb = null, standard = null;
         if (request.SigningSecret.Length > 0)
         {
-            var wandb = Signatures.Wandb(request.SigningSecret, bytes);
-            var standard = Signatures.StandardWebhooks(request.SigningSecret, messageId, startedAt.ToUnixTimeSeconds(), bytes);
-            message.Headers.TryAddWithoutValidation("X-Wandb-Signature", wandb);
-            message.Headers.TryAddWithoutValidation("webhook-signature", standard);
-            sentHeaders["X-Wandb-Signature"] = wandb;
-            sentHeaders["webhook-signature"] = standard;
+            wandb = Signatures.Wandb(request.SigningSecret, bytes);
+            standard = Signatures.StandardWebhooks(request.SigningSecret, messageId, startedAt.ToUnixTimeSeconds(), bytes);
+            message.Headers.TryAddWithoutValidation(WebhookHeaders.WandbSignature, wandb);
+            message.Headers.TryAddWithoutValidation(WebhookHeaders.Signature, standard);
         }
+        foreach (var (name, value) in WebhookHeaders.Recorded(messageId, timestamp, request.AccessToken is not null, wandb, standard)) sentHeaders[name] = value;
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_options.Timeout);

@@ -18,6 +18,10 @@ public sealed record ArtifactEvent(
     JsonElement? Metadata)
 {
     public string? MetadataJson => Metadata is { ValueKind: JsonValueKind.Object } m ? m.GetRawText() : null;
+
+    /// <summary>The message Ingestion publishes for it (<paramref name="id"/> is ours, EventId the producer's).</summary>
+    public Contracts.ArtifactEventReceived ToReceived(Guid id, DateTimeOffset receivedAt) =>
+        new(id, EventId, EventType, Entity, Project, Collection, VersionId, VersionIndex, Alias, Tag, Author, OccurredAt, MetadataJson, receivedAt);
 }
 
 /// <summary>One reason an event was refused, naming the field (a JSON pointer without the leading slash).</summary>

@@ -13,4 +13,9 @@ public sealed record RunEvent(
     string? State,
     long? Step,
     IReadOnlyDictionary<string, double>? Metrics,
-    DateTimeOffset OccurredAt);
+    DateTimeOffset OccurredAt)
+{
+    /// <summary>The message Ingestion publishes for it (<paramref name="id"/> is ours, EventId the producer's).</summary>
+    public Contracts.RunEventReceived ToReceived(Guid id, DateTimeOffset receivedAt) =>
+        new(id, EventId, EventType, Entity, Project, RunId, RunName, User, Tags, State, Step, Metrics, OccurredAt, receivedAt);
+}

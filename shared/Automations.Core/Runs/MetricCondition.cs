@@ -116,6 +116,19 @@ public sealed record MetricWindow(IReadOnlyList<long> Steps, IReadOnlyList<doubl
         Fired,
     }
 
+    /// <summary>
+    /// A run's values replayed into an empty window: <paramref name="earlier"/> (oldest first, logged at the steps just
+    /// before <paramref name="step"/>), then <paramref name="value"/>; what observing that last one answers. For a preview,
+    /// which has no stored window.
+    /// </summary>
+    public static (Outcome Outcome, Evaluation? Evaluation) Replay(MetricCondition condition, IReadOnlyList<double> earlier, long step, double value)
+    {
+        var window = Empty;
+        for (var i = 0; i < earlier.Count; i++) window = window.Observe(condition, step - earlier.Count + i, earlier[i]).Next;
+        var (_, outcome, evaluation) = window.Observe(condition, step, value);
+        return (outcome, evaluation);
+    }
+
     public (MetricWindow Next, Outcome Outcome, Evaluation? Evaluation) Observe(MetricCondition condition, long step, double value)
     {
         var capacity = condition.Capacity;

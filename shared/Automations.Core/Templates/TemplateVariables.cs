@@ -109,4 +109,17 @@ public static class TemplateVariables
 }
 
 /// <summary>What fired a metric automation, for its template: the metric, the (aggregated) value, the threshold or change amount.</summary>
-public sealed record MetricFired(string Name, double Value, double Threshold, double? PriorValue, string Agg, int Window);
+public sealed record MetricFired(string Name, double Value, double Threshold, double? PriorValue, string Agg, int Window)
+{
+    /// <summary>What <paramref name="condition"/> fired with, from its <paramref name="evaluation"/>: a change's threshold is its amount.</summary>
+    public static MetricFired For(Runs.MetricCondition condition, Runs.Evaluation evaluation)
+    {
+        var (threshold, agg) = condition switch
+        {
+            Runs.MetricCondition.Threshold t => (t.Value, t.Agg),
+            Runs.MetricCondition.Change c => (c.Amount, c.Agg),
+            _ => (0d, condition.Agg),
+        };
+        return new MetricFired(condition.Metric, evaluation.Value, threshold, evaluation.PriorValue, agg.ToString().ToUpperInvariant(), condition.Window);
+    }
+}

@@ -31,6 +31,13 @@ public sealed class AutomationRow
     public string? ProjectRegex { get; set; }
 
     public bool IsTeam => Scope == "team";
+
+    /// <summary>Rules reads enabled automations only; a preview reads any.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Its trigger, compiled: how Rules matches it and the Api's preview explains it.</summary>
+    public Core.Matching.AutomationTrigger Trigger(TimeSpan regexTimeout) =>
+        new(EventType, Collection, AliasRegex, TagRegex, RunFilterJson, regexTimeout);
 }
 
 /// <summary>Read queries over control.automations and the launch tables, for workers (they never write control).</summary>
@@ -41,7 +48,7 @@ public static class AutomationQueries
         a.id as Id, a.entity_id as EntityId, e.name as Entity, coalesce(a.project, '') as Project, a.scope as Scope, a.project_regex as ProjectRegex, a.name as Name, a.event_type as EventType,
         a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex, a.action_type as ActionType,
         a.webhook_id as WebhookId, a.payload as Payload, a.job_id as JobId, a.job_version as JobVersion, a.queue_id as QueueId,
-        a.target_project as TargetProject, a.overrides::text as OverridesJson, a.run_filter::text as RunFilterJson
+        a.target_project as TargetProject, a.overrides::text as OverridesJson, a.run_filter::text as RunFilterJson, a.enabled as Enabled
         """;
 
     /// <summary>
@@ -75,6 +82,15 @@ public static class AutomationQueries
             """, new { entity }, transaction, cancellationToken: ct));
         return rows.AsList();
     }
+
+    /// <summary>One automation of an entity's project, enabled or not, read as Rules reads it (the same columns); null when there is none. For the Api's preview.</summary>
+    public static Task<AutomationRow?> FindAsync(NpgsqlConnection connection, Guid entityId, string project, Guid id, CancellationToken ct = default) =>
+        connection.QuerySingleOrDefaultAsync<AutomationRow?>(new CommandDefinition(
+            $"""
+            select {Columns}
+            from control.automations a join control.entities e on e.id = a.entity_id
+            where a.entity_id = @entityId and a.project = @project and a.id = @id
+            """, new { entityId, project, id }, cancellationToken: ct));
 
     /// <summary>The newest version of a Launch job, for automations that name no version.</summary>
     public static Task<int?> LatestJobVersionAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid jobId, CancellationToken ct = default) =>

@@ -47,8 +47,31 @@ public static class HostileCases
              "action":{"type":"notification","integration":"{{{HostileInputFixture.IntegrationName}}}","title":"New ${artifact_collection_name}","text":"${artifact_version_string}","severity":"warning"}}
             """;
         static string Team(string automation) => automation.Replace("\"event\":{", "\"event\":{\"projectRegex\":\"^mnist\",", StringComparison.Ordinal);
+        // A preview's sample is an event as POST /v1/events takes it; a metric value and its history are any finite numbers.
+        const string artifactSample =
+            """
+            {"eventId":"walk-1","eventType":"ADD_ARTIFACT_ALIAS","entity":"acme","project":"mnist","collection":"eval-set",
+             "versionId":"QXJ0aWZhY3Q6NTE3ODg5ODg3","versionIndex":3,"alias":"production","tag":"nightly","author":"jane",
+             "occurredAt":"2026-11-27T22:41:00Z","metadata":{"accuracy":0.93,"notes":{"head":"h"},"tags":["a"]}}
+            """;
+        const string runSample =
+            """
+            {"eventId":"walk-2","eventType":"RUN_METRIC","entity":"acme","project":"mnist","runId":"run-1","runName":"sweep-1","user":"jane",
+             "step":40,"metrics":{"val_loss":0.2},"occurredAt":"2026-11-27T22:41:00Z"}
+            """;
+        JsonObject With(string json, string sample, bool history = false)
+        {
+            var body = O(json);
+            body["sample"] = JsonNode.Parse(sample);
+            if (history) body["metricHistory"] = new JsonArray(0.5, 0.4);
+            return body;
+        }
         return (op.Method + " " + op.Path) switch
         {
+            "POST /v1/entities/{entity}/projects/{project}/automations/preview" =>
+                [new(With(webhookAutomation, artifactSample), ["action.payload", "sample.metadata"]), new(With(launchAutomation, runSample, history: true), ["action.overrides", "sample.metrics", "metricHistory"])],
+            "POST /v1/entities/{entity}/projects/{project}/automations/{id}/preview" =>
+                [new(With("{}", artifactSample), ["sample.metadata"]), new(With("{}", runSample, history: true), ["sample.metrics", "metricHistory"])],
             "POST /v1/entities/{entity}/members" => [new(O("""{"user":"walk-user","role":"member","email":"walk@example.com"}"""), [])],
             "POST /v1/entities/{entity}/keys" => [new(O("""{"name":"walk key","scopes":["api"],"user":"alice"}"""), [])],
             "POST /v1/entities/{entity}/secrets" => [new(O("""{"name":"WALK_NEW","value":"s3cret"}"""), [])],
