@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Automations.Api.ProjectAutomations;
 
 /// <summary>The automation as the API reads and writes it (camelCase on the wire).</summary>
-public sealed class AutomationBody
+public class AutomationBody
 {
     public string? Name { get; set; }
     public string? Description { get; set; }

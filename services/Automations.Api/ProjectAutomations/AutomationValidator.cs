@@ -31,6 +31,17 @@ public static class AutomationValidator
 
     public static async Task<(Resolved? Value, IResult? Error)> CheckAsync(AutomationBody body, Guid entityId, NpgsqlConnection c)
     {
+        var (value, errors) = await ValidateAsync(body, entityId, c);
+        return value is null ? (null, errors.ToResult()) : (value, null);
+    }
+
+    /// <summary>
+    /// The same rules as <see cref="CheckAsync"/>, with the errors by field (`event.aliasRegex`) for a caller that names them
+    /// differently (a configuration file's `automations[2].event.aliasRegex`). Reads through <paramref name="c"/>, so inside a
+    /// transaction it sees what that transaction wrote.
+    /// </summary>
+    public static async Task<(Resolved? Value, Errors Errors)> ValidateAsync(AutomationBody body, Guid entityId, NpgsqlConnection c)
+    {
         var errors = new Errors();
         RunFilter? runFilter = null;
         Names.Check(errors, "name", body.Name?.Trim(), Names.Display(), "may contain letters, digits, '_' and '-', in words separated by spaces");
@@ -147,10 +158,10 @@ public static class AutomationValidator
         }
         else errors.Add("action.type", string.IsNullOrEmpty(a.Type) ? $"is required: {ActionTypesText}" : $"'{a.Type}' is not {ActionTypesText}");
 
-        if (errors.Any) return (null, errors.ToResult());
+        if (errors.Any) return (null, errors);
         return (new Resolved(body.Name!.Trim(), body.Description, body.Enabled ?? true, ev!.Type!, Empty(ev.Collection), Empty(ev.AliasRegex), Empty(ev.TagRegex),
             a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides, warnings,
-            runFilter?.ToJson(), title, text, severity), null);
+            runFilter?.ToJson(), title, text, severity), errors);
     }
 
     private sealed class IntegrationRef
