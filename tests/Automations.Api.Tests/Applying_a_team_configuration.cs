@@ -134,7 +134,7 @@ public class Applying_a_team_configuration(ApiFixture fx) : IClassFixture<ApiFix
         plan.GetProperty("changes").EnumerateArray()
             .Single(c => c.GetProperty("kind").GetString() == kind && c.GetProperty("name").GetString() == name).GetProperty("action").GetString()!;
 
-    /// <summary>The team's rows the file describes, as one comparable text (ids and timestamps left out).</summary>
+    /// <summary>The team's rows the file describes, one line each, as one comparable text (ids and timestamps left out).</summary>
     private async Task<string> RowsAsync(Team team)
     {
         await using var c = await fx.DataSource.OpenConnectionAsync();
@@ -145,7 +145,7 @@ public class Applying_a_team_configuration(ApiFixture fx) : IClassFixture<ApiFix
             union all
             select 'queue ' || q.name || ' ' || coalesce(q.description, '-') from control.launch_queues q join control.entities e on e.id = q.entity_id where e.name = @team
             union all
-            select 'automation ' || a.project || '/' || a.name || ' ' || a.enabled || ' ' || a.event_type || ' ' || coalesce(a.payload, '-') || ' ' || coalesce(a.overrides::text, '-')
+            select 'automation ' || a.project || '/' || a.name || ' ' || a.enabled || ' ' || a.event_type || ' ' || replace(coalesce(a.payload, '-'), chr(10), ' ') || ' ' || coalesce(a.overrides::text, '-')
               from control.automations a join control.entities e on e.id = a.entity_id where e.name = @team
             order by 1
             """, new { team = team.Name });
