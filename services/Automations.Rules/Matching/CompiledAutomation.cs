@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using Automations.Contracts;
+using Automations.Core.Filters;
 using Automations.Core.Matching;
 using Automations.Persistence.Control;
 
