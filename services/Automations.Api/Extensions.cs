@@ -10,6 +10,7 @@ using Automations.Api.QueueItems;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
 using Automations.Api.History;
+using Automations.Api.TeamConfig;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
@@ -47,7 +48,8 @@ public static class Extensions
             .MapIntegrations()
             .MapAutomations()
             .MapQueues()
-            .MapJobs();
+            .MapJobs()
+            .MapConfig();
         app.MapRuns();
         app.MapDeliveries();
         app.MapQueueItems();

@@ -46,8 +46,19 @@ public sealed class Errors
         return this;
     }
 
-    public IResult ToResult() => Results.ValidationProblem(
+    /// <summary>Every error, field by field, in the order they were added.</summary>
+    public IEnumerable<(string Field, string Message)> Items => _errors.SelectMany(e => e.Value.Select(m => (e.Key, m)));
+
+    /// <summary>Adds <paramref name="other"/>'s errors with <paramref name="prefix"/> before each field (`automations[2].` + `event.type`).</summary>
+    public Errors AddAll(Errors other, string prefix)
+    {
+        foreach (var (field, message) in other.Items) Add(prefix + field, message);
+        return this;
+    }
+
+    public IResult ToResult(IDictionary<string, object?>? extensions = null) => Results.ValidationProblem(
         _errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
         title: "The request is not valid",
-        detail: string.Join("; ", _errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}"))));
+        detail: string.Join("; ", _errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}"))),
+        extensions: extensions);
 }

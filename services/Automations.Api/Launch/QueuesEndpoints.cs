@@ -50,7 +50,7 @@ public static class QueuesEndpoints
         return q is null ? Problems.NotFound("The queue") : Results.Ok(q);
     }
 
-    private static Errors Check(QueueBody body)
+    internal static Errors Check(QueueBody body)
     {
         var errors = new Errors();
         Names.Check(errors, "name", body.Name, Names.Slug(), "may contain letters, digits, '.', '_' and '-' only");

@@ -33,6 +33,17 @@ public static class AutomationValidator
     /// <param name="team">A team automation (it may have a project regex; a project automation may not).</param>
     public static async Task<(Resolved? Value, IResult? Error)> CheckAsync(AutomationBody body, Guid entityId, NpgsqlConnection c, bool team = false)
     {
+        var (value, errors) = await ValidateAsync(body, entityId, c, team);
+        return value is null ? (null, errors.ToResult()) : (value, null);
+    }
+
+    /// <summary>
+    /// The same rules as <see cref="CheckAsync"/>, with the errors by field (`event.aliasRegex`) for a caller that names them
+    /// differently (a configuration file's `automations[2].event.aliasRegex`). Reads through <paramref name="c"/>, so inside a
+    /// transaction it sees what that transaction wrote.
+    /// </summary>
+    public static async Task<(Resolved? Value, Errors Errors)> ValidateAsync(AutomationBody body, Guid entityId, NpgsqlConnection c, bool team = false)
+    {
         var errors = new Errors();
         RunFilter? runFilter = null;
         Names.Check(errors, "name", body.Name?.Trim(), Names.Display(), "may contain letters, digits, '_' and '-', in words separated by spaces");
@@ -151,10 +162,10 @@ public static class AutomationValidator
         }
         else errors.Add("action.type", string.IsNullOrEmpty(a.Type) ? $"is required: {ActionTypesText}" : $"'{a.Type}' is not {ActionTypesText}");
 
-        if (errors.Any) return (null, errors.ToResult());
+        if (errors.Any) return (null, errors);
         return (new Resolved(body.Name!.Trim(), body.Description, body.Enabled ?? true, ev!.Type!, Empty(ev.Collection), Empty(ev.AliasRegex), Empty(ev.TagRegex),
             a!.Type!, webhookId, payload, jobId, a.Type == "launch" ? a.JobVersion : null, queueId, Empty(a.TargetProject), overrides, warnings,
-            runFilter?.ToJson(), title, text, severity, team ? Empty(ev.ProjectRegex) : null), null);
+            runFilter?.ToJson(), title, text, severity, team ? Empty(ev.ProjectRegex) : null), errors);
     }
 
     private sealed class IntegrationRef

@@ -212,22 +212,7 @@ public static class AutomationsEndpoints
         int inserted;
         try
         {
-            inserted = await c.ExecuteAsync(
-                $"""
-                insert into control.automations (id, entity_id, project, scope, project_regex, name, description, enabled, event_type, collection, alias_regex, tag_regex,
-                    action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, run_filter, created_by,
-                    notification_title, notification_text, notification_severity)
-                values (@id, @entityId, @project, @scope, @ProjectRegex, @Name, @Description, @Enabled, @EventType, @Collection, @AliasRegex, @TagRegex,
-                    @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @RunFilterJson::jsonb, @userId,
-                    @NotificationTitle, @NotificationText, @NotificationSeverity)
-                on conflict {(project is null ? "(entity_id, name) where scope = 'team'" : "(entity_id, project, name)")} do nothing
-                """,
-                new
-                {
-                    id, entityId = caller.EntityId, project, scope = project is null ? "team" : "project", a.ProjectRegex, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
-                    a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, a.RunFilterJson, userId = caller.UserId,
-                    a.NotificationTitle, a.NotificationText, a.NotificationSeverity,
-                }, tx);
+            inserted = await InsertRowAsync(c, tx, id, caller.EntityId, project, a, caller.UserId);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
@@ -252,21 +237,7 @@ public static class AutomationsEndpoints
         int updated;
         try
         {
-            updated = await c.ExecuteAsync(
-                $"""
-                update control.automations a set name = @Name, project_regex = @ProjectRegex, description = @Description, enabled = @Enabled, event_type = @EventType,
-                    collection = @Collection, alias_regex = @AliasRegex, tag_regex = @TagRegex, action_type = @ActionType,
-                    webhook_id = @WebhookId, payload = @Payload, job_id = @JobId, job_version = @JobVersion, queue_id = @QueueId,
-                    target_project = @TargetProject, overrides = @OverridesJson::jsonb, run_filter = @RunFilterJson::jsonb, notification_title = @NotificationTitle,
-                    notification_text = @NotificationText, notification_severity = @NotificationSeverity, updated_at = now()
-                where id = @id and entity_id = @entityId and {InScope(project)}
-                """,
-                new
-                {
-                    id, entityId = caller.EntityId, project, a.ProjectRegex, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
-                    a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, a.RunFilterJson,
-                    a.NotificationTitle, a.NotificationText, a.NotificationSeverity,
-                }, tx);
+            updated = await UpdateRowAsync(c, tx, id, caller.EntityId, project, a);
         }
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))
         {
@@ -301,11 +272,52 @@ public static class AutomationsEndpoints
         var caller = http.Caller();
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
-        var deleted = await c.ExecuteAsync(
-            $"delete from control.automations a where id = @id and entity_id = @entityId and {InScope(project)}",
-            new { id, entityId = caller.EntityId, project }, tx);
+        var deleted = await DeleteRowAsync(c, tx, id, caller.EntityId, project);
         if (deleted == 0) return Problems.NotFound("The automation");
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
         return Results.NoContent();
     }
+
+    /// <summary>
+    /// The one insert of an automation (this endpoint and a configuration file's apply), a team automation when
+    /// <paramref name="project"/> is null: 0 when the name is taken.
+    /// </summary>
+    internal static Task<int> InsertRowAsync(NpgsqlConnection c, NpgsqlTransaction tx, Guid id, Guid entityId, string? project, AutomationValidator.Resolved a, Guid? userId) =>
+        c.ExecuteAsync(
+            $"""
+            insert into control.automations (id, entity_id, project, scope, project_regex, name, description, enabled, event_type, collection, alias_regex, tag_regex,
+                action_type, webhook_id, payload, job_id, job_version, queue_id, target_project, overrides, run_filter, created_by,
+                notification_title, notification_text, notification_severity)
+            values (@id, @entityId, @project, @scope, @ProjectRegex, @Name, @Description, @Enabled, @EventType, @Collection, @AliasRegex, @TagRegex,
+                @ActionType, @WebhookId, @Payload, @JobId, @JobVersion, @QueueId, @TargetProject, @OverridesJson::jsonb, @RunFilterJson::jsonb, @userId,
+                @NotificationTitle, @NotificationText, @NotificationSeverity)
+            on conflict {(project is null ? "(entity_id, name) where scope = 'team'" : "(entity_id, project, name)")} do nothing
+            """,
+            new
+            {
+                id, entityId, project, scope = project is null ? "team" : "project", a.ProjectRegex, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
+                a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, a.RunFilterJson, userId,
+                a.NotificationTitle, a.NotificationText, a.NotificationSeverity,
+            }, tx);
+
+    /// <summary>The one update of an automation: 0 when there is no such automation in the project (the team's, for a null project).</summary>
+    internal static Task<int> UpdateRowAsync(NpgsqlConnection c, NpgsqlTransaction tx, Guid id, Guid entityId, string? project, AutomationValidator.Resolved a) =>
+        c.ExecuteAsync(
+            $"""
+            update control.automations a set name = @Name, project_regex = @ProjectRegex, description = @Description, enabled = @Enabled, event_type = @EventType,
+                collection = @Collection, alias_regex = @AliasRegex, tag_regex = @TagRegex, action_type = @ActionType,
+                webhook_id = @WebhookId, payload = @Payload, job_id = @JobId, job_version = @JobVersion, queue_id = @QueueId,
+                target_project = @TargetProject, overrides = @OverridesJson::jsonb, run_filter = @RunFilterJson::jsonb, notification_title = @NotificationTitle,
+                notification_text = @NotificationText, notification_severity = @NotificationSeverity, updated_at = now()
+            where id = @id and entity_id = @entityId and {InScope(project)}
+            """,
+            new
+            {
+                id, entityId, project, a.ProjectRegex, a.Name, a.Description, a.Enabled, a.EventType, a.Collection, a.AliasRegex, a.TagRegex,
+                a.ActionType, a.WebhookId, a.Payload, a.JobId, a.JobVersion, a.QueueId, a.TargetProject, a.OverridesJson, a.RunFilterJson,
+                a.NotificationTitle, a.NotificationText, a.NotificationSeverity,
+            }, tx);
+
+    internal static Task<int> DeleteRowAsync(NpgsqlConnection c, NpgsqlTransaction tx, Guid id, Guid entityId, string? project) =>
+        c.ExecuteAsync($"delete from control.automations a where id = @id and entity_id = @entityId and {InScope(project)}", new { id, entityId, project }, tx);
 }

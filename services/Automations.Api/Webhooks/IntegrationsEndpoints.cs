@@ -3,6 +3,7 @@ using Automations.Api.Http;
 using Automations.Api.ProjectAutomations;
 using Automations.Api.Secrets;
 using Automations.Core.Notifications;
+using Automations.Core.Secrets;
 using Automations.Core.Webhooks;
 using Automations.Persistence.Control;
 using Dapper;
@@ -78,7 +79,7 @@ public static class IntegrationsEndpoints
     }
 
     /// <summary>Name, kind (create only) and URL checked; answers never quote the URL.</summary>
-    private static Errors Check(IntegrationBody body, bool create)
+    internal static Errors Check(IntegrationBody body, bool create)
     {
         var errors = new Errors();
         Names.Check(errors, "name", body.Name?.Trim(), Names.Display(), "may contain letters, digits, '_' and '-', in words separated by spaces");
@@ -113,13 +114,8 @@ public static class IntegrationsEndpoints
         var entityId = http.Caller().EntityId;
         var id = Guid.CreateVersion7();
         var name = body.Name!.Trim();
-        var e = keys.Cipher.Encrypt(entityId, WebhookTarget.SecretUrlName(id), body.Url!);
         await using var c = await db.OpenConnectionAsync(ct);
-        var inserted = await c.ExecuteAsync(
-            """
-            insert into control.webhooks (id, entity_id, name, url, kind, url_key_id, url_nonce, url_ciphertext, url_tag)
-            values (@id, @entityId, @name, @shown, @Kind, @KeyId, @Nonce, @Ciphertext, @Tag) on conflict (entity_id, name) do nothing
-            """, new { id, entityId, name, shown = NotificationMessage.MaskUrl(body.Url!), body.Kind, e.KeyId, e.Nonce, e.Ciphertext, e.Tag });
+        var inserted = await InsertRowAsync(c, null, keys.Cipher, id, entityId, name, body.Kind!, body.Url!, urlSecretId: null);
         if (inserted == 0) return Duplicate(name);
         var created = await c.QuerySingleAsync<Integration>(Select + " and w.id = @id", new { entityId, id });
         return Results.Created($"{http.Request.Path}/{id}", created);
@@ -135,18 +131,12 @@ public static class IntegrationsEndpoints
 
         var entityId = http.Caller().EntityId;
         var name = body.Name!.Trim();
-        var e = keys.Cipher.Encrypt(entityId, WebhookTarget.SecretUrlName(id), body.Url!);
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         int updated;
         try
         {
-            updated = await c.ExecuteAsync(
-                """
-                update control.webhooks set name = @name, url = @shown, url_key_id = @KeyId, url_nonce = @Nonce, url_ciphertext = @Ciphertext, url_tag = @Tag,
-                       disabled_at = null, disabled_reason = null, updated_at = now()
-                where id = @id and entity_id = @entityId and kind <> 'generic'
-                """, new { id, entityId, name, shown = NotificationMessage.MaskUrl(body.Url!), e.KeyId, e.Nonce, e.Ciphertext, e.Tag }, tx);
+            updated = await UpdateRowAsync(c, tx, keys.Cipher, id, entityId, name, body.Url!, urlSecretId: null);
         }
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))
         {
@@ -174,5 +164,34 @@ public static class IntegrationsEndpoints
         await c.ExecuteAsync("delete from control.webhooks where id = @id", new { id }, tx);
         await tx.CommitAsync(ct);
         return Results.NoContent();
+    }
+
+    /// <summary>
+    /// The one insert of an integration (this endpoint and a configuration file's apply): the URL encrypted, only its masked
+    /// form in `url`. <paramref name="urlSecretId"/> names the team secret the URL was taken from (a configuration file's
+    /// `urlSecret`), null when it was given directly. 0 when the name is taken.
+    /// </summary>
+    internal static Task<int> InsertRowAsync(NpgsqlConnection c, NpgsqlTransaction? tx, SecretCipher cipher, Guid id, Guid entityId, string name, string kind,
+        string url, Guid? urlSecretId)
+    {
+        var e = cipher.Encrypt(entityId, WebhookTarget.SecretUrlName(id), url);
+        return c.ExecuteAsync(
+            """
+            insert into control.webhooks (id, entity_id, name, url, kind, url_key_id, url_nonce, url_ciphertext, url_tag, url_secret_id)
+            values (@id, @entityId, @name, @shown, @kind, @KeyId, @Nonce, @Ciphertext, @Tag, @urlSecretId) on conflict (entity_id, name) do nothing
+            """, new { id, entityId, name, shown = NotificationMessage.MaskUrl(url), kind, e.KeyId, e.Nonce, e.Ciphertext, e.Tag, urlSecretId }, tx);
+    }
+
+    /// <summary>The one update of an integration (its kind stays); it also re-enables a disabled one. The caller tells Rules.</summary>
+    internal static Task<int> UpdateRowAsync(NpgsqlConnection c, NpgsqlTransaction tx, SecretCipher cipher, Guid id, Guid entityId, string name, string url,
+        Guid? urlSecretId)
+    {
+        var e = cipher.Encrypt(entityId, WebhookTarget.SecretUrlName(id), url);
+        return c.ExecuteAsync(
+            """
+            update control.webhooks set name = @name, url = @shown, url_key_id = @KeyId, url_nonce = @Nonce, url_ciphertext = @Ciphertext, url_tag = @Tag,
+                   url_secret_id = @urlSecretId, disabled_at = null, disabled_reason = null, updated_at = now()
+            where id = @id and entity_id = @entityId and kind <> 'generic'
+            """, new { id, entityId, name, shown = NotificationMessage.MaskUrl(url), e.KeyId, e.Nonce, e.Ciphertext, e.Tag, urlSecretId }, tx);
     }
 }

@@ -73,9 +73,16 @@ public static class WebhooksEndpoints
         return w is null ? Problems.NotFound("The webhook") : Results.Ok(w);
     }
 
-    private sealed record Checked(string Name, string Url, Guid? SecretId, Guid? AccessTokenId);
+    internal sealed record Checked(string Name, string Url, Guid? SecretId, Guid? AccessTokenId);
 
     private static async Task<(Checked? Value, IResult? Error)> CheckAsync(WebhookBody body, Guid entityId, NpgsqlConnection c)
+    {
+        var (value, errors) = await ValidateAsync(body, entityId, c);
+        return value is null ? (null, errors.ToResult()) : (value, null);
+    }
+
+    /// <summary>The webhook rules, errors by field (a configuration file prefixes them with its own path).</summary>
+    internal static async Task<(Checked? Value, Errors Errors)> ValidateAsync(WebhookBody body, Guid entityId, NpgsqlConnection c)
     {
         var errors = new Errors();
         Names.Check(errors, "name", body.Name?.Trim(), Names.Display(), "may contain letters, digits, '_' and '-', in words separated by spaces");
@@ -89,7 +96,7 @@ public static class WebhooksEndpoints
         }
         var secretId = await SecretAsync("secret", body.Secret);
         var tokenId = await SecretAsync("accessToken", body.AccessToken);
-        return errors.Any ? (null, errors.ToResult()) : (new Checked(body.Name!.Trim(), body.Url!, secretId, tokenId), null);
+        return errors.Any ? (null, errors) : (new Checked(body.Name!.Trim(), body.Url!, secretId, tokenId), errors);
     }
 
     private static IResult Duplicate(string name) => Problems.Conflict("name", $"A webhook named '{name}' already exists in this entity.");
@@ -103,11 +110,7 @@ public static class WebhooksEndpoints
         var (w, invalid) = await CheckAsync(body, entityId, c);
         if (w is null) return invalid!;
         var id = Guid.CreateVersion7();
-        var inserted = await c.ExecuteAsync(
-            """
-            insert into control.webhooks (id, entity_id, name, url, secret_id, access_token_secret_id)
-            values (@id, @entityId, @Name, @Url, @SecretId, @AccessTokenId) on conflict (entity_id, name) do nothing
-            """, new { id, entityId, w.Name, w.Url, w.SecretId, w.AccessTokenId });
+        var inserted = await InsertRowAsync(c, null, id, entityId, w);
         if (inserted == 0) return Duplicate(w.Name);
         var created = await c.QuerySingleAsync<Webhook>(Select + " and w.id = @id", new { entityId, id });
         return Results.Created($"{http.Request.Path}/{id}", created);
@@ -125,12 +128,7 @@ public static class WebhooksEndpoints
         int updated;
         try
         {
-            updated = await c.ExecuteAsync(
-                """
-                update control.webhooks set name = @Name, url = @Url, secret_id = @SecretId, access_token_secret_id = @AccessTokenId,
-                       disabled_at = null, disabled_reason = null, updated_at = now()
-                where id = @id and entity_id = @entityId and kind = 'generic'
-                """, new { id, entityId, w.Name, w.Url, w.SecretId, w.AccessTokenId }, tx);
+            updated = await UpdateRowAsync(c, tx, id, entityId, w);
         }
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))
         {
@@ -161,4 +159,21 @@ public static class WebhooksEndpoints
         await tx.CommitAsync(ct);
         return Results.NoContent();
     }
+
+    /// <summary>The one insert of a webhook (this endpoint and a configuration file's apply): 0 when the name is taken.</summary>
+    internal static Task<int> InsertRowAsync(NpgsqlConnection c, NpgsqlTransaction? tx, Guid id, Guid entityId, Checked w) =>
+        c.ExecuteAsync(
+            """
+            insert into control.webhooks (id, entity_id, name, url, secret_id, access_token_secret_id)
+            values (@id, @entityId, @Name, @Url, @SecretId, @AccessTokenId) on conflict (entity_id, name) do nothing
+            """, new { id, entityId, w.Name, w.Url, w.SecretId, w.AccessTokenId }, tx);
+
+    /// <summary>The one update of a webhook; it also re-enables a disabled one. The caller tells Rules (the projects whose automations use it).</summary>
+    internal static Task<int> UpdateRowAsync(NpgsqlConnection c, NpgsqlTransaction tx, Guid id, Guid entityId, Checked w) =>
+        c.ExecuteAsync(
+            """
+            update control.webhooks set name = @Name, url = @Url, secret_id = @SecretId, access_token_secret_id = @AccessTokenId,
+                   disabled_at = null, disabled_reason = null, updated_at = now()
+            where id = @id and entity_id = @entityId and kind = 'generic'
+            """, new { id, entityId, w.Name, w.Url, w.SecretId, w.AccessTokenId }, tx);
 }

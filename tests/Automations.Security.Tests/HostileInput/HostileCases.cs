@@ -66,6 +66,15 @@ public static class HostileCases
             if (history) body["metricHistory"] = new JsonArray(0.5, 0.4);
             return body;
         }
+        // A team configuration file (JSON is a content type the config endpoints take beside YAML): each kind of object once.
+        var configFile = $$$"""
+            {"version":1,"entity":"acme",
+             "webhooks":[{"name":"walk hook 3","url":"https://hooks.example/three","secret":"{{{HostileInputFixture.SecretName}}}"}],
+             "queues":[{"name":"walk-queue-3","description":"spare"}],
+             "automations":[{"project":"{{{HostileInputFixture.Project}}}","name":"walk automation 5","enabled":true,
+               "event":{"type":"CREATE_ARTIFACT","collection":"eval-set","aliasRegex":"^prod"},
+               "action":{"type":"webhook","webhook":"walk hook 3","payload":"{\"text\":\"${event_type}\"}"}}]}
+            """;
         return (op.Method + " " + op.Path) switch
         {
             "POST /v1/entities/{entity}/projects/{project}/automations/preview" =>
@@ -88,6 +97,7 @@ public static class HostileCases
             "POST /v1/entities/{entity}/integrations" => [new(O("""{"name":"walk slack 2","kind":"slack","url":"https://hooks.example/services/T/B/two"}"""), [])],
             "PUT /v1/entities/{entity}/integrations/{id}" =>
                 [new(O($$"""{"name":"{{HostileInputFixture.IntegrationName}}","url":"https://hooks.example/services/T/B/walk"}"""), [])],
+            "POST /v1/entities/{entity}/config/plan" or "POST /v1/entities/{entity}/config/apply" => [new(O(configFile), [])],
             "POST /v1/entities/{entity}/queues" => [new(O("""{"name":"walk-queue-2","description":"spare"}"""), [])],
             "PUT /v1/entities/{entity}/queues/{id}" => [new(O($$"""{"name":"{{HostileInputFixture.QueueName}}","description":"walk"}"""), [])],
             "POST /v1/entities/{entity}/jobs" => [new(O("""{"name":"walk-job-2","description":"spare"}"""), [])],
