@@ -158,7 +158,7 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
         public string Text => $"version={Version} run={Run} state={State} value={Value}";
     }
 
-    private sealed record Event(string EventId, string EventType, string Json);
+    private sealed record Event(string EventId, string EventType, string Json, string? RunId = null);
 
     private sealed class Case(string trigger, string action, string channel)
     {
@@ -176,6 +176,8 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
         };
         public Guid QueueId { get; set; }
         public List<JsonElement> Claimed { get; } = [];
+        /// <summary>Ingestion's ids of the events the case sent that Ingestion took as new: the only messages Rules may see for its project.</summary>
+        public HashSet<Guid> Sent { get; } = [];
         public string Consumer => RunEventTypes.IsTrigger(Trigger) ? RunEventConsumerDefinition.InboxName : ArtifactEventConsumerDefinition.InboxName;
     }
 
@@ -201,6 +203,7 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
 
         await SendCopyAsync(c, e);
         await RedeliverToRulesAsync(id);
+        await NothingElseReachedRulesAsync(c, c.Trigger == RunEventTypes.RunState ? e.RunId : null);
         Assert.Equal(1, await RunsAsync(automation));
         await OutcomesAsync(c, automation, [fired]);
     }
@@ -241,6 +244,8 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
         await Step(4);
         await Step(5);
         Assert.True(await RunsAsync(automation) == 2, "step 4 ends the crossing and step 5 starts a new one: it fires again");
+        await NothingElseReachedRulesAsync(c, run);
+        Assert.Equal(2, await RunsAsync(automation));
         await OutcomesAsync(c, automation, [Metric(c, run, first), Metric(c, run, second)]);
     }
 
@@ -248,7 +253,7 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
 
     private static readonly DateTimeOffset At = new(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);
 
-    private static Event Json(string eventId, string eventType, object body) => new(eventId, eventType, JsonSerializer.Serialize(body));
+    private static Event Json(string eventId, string eventType, object body, string? runId = null) => new(eventId, eventType, JsonSerializer.Serialize(body), runId);
 
     private static (Event, Fired) ArtifactEvent(Case c)
     {
@@ -270,7 +275,7 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
         {
             eventId, eventType = RunEventTypes.RunState, entity = "acme", project = c.Project, runId = run, runName = "glad-sky-7", user = "jane",
             state = "finished", occurredAt = At,
-        });
+        }, run);
         return (e, new Fired(RunEventTypes.RunState, "", run, "finished", ""));
     }
 
@@ -281,7 +286,7 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
         {
             eventId, eventType = RunEventTypes.RunMetric, entity = "acme", project = c.Project, runId = run, runName = "bright-owl-3", user = "jane",
             step, metrics = new Dictionary<string, double> { ["loss"] = value }, occurredAt = At.AddSeconds(step),
-        });
+        }, run);
     }
 
     private static object TriggerOf(string trigger) => trigger switch
@@ -349,12 +354,40 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
         {
             var (id, duplicate) = await PostAsync(e);
             Assert.False(duplicate, $"{e.EventId} is new");
+            c.Sent.Add(id);
             return id;
         }
         await fx.PublishRawAsync(e.EventType, e.Json);
         Guid? stored = null;
         await Eventually.TrueAsync(async () => (stored = await StoredIdAsync(e.EventId)) is not null, $"Ingestion stores {e.EventId} from AMQP", TimeSpan.FromSeconds(60));
-        return stored!.Value;
+        c.Sent.Add(stored!.Value);
+        return stored.Value;
+    }
+
+    /// <summary>
+    /// A last event of the case's project that fires nothing (an unwatched collection; a run entering "running"), sent
+    /// after the copies over the same channel and handled by the same Rules consumer (for a run, in the run's order):
+    /// once Rules has handled it, the messages it consumed for the project are exactly those of the events the case sent.
+    /// A copy that Ingestion passed on under a new id would be one more.
+    /// </summary>
+    private async Task NothingElseReachedRulesAsync(Case c, string? run)
+    {
+        var eventId = Guid.NewGuid().ToString();
+        var last = run is null
+            ? Json(eventId, EventTypes.CreateArtifact, new
+            {
+                eventId, eventType = EventTypes.CreateArtifact, entity = "acme", project = c.Project, collection = "unwatched", versionIndex = 9, occurredAt = At,
+            })
+            : Json(eventId, RunEventTypes.RunState, new
+            {
+                eventId, eventType = RunEventTypes.RunState, entity = "acme", project = c.Project, runId = run, state = "running", occurredAt = At.AddMinutes(1),
+            }, run);
+        var id = await SendAsync(c, last);
+        await HandledAsync(run is null ? ArtifactEventConsumerDefinition.InboxName : RunEventConsumerDefinition.InboxName, id);
+        await Eventually.TrueAsync(() => Task.FromResult(fx.ConsumedByRules.ContainsKey(id)), $"Rules consumed {id}");
+        var consumed = fx.ConsumedByRules.Where(m => m.Value.Message is ArtifactEventReceived { Project: var p } && p == c.Project
+            || m.Value.Message is RunEventReceived { Project: var q } && q == c.Project).Select(m => m.Key).ToHashSet();
+        Assert.True(consumed.SetEquals(c.Sent), $"Rules consumed [{string.Join(", ", consumed.Except(c.Sent))}] beyond the events sent");
     }
 
     private async Task<(Guid Id, bool Duplicate)> PostAsync(Event e)
@@ -380,10 +413,13 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
             Assert.True((await PostAsync(e)).Duplicate, $"{e.EventId} again is a duplicate");
         else
         {
+            // Ingestion takes AMQP messages one at a time: the next count it makes is this copy's.
             using var duplicates = fx.Ingestion.Metric<long>("automations.events.duplicates");
+            using var accepted = fx.Ingestion.Metric<long>("automations.events.accepted");
             await fx.PublishRawAsync(e.EventType, e.Json);
-            await Eventually.TrueAsync(() => Task.FromResult(duplicates.GetMeasurementSnapshot().Any(m => Equals(m.Tags["source"], Amqp))),
-                $"Ingestion takes {e.EventId} from AMQP again as a duplicate", TimeSpan.FromSeconds(60));
+            await Eventually.TrueAsync(() => Task.FromResult(duplicates.GetMeasurementSnapshot().Count + accepted.GetMeasurementSnapshot().Count > 0),
+                $"Ingestion takes {e.EventId} from AMQP again", TimeSpan.FromSeconds(60));
+            Assert.True((duplicates.GetMeasurementSnapshot().Count, accepted.GetMeasurementSnapshot().Count) == (1, 0), $"{e.EventId} again over AMQP is a duplicate");
         }
         await using var db = await fx.DataSource.OpenConnectionAsync();
         Assert.Equal(1, await db.ExecuteScalarAsync<int>("select count(*) from ingestion.events where entity = 'acme' and event_id = @eventId", new { eventId = e.EventId }));
@@ -404,12 +440,14 @@ public class Firing_every_action_for_every_event_type(ActionMatrixFixture fx) : 
     }
 
     /// <summary>Waits until Rules has committed its handling of the message: its inbox mark is there.</summary>
-    private Task HandledAsync(Case c, Guid messageId) =>
+    private Task HandledAsync(Case c, Guid messageId) => HandledAsync(c.Consumer, messageId);
+
+    private Task HandledAsync(string consumer, Guid messageId) =>
         Eventually.TrueAsync(async () =>
         {
             await using var db = await fx.DataSource.OpenConnectionAsync();
             return await db.ExecuteScalarAsync<bool>("select exists (select from rules.inbox where consumer = @consumer and message_id = @messageId)",
-                new { consumer = c.Consumer, messageId });
+                new { consumer, messageId });
         }, $"Rules handled message {messageId}", TimeSpan.FromSeconds(60));
 
     private async Task<int> RunsAsync(Guid automationId)
