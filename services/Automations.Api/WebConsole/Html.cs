@@ -154,7 +154,7 @@ public static class Html
         if (session is not null)
         {
             var en = E(session.Entity);
-            var admin = session.IsAdmin ? $"""<a href="/console/{en}/settings/secrets">Secrets</a><a href="/console/{en}/settings/integrations">Integrations</a>""" : "";
+            var admin = session.IsAdmin ? $"""<a href="/console/{en}/settings/secrets">Secrets</a><a href="/console/{en}/settings/integrations">Integrations</a><a href="/console/{en}/settings/audit">Audit</a>""" : "";
             nav = $"""
                 <nav aria-label="Main">{admin}<a href="/console/{en}/settings/webhooks">Webhooks</a><a href="/console/{en}/projects">Projects</a><a href="/console/{en}/automations">Team automations</a><a href="/console/{en}/queues">Launch queues</a></nav>
                 <span class="who">{E(session.UserName ?? "key")} · {en} · {E(session.Role)}</span>
