@@ -56,5 +56,5 @@ public sealed class Audit(NpgsqlTransaction tx, ApiKeyPrincipal caller)
     private static string? Serialize(object? view) => view is null ? null : JsonSerializer.Serialize(view, view.GetType(), Persistence.Json.Options);
 
     /// <summary>A secret as the trail shows it: its name, and (after a change) that its value changed. Never the value.</summary>
-    public static object SecretView(string name, bool changed) => changed ? new { name, changed = true } : new { name };
+    public static object SecretView(string name, bool changed) => changed ? new { name, changed = true } : (object)new { name };
 }

@@ -110,7 +110,8 @@ public static class KeysEndpoints
         if (before is null) return Problems.NotFound("The key");
         // Revoking a revoked key changes nothing, and is not recorded again.
         if (before.RevokedAt is not null) return Results.NoContent();
-        var revokedAt = await c.QuerySingleAsync<DateTimeOffset>("update control.api_keys set revoked_at = now() where id = @id returning revoked_at", new { id }, tx);
+        var revokedAt = new DateTimeOffset(DateTime.SpecifyKind(
+            await c.QuerySingleAsync<DateTime>("update control.api_keys set revoked_at = now() where id = @id returning revoked_at", new { id }, tx), DateTimeKind.Utc));
         await Audit.Of(http, tx).RecordAsync(AuditKinds.Key, AuditActions.Revoke, id, before.Name, null,
             View(id, before.Name, before.Scopes, before.User, null), View(id, before.Name, before.Scopes, before.User, revokedAt));
         await tx.CommitAsync(ct);
