@@ -40,7 +40,7 @@ public static class AuditPages
         var sb = new StringBuilder();
         sb.Append($"""
             <section aria-labelledby="filter-h"><h2 id="filter-h">Filter</h2>
-            <form method="get" id="audit-filter">{OtherErrors(errors, Filters)}
+            <form method="get" id="audit-filter" class="filters">{OtherErrors(errors, Filters)}
             {Select("Kind", "kind", "audit-kind", values["kind"], kinds, errors, "kind")}
             {Select("Action", "action", "audit-action", values["action"], actions, errors, "action")}
             {Input("Who (user)", "actor", "audit-actor", values["actor"], errors, "actor")}
@@ -48,7 +48,7 @@ public static class AuditPages
             {Input("Project", "project", "audit-project", values["project"], errors, "project")}
             {Input("Since", "since", "audit-since", values["since"], errors, "since", hint: "ISO 8601, e.g. 2026-12-01T00:00:00Z")}
             {Input("Until (before)", "until", "audit-until", values["until"], errors, "until")}
-            <button type="submit">Show</button></form></section>
+            <div><button type="submit">Show</button></div></form></section>
             """);
         if (answer.Ok)
         {
