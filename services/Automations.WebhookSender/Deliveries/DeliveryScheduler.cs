@@ -30,6 +30,7 @@ public sealed class DeliveryScheduler(
                 {
                     nextCount = DateTime.UtcNow.AddSeconds(5);
                     metrics.Backlog(await store.CountPendingAsync(stoppingToken));
+                    metrics.OpenIncidents(await store.CountOpenIncidentsAsync(stoppingToken));
                 }
                 claimed = await dispatcher.DispatchDueAsync(o.SchedulerBatchSize, stoppingToken);
             }
