@@ -14,6 +14,7 @@ using Automations.Api.TeamConfig;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
+using Automations.Api.Alerts;
 using Automations.ServiceDefaults;
 using MassTransit;
 
@@ -46,6 +47,7 @@ public static class Extensions
             .MapSecrets()
             .MapWebhooks()
             .MapIntegrations()
+            .MapAlerts()
             .MapAutomations()
             .MapQueues()
             .MapJobs()
