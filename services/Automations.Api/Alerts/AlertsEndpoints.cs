@@ -61,11 +61,11 @@ public static class AlertsEndpoints
         g.MapGet("/alerts", GetAsync).RequireEntityAdmin().Produces<AlertSettings>()
             .WithSummary("The team's alert thresholds and channel (admins).");
         g.MapPut("/alerts", PutAsync).RequireEntityAdmin().Accepts<AlertSettingsBody>("application/json").Produces<AlertSettings>().ProducesValidationProblem()
-            .WithSummary("Replace the team's alert thresholds and channel {consecutiveFailures?, failingFor?, disableAfter?, channel?} (admins).");
+            .WithSummary("Replace the team's alert thresholds and channel {consecutiveFailures, failingFor, disableAfter, channel?} (admins).");
         g.MapGet("/webhooks/{id:guid}/incidents", IncidentsAsync).Produces<Incident[]>()
             .WithSummary("Incidents of a webhook or integration, newest first (members may read).");
         g.MapPost("/webhooks/{id:guid}/enable", EnableAsync).RequireEntityAdmin().Accepts<EnableBody>("application/json").ProducesValidationProblem()
-            .WithSummary("Re-enable a webhook or integration; {redeliverFailed: true} or {redeliverFailedSince} redelivers what failed (admins).");
+            .WithSummary("Re-enable a webhook or integration: {} , or {redeliverFailed: true} or {redeliverFailedSince} to redeliver what failed (admins).");
         return entity;
     }
 
@@ -110,8 +110,10 @@ public static class AlertsEndpoints
         var limits = Limits.From(configuration);
         var entityId = http.Caller().EntityId;
         var errors = new Errors();
-        var n = body.ConsecutiveFailures ?? limits.ConsecutiveFailures;
-        if (n is < 1 or > MaxConsecutiveFailures) errors.Add("consecutiveFailures", $"must be between 1 and {MaxConsecutiveFailures}");
+        // A PUT replaces the whole: every threshold is given (GET shows the current ones, the defaults included).
+        var n = body.ConsecutiveFailures;
+        if (n is null) errors.Add("consecutiveFailures", "is required (the default is " + limits.ConsecutiveFailures + ")");
+        else if (n is < 1 or > MaxConsecutiveFailures) errors.Add("consecutiveFailures", $"must be between 1 and {MaxConsecutiveFailures}");
         var failingFor = Window(errors, "failingFor", body.FailingFor, limits.FailingFor, limits.MinimumWindow, MaxFailingFor);
         var disableAfter = Window(errors, "disableAfter", body.DisableAfter, limits.DisableAfter, limits.MinimumWindow, MaxDisableAfter);
         if (failingFor is { } f && disableAfter is { } d && d < f)
@@ -131,10 +133,14 @@ public static class AlertsEndpoints
         return Results.Ok(await ReadAsync(c, entityId, limits, ct));
     }
 
-    /// <summary>An ISO 8601 duration (PT6H, P5D) or a .NET TimeSpan (06:00:00, 5.00:00:00) within its bounds; absent: the default.</summary>
+    /// <summary>An ISO 8601 duration (PT6H, P5D) or a .NET TimeSpan (06:00:00, 5.00:00:00) within its bounds; required.</summary>
     private static TimeSpan? Window(Errors errors, string field, string? text, TimeSpan fallback, TimeSpan min, TimeSpan max)
     {
-        if (text is null) return fallback;
+        if (text is null)
+        {
+            errors.Add(field, $"is required, an ISO 8601 duration (the default is {Iso(fallback)})");
+            return null;
+        }
         TimeSpan? value = null;
         try { value = XmlConvert.ToTimeSpan(text.Trim()); }
         catch (FormatException) { }
@@ -177,13 +183,9 @@ public static class AlertsEndpoints
     private static async Task<IResult> EnableAsync(Guid id, HttpContext http, NpgsqlDataSource db, [FromKeyedServices(Extensions.Schema)] Writes writes,
         CancellationToken ct)
     {
-        var body = new EnableBody();
-        if (http.Request.ContentLength is not 0 && (http.Request.ContentLength is not null || http.Request.ContentType is not null))
-        {
-            var (read, error) = await Problems.ReadBodyAsync<EnableBody>(http.Request, ct);
-            if (read is null) return error!;
-            body = read;
-        }
+        // A body is required, `{}` to enable without a redelivery: an empty or broken one is refused rather than read as "enable".
+        var (body, error) = await Problems.ReadBodyAsync<EnableBody>(http.Request, ct);
+        if (body is null) return error!;
         if (body.RedeliverFailed is not null && body.RedeliverFailedSince is not null)
             return Problems.Invalid("redeliverFailedSince", "give either redeliverFailed or redeliverFailedSince, not both");
         if (body.RedeliverFailedSince is { } since && (since > DateTimeOffset.UtcNow.AddMinutes(5) || since.Year < 2000))
