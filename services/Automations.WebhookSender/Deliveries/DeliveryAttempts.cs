@@ -74,6 +74,8 @@ public sealed class DeliveryAttempts(
     private async Task<(KnownWebhook? Webhook, SendResult Result)> SendAsync(ClaimedDelivery delivery, CancellationToken stopping)
     {
         var webhook = await webhooks.FindAsync(delivery.WebhookId, stopping);
+        // A redelivery by hand often follows re-enabling the webhook (POST /enable): a disabled copy may predate that.
+        if (delivery.Manual && webhook?.Disabled is not null) webhook = await webhooks.LoadAsync(delivery.WebhookId, stopping);
         var blocked = webhook is null || webhook.Entity != delivery.Entity ? "the webhook does not exist (deleted?)" : webhook.Disabled;
         if (blocked is not null)
             return (webhook, SendResult.Refused(blocked) with { RequestUrl = webhook?.Url ?? "", StartedAt = DateTimeOffset.UtcNow });
