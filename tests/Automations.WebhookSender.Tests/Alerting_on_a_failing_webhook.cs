@@ -18,13 +18,14 @@ public class AlertsFixture : ApiAndSenderFixture
         return config;
     }
 
+    /// <summary>A Slack integration made through the Api (its URL kept encrypted, as always).</summary>
     public async Task<Guid> AddSlackIntegrationAsync(string url)
     {
-        var id = Guid.NewGuid();
-        await using var c = await DataSource.OpenConnectionAsync();
-        await c.ExecuteAsync("insert into control.webhooks (id, entity_id, name, url, kind) values (@id, @EntityId, @name, @url, 'slack')",
-            new { id, EntityId, name = "ops-" + id.ToString("N")[..8], url });
-        return id;
+        var body = JsonSerializer.Serialize(new { name = "ops-" + Guid.NewGuid().ToString("N")[..8], kind = "slack", url });
+        using var response = await SendAsync(HttpMethod.Post, "/v1/entities/acme/integrations", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
+        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetGuid();
     }
 }
 
