@@ -180,6 +180,21 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             row.OpenIncident);
     }
 
+    /// <summary>
+    /// Retention of the alert tables (docs/alerts.md): incidents closed longer ago than <paramref name="keep"/>, and the
+    /// health rows of webhooks healthy (or gone) that long. One incident per failure episode is few rows: no partitions.
+    /// </summary>
+    public async Task<long> SweepHealthAsync(TimeSpan keep, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            with closed as (delete from delivery.incidents where closed_at < now() - @keep returning 1),
+                 healthy as (delete from delivery.webhook_health where failing_since is null and updated_at < now() - @keep returning 1)
+            select (select count(*) from closed) + (select count(*) from healthy)
+            """, new { keep }, cancellationToken: ct));
+    }
+
     public async Task<long> CountOpenIncidentsAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
