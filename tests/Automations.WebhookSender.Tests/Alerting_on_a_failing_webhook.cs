@@ -145,6 +145,29 @@ public class Alerting_on_a_failing_webhook(AlertsFixture fx) : IClassFixture<Ale
     }
 
     [Fact]
+    public async Task Should_open_one_incident_when_two_senders_cross_the_threshold_together()
+    {
+        await using var second = await fx.StartSenderAsync();
+        var channelPath = "/ops-hook-2/" + Guid.NewGuid().ToString("N");
+        var channel = await fx.AddWebhookAsync(fx.Receiver.Url(channelPath));
+        var failingPath = "/failing-2/" + Guid.NewGuid().ToString("N");
+        AddSwitchedWebhookPath(failingPath, new Switch());
+        var webhook = await fx.AddWebhookAsync(fx.Receiver.Url(failingPath));
+        await PutSettingsAsync($$"""{"consecutiveFailures":2,"failingFor":"PT1H","disableAfter":"PT2H","channel":"{{channel}}"}""");
+
+        // Eight deliveries at once, shared by the two replicas: the threshold is crossed several times, in both.
+        var commands = Enumerable.Range(0, 8).Select(_ => SenderFixture.Command(webhook)).ToList();
+        foreach (var c in commands) await fx.PublishAsync(c);
+        foreach (var c in commands) await fx.WaitForStatusAsync(c.CommandId, "failed");
+        await Eventually.TrueAsync(() => Task.FromResult(GenericAlerts(channelPath, webhook).Count >= 1), "the opened alert reached the channel");
+        await Task.Delay(2_000);
+        Assert.Equal(["opened"], GenericAlerts(channelPath, webhook).Select(a => a.Change));
+        await using var c2 = await fx.DataSource.OpenConnectionAsync();
+        Assert.Equal(1, await c2.ExecuteScalarAsync<int>("select count(*) from delivery.incidents where webhook_id = @webhook", new { webhook }));
+        Assert.Equal(8, await c2.ExecuteScalarAsync<int>("select consecutive_failures from delivery.webhook_health where webhook_id = @webhook", new { webhook }));
+    }
+
+    [Fact]
     public async Task Should_disable_a_webhook_failing_past_the_window_and_redeliver_what_failed_once_enabled()
     {
         var slackPath = "/services/T0/B0/" + Guid.NewGuid().ToString("N");
