@@ -1,4 +1,5 @@
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.WebConsole;
 using Automations.Api.ProjectAutomations;
 using Automations.Api.Keys;
@@ -24,6 +25,9 @@ public static class Extensions
 {
     public const string Schema = "control";
 
+    /// <summary>The audit trail by `at` (0007_audit.sql), kept as long as the history.</summary>
+    public static readonly PartitionedTable AuditTable = new($"{Schema}.audit", "at", o => o.History);
+
     public static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOpenApi();
@@ -33,7 +37,7 @@ public static class Extensions
         builder.AddAutomationsBus(x => x.AddConsumer<WebhookDisabledConsumer, WebhookDisabledConsumerDefinition>());
         builder.Services.AddWrites(Schema);
         // Also the Retention options the history endpoints state their reach from (HistoryReach).
-        builder.Services.AddRetention(Inbox.Table(Schema));
+        builder.Services.AddRetention(AuditTable, Inbox.Table(Schema));
         builder.AddConsole();
         return builder;
     }
@@ -51,7 +55,8 @@ public static class Extensions
             .MapAutomations()
             .MapQueues()
             .MapJobs()
-            .MapConfig();
+            .MapConfig()
+            .MapAudit();
         app.MapRuns();
         app.MapDeliveries();
         app.MapQueueItems();

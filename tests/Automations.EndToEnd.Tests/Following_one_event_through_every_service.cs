@@ -44,10 +44,27 @@ public class PipelineFixture : TestEnvironment
         var config = ServiceConfiguration();
         Api = await ServiceHost.StartAsync(Automations.Api.Program.Build, config);
         Ingestion = await ServiceHost.StartAsync(Automations.Ingestion.Program.Build, config);
-        Rules = await ServiceHost.StartAsync(Automations.Rules.Program.Build, config);
-        Rules.Services.GetRequiredService<IBus>().ConnectConsumeObserver(new ChangesObserver(ChangesSeenByRules));
+        await StartRulesAsync();
         Sender = await ServiceHost.StartAsync(Automations.WebhookSender.Program.Build, config);
         Launch = await ServiceHost.StartAsync(Automations.LaunchEnqueuer.Program.Build, config);
+    }
+
+    private async Task StartRulesAsync()
+    {
+        Rules = await ServiceHost.StartAsync(Automations.Rules.Program.Build, ServiceConfiguration());
+        var bus = Rules.Services.GetRequiredService<IBus>();
+        bus.ConnectConsumeObserver(new ChangesObserver(ChangesSeenByRules));
+        OnRulesStarted(bus);
+    }
+
+    /// <summary>Called with the bus of every Rules host this fixture starts, the first and each restarted one.</summary>
+    protected virtual void OnRulesStarted(IBus bus) { }
+
+    /// <summary>Stops Rules (as a deployment's restart: the host stops, its in-memory state is gone) and starts a new one.</summary>
+    public async Task RestartRulesAsync()
+    {
+        await Rules.DisposeAsync();
+        await StartRulesAsync();
     }
 
     /// <summary>

@@ -102,6 +102,7 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         ["GET /config/export"] = Admin,
         ["POST /config/plan"] = Admin,
         ["POST /config/apply"] = Admin,
+        ["GET /audit"] = Admin,
         ["GET /console"] = Public,
         ["GET /console/sign-in"] = Public,
         ["POST /console/sign-in"] = Public,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Xml;
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.Http;
 using Automations.Contracts;
 using Automations.Persistence.Writes;
@@ -88,9 +89,9 @@ public static class AlertsEndpoints
         public DateTime UpdatedAt { get; set; }
     }
 
-    private static async Task<AlertSettings> ReadAsync(NpgsqlConnection c, Guid entityId, Limits limits, CancellationToken ct)
+    private static async Task<AlertSettings> ReadAsync(NpgsqlConnection c, Guid entityId, Limits limits, CancellationToken ct, NpgsqlTransaction? tx = null)
     {
-        var row = await c.QuerySingleOrDefaultAsync<SettingsRow>(new CommandDefinition(SelectSettings, new { entityId }, cancellationToken: ct));
+        var row = await c.QuerySingleOrDefaultAsync<SettingsRow>(new CommandDefinition(SelectSettings, new { entityId }, tx, cancellationToken: ct));
         return row is null
             ? new AlertSettings(limits.ConsecutiveFailures, Iso(limits.FailingFor), Iso(limits.DisableAfter), null, null, null, true, null)
             : new AlertSettings(row.ConsecutiveFailures, Iso(row.FailingFor), Iso(row.DisableAfter), row.Channel, row.ChannelName, row.ChannelKind, false,
@@ -123,14 +124,19 @@ public static class AlertsEndpoints
                 "select exists (select from control.webhooks where id = @channel and entity_id = @entityId)", new { channel, entityId }, cancellationToken: ct)))
             errors.Add("channel", "is not a webhook or notification integration of this team (GET /webhooks, GET /integrations)");
         if (errors.Any) return errors.ToResult();
+        var before = await ReadAsync(c, entityId, limits, ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
             """
             insert into control.alert_settings (entity_id, consecutive_failures, failing_for, disable_after, channel_webhook_id)
             values (@entityId, @n, @failingFor, @disableAfter, @Channel)
             on conflict (entity_id) do update set consecutive_failures = excluded.consecutive_failures, failing_for = excluded.failing_for,
                 disable_after = excluded.disable_after, channel_webhook_id = excluded.channel_webhook_id, updated_at = now()
-            """, new { entityId, n, failingFor, disableAfter, body.Channel }, cancellationToken: ct));
-        return Results.Ok(await ReadAsync(c, entityId, limits, ct));
+            """, new { entityId, n, failingFor, disableAfter, body.Channel }, tx, cancellationToken: ct));
+        var after = await ReadAsync(c, entityId, limits, ct, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.AlertSettings, AuditActions.Update, null, "alerts", null, before.Defaults ? null : before, after);
+        await tx.CommitAsync(ct);
+        return Results.Ok(after);
     }
 
     /// <summary>An ISO 8601 duration (PT6H, P5D) or a .NET TimeSpan (06:00:00, 5.00:00:00) within its bounds; required.</summary>
@@ -192,7 +198,10 @@ public static class AlertsEndpoints
             return Problems.Invalid("redeliverFailedSince", "must be a time in the past (ISO 8601)");
         var caller = http.Caller();
         await using var c = await db.OpenConnectionAsync(ct);
-        if (!await WebhookExistsAsync(c, caller.EntityId, id, ct)) return Problems.NotFound("The webhook");
+        var target = await c.QuerySingleOrDefaultAsync<EnableTarget>(new CommandDefinition(
+            "select name as Name, kind as Kind, disabled_at as DisabledAt, disabled_reason as DisabledReason from control.webhooks where id = @id and entity_id = @entityId",
+            new { id, entityId = caller.EntityId }, cancellationToken: ct));
+        if (target is null) return Problems.NotFound("The webhook");
 
         DateTimeOffset? from = body.RedeliverFailedSince?.ToUniversalTime();
         if (body.RedeliverFailed == true)
@@ -228,12 +237,23 @@ public static class AlertsEndpoints
             w.Publish(request, request.RequestId);
             redelivery = new { requestId = request.RequestId, deliveries = count, from = f };
         }
+        await Audit.Of(http, tx).RecordAsync(target.Kind == "generic" ? AuditKinds.Webhook : AuditKinds.Integration, AuditActions.Enable, id, target.Name, null,
+            new { disabled = target.DisabledAt is not null, disabledAt = target.DisabledAt, disabledReason = target.DisabledReason },
+            new { disabled = false, redelivery });
         await w.CommitAsync(ct);
         return Results.Ok(new { id, enabled = true, redelivery });
     }
 
     private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
     private static DateTimeOffset? UtcOrNull(DateTime? t) => t is { } v ? Utc(v) : null;
+
+    private sealed class EnableTarget
+    {
+        public string Name { get; set; } = "";
+        public string Kind { get; set; } = "";
+        public DateTime? DisabledAt { get; set; }
+        public string? DisabledReason { get; set; }
+    }
 
     private sealed class IncidentRow
     {

@@ -1,4 +1,5 @@
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.Http;
 using Automations.Core.Security;
 using Dapper;
@@ -84,20 +85,40 @@ public static class KeysEndpoints
 
         var key = ApiKeys.NewKey();
         var created = new CreatedKey(Guid.CreateVersion7(), body.Name!, key, ApiKeys.Display(key), scopes, body.User, DateTimeOffset.UtcNow);
+        await using var tx = await c.BeginTransactionAsync(ct);
         await c.ExecuteAsync(
             """
             insert into control.api_keys (id, entity_id, user_id, name, key_hash, display, scopes, created_at)
             values (@Id, @entityId, @userId, @Name, @hash, @Display, @Scopes, @CreatedAt)
-            """, new { created.Id, entityId, userId, created.Name, hash = ApiKeys.Hash(key), created.Display, created.Scopes, created.CreatedAt });
+            """, new { created.Id, entityId, userId, created.Name, hash = ApiKeys.Hash(key), created.Display, created.Scopes, created.CreatedAt }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Key, AuditActions.Create, created.Id, created.Name, null, null,
+            View(created.Id, created.Name, created.Scopes, created.User, null));
+        await tx.CommitAsync(ct);
         return Results.Created($"{http.Request.Path}/{created.Id}", created);
     }
 
     private static async Task<IResult> RevokeAsync(Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
     {
         await using var c = await db.OpenConnectionAsync(ct);
-        var found = await c.ExecuteAsync(
-            "update control.api_keys set revoked_at = coalesce(revoked_at, now()) where id = @id and entity_id = @entityId",
-            new { id, entityId = http.Caller().EntityId });
-        return found == 0 ? Problems.NotFound("The key") : Results.NoContent();
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var before = await c.QuerySingleOrDefaultAsync<KeyInfo>(
+            """
+            select k.id as Id, k.name as Name, k.scopes as Scopes, u.name as User, k.revoked_at as RevokedAt
+            from control.api_keys k left join control.users u on u.id = k.user_id
+            where k.id = @id and k.entity_id = @entityId for update of k
+            """, new { id, entityId = http.Caller().EntityId }, tx);
+        if (before is null) return Problems.NotFound("The key");
+        // Revoking a revoked key changes nothing, and is not recorded again.
+        if (before.RevokedAt is not null) return Results.NoContent();
+        var revokedAt = new DateTimeOffset(DateTime.SpecifyKind(
+            await c.QuerySingleAsync<DateTime>("update control.api_keys set revoked_at = now() where id = @id returning revoked_at", new { id }, tx), DateTimeKind.Utc));
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Key, AuditActions.Revoke, id, before.Name, null,
+            View(id, before.Name, before.Scopes, before.User, null), View(id, before.Name, before.Scopes, before.User, revokedAt));
+        await tx.CommitAsync(ct);
+        return Results.NoContent();
     }
+
+    /// <summary>A key as the audit trail shows it: never the key, nor its displayed prefix.</summary>
+    internal static object View(Guid id, string name, string[] scopes, string? user, DateTimeOffset? revokedAt) =>
+        new { id, name, scopes, user, revokedAt };
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.Http;
 using Dapper;
 using Npgsql;
@@ -106,11 +107,15 @@ public static class JobsEndpoints
         var entityId = http.Caller().EntityId;
         var id = Guid.CreateVersion7();
         await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
         var inserted = await c.ExecuteAsync(
             "insert into control.launch_jobs (id, entity_id, name, description) values (@id, @entityId, @Name, @Description) on conflict (entity_id, name) do nothing",
-            new { id, entityId, body.Name, body.Description });
+            new { id, entityId, body.Name, body.Description }, tx);
         if (inserted == 0) return Duplicate(body.Name);
-        return Results.Created($"{http.Request.Path}/{id}", await c.QuerySingleAsync<Job>(Select + " and j.id = @id", new { entityId, id }));
+        var job = await c.QuerySingleAsync<Job>(Select + " and j.id = @id", new { entityId, id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Job, AuditActions.Create, id, job.Name, null, null, job);
+        await tx.CommitAsync(ct);
+        return Results.Created($"{http.Request.Path}/{id}", job);
     }
 
     private static async Task<IResult> UpdateAsync(Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
@@ -121,17 +126,22 @@ public static class JobsEndpoints
         if (errors.Any) return errors.ToResult();
         var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var before = await c.QuerySingleOrDefaultAsync<Job>(Select + " and j.id = @id for update of j", new { entityId, id }, tx);
+        if (before is null) return Problems.NotFound("The job");
         try
         {
-            var updated = await c.ExecuteAsync("update control.launch_jobs set name = @Name, description = @Description where id = @id and entity_id = @entityId",
-                new { id, entityId, body.Name, body.Description });
-            if (updated == 0) return Problems.NotFound("The job");
+            await c.ExecuteAsync("update control.launch_jobs set name = @Name, description = @Description where id = @id and entity_id = @entityId",
+                new { id, entityId, body.Name, body.Description }, tx);
         }
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))
         {
             return Duplicate(body.Name);
         }
-        return Results.Ok(await c.QuerySingleAsync<Job>(Select + " and j.id = @id", new { entityId, id }));
+        var after = await c.QuerySingleAsync<Job>(Select + " and j.id = @id", new { entityId, id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Job, AuditActions.Update, id, after.Name, null, before, after);
+        await tx.CommitAsync(ct);
+        return Results.Ok(after);
     }
 
     private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
@@ -139,13 +149,14 @@ public static class JobsEndpoints
         var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
-        var found = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.launch_jobs where id = @id and entity_id = @entityId for update", new { id, entityId }, tx);
+        var found = await c.QuerySingleOrDefaultAsync<Job>(Select + " and j.id = @id for update of j", new { id, entityId }, tx);
         if (found is null) return Problems.NotFound("The job");
         var users = (await c.QueryAsync<string>("select coalesce(project, '(team)') || '/' || name from control.automations where job_id = @id order by 1", new { id }, tx)).ToList();
         if (users.Count > 0)
             return Problems.Conflict("id", $"The job is used by automations {string.Join(", ", users)}; delete or change them first.",
                 new Dictionary<string, object?> { ["automations"] = users });
         await c.ExecuteAsync("delete from control.launch_jobs where id = @id", new { id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Job, AuditActions.Delete, id, found.Name, null, found, null);
         await tx.CommitAsync(ct);
         return Results.NoContent();
     }
@@ -166,8 +177,8 @@ public static class JobsEndpoints
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         // Locking the job row serialises concurrent version numbering.
-        var found = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.launch_jobs where id = @id and entity_id = @entityId for update", new { id, entityId }, tx);
-        if (found is null) return Problems.NotFound("The job");
+        var job = await c.QuerySingleOrDefaultAsync<string?>("select name from control.launch_jobs where id = @id and entity_id = @entityId for update", new { id, entityId }, tx);
+        if (job is null) return Problems.NotFound("The job");
         var row = await c.QuerySingleAsync<VersionRow>(
             """
             insert into control.launch_job_versions (job_id, version, command, args, default_config)
@@ -180,8 +191,11 @@ public static class JobsEndpoints
                 args = JsonSerializer.Serialize(body.Args ?? []),
                 config = body.DefaultConfig is { ValueKind: JsonValueKind.Object } o ? o.GetRawText() : "{}",
             }, tx);
+        var version = row.ToView();
+        // The target is the job; the version is in the view.
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.JobVersion, AuditActions.Create, id, job, null, null, new { job, version.Version, version.Command, version.Args, version.DefaultConfig, version.CreatedAt });
         await tx.CommitAsync(ct);
-        return Results.Created($"{http.Request.Path}/{row.Version}", row.ToView());
+        return Results.Created($"{http.Request.Path}/{row.Version}", version);
     }
 
     private static async Task<IResult> GetVersionAsync(Guid id, int version, HttpContext http, NpgsqlDataSource db, CancellationToken ct)

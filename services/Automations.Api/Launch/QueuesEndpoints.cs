@@ -1,4 +1,5 @@
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.Http;
 using Dapper;
 using Npgsql;
@@ -68,13 +69,17 @@ public static class QueuesEndpoints
         if (errors.Any) return errors.ToResult();
         var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
         var q = await c.QuerySingleOrDefaultAsync<Queue>(
             """
             insert into control.launch_queues (id, entity_id, name, description) values (@id, @entityId, @Name, @Description)
             on conflict (entity_id, name) do nothing
             returning id as Id, name as Name, description as Description, created_at as CreatedAt
-            """, new { id = Guid.CreateVersion7(), entityId, body.Name, body.Description });
-        return q is null ? Duplicate(body.Name) : Results.Created($"{http.Request.Path}/{q.Id}", q);
+            """, new { id = Guid.CreateVersion7(), entityId, body.Name, body.Description }, tx);
+        if (q is null) return Duplicate(body.Name);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Queue, AuditActions.Create, q.Id, q.Name, null, null, q);
+        await tx.CommitAsync(ct);
+        return Results.Created($"{http.Request.Path}/{q.Id}", q);
     }
 
     private static async Task<IResult> UpdateAsync(Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
@@ -83,20 +88,27 @@ public static class QueuesEndpoints
         if (body is null) return error!;
         var errors = Check(body);
         if (errors.Any) return errors.ToResult();
+        var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var before = await c.QuerySingleOrDefaultAsync<Queue>(Select + " and id = @id for update", new { entityId, id }, tx);
+        if (before is null) return Problems.NotFound("The queue");
+        Queue q;
         try
         {
-            var q = await c.QuerySingleOrDefaultAsync<Queue>(
+            q = await c.QuerySingleAsync<Queue>(
                 """
                 update control.launch_queues set name = @Name, description = @Description where id = @id and entity_id = @entityId
                 returning id as Id, name as Name, description as Description, created_at as CreatedAt
-                """, new { id, entityId = http.Caller().EntityId, body.Name, body.Description });
-            return q is null ? Problems.NotFound("The queue") : Results.Ok(q);
+                """, new { id, entityId, body.Name, body.Description }, tx);
         }
         catch (PostgresException ex) when (Names.IsUniqueViolation(ex))
         {
             return Duplicate(body.Name);
         }
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Queue, AuditActions.Update, id, q.Name, null, before, q);
+        await tx.CommitAsync(ct);
+        return Results.Ok(q);
     }
 
     private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
@@ -104,13 +116,14 @@ public static class QueuesEndpoints
         var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
-        var found = await c.QuerySingleOrDefaultAsync<Guid?>("select id from control.launch_queues where id = @id and entity_id = @entityId for update", new { id, entityId }, tx);
+        var found = await c.QuerySingleOrDefaultAsync<Queue>(Select + " and id = @id for update", new { id, entityId }, tx);
         if (found is null) return Problems.NotFound("The queue");
         var users = (await c.QueryAsync<string>("select coalesce(project, '(team)') || '/' || name from control.automations where queue_id = @id order by 1", new { id }, tx)).ToList();
         if (users.Count > 0)
             return Problems.Conflict("id", $"The queue is used by automations {string.Join(", ", users)}; delete or change them first.",
                 new Dictionary<string, object?> { ["automations"] = users });
         await c.ExecuteAsync("delete from control.launch_queues where id = @id", new { id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Queue, AuditActions.Delete, id, found.Name, null, found, null);
         await tx.CommitAsync(ct);
         return Results.NoContent();
     }

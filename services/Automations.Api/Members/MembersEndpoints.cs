@@ -1,4 +1,6 @@
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
+using Automations.Api.Keys;
 using Automations.Api.Http;
 using Dapper;
 using Npgsql;
@@ -60,9 +62,10 @@ public static class MembersEndpoints
         await using var tx = await c.BeginTransactionAsync(ct);
         await c.ExecuteAsync("insert into control.users (id, name, email) values (@id, @User, @Email) on conflict (name) do nothing",
             new { id = Guid.CreateVersion7(), body.User, body.Email }, tx);
+        var prior = await c.QuerySingleAsync<UserRow>("select id as Id, email as Email from control.users where name = @User for update", new { body.User }, tx);
+        var userId = prior.Id;
         if (body.Email is not null)
-            await c.ExecuteAsync("update control.users set email = @Email where name = @User", new { body.User, body.Email }, tx);
-        var userId = await c.QuerySingleAsync<Guid>("select id from control.users where name = @User", new { body.User }, tx);
+            await c.ExecuteAsync("update control.users set email = @Email where id = @userId", new { userId, body.Email }, tx);
         var previous = await c.QuerySingleOrDefaultAsync<string?>(
             "select role from control.memberships where entity_id = @entityId and user_id = @userId for update", new { entityId, userId }, tx);
         if (previous == "admin" && body.Role != "admin" && await AdminCountAsync(c, tx, entityId) <= 1)
@@ -72,6 +75,12 @@ public static class MembersEndpoints
             insert into control.memberships (entity_id, user_id, role) values (@entityId, @userId, @Role)
             on conflict (entity_id, user_id) do update set role = excluded.role
             """, new { entityId, userId, body.Role }, tx);
+        var email = body.Email ?? prior.Email;
+        if (previous is null)
+            await Audit.Of(http, tx).RecordAsync(AuditKinds.Member, AuditActions.Create, userId, body.User, null, null, View(body.User!, email, body.Role!));
+        else if (previous != body.Role || email != prior.Email)
+            await Audit.Of(http, tx).RecordAsync(AuditKinds.Member, AuditActions.Update, userId, body.User, null, View(body.User!, prior.Email, previous),
+                View(body.User!, email, body.Role!));
         await tx.CommitAsync(ct);
         var member = new Member { User = body.User!, Email = body.Email, Role = body.Role!, CreatedAt = DateTimeOffset.UtcNow };
         return previous is null ? Results.Created($"{http.Request.Path}/{body.User}", member) : Results.Ok(member);
@@ -84,15 +93,23 @@ public static class MembersEndpoints
         await using var tx = await c.BeginTransactionAsync(ct);
         var row = await c.QuerySingleOrDefaultAsync<MemberRow>(
             """
-            select m.user_id as UserId, m.role as Role from control.memberships m join control.users u on u.id = m.user_id
+            select m.user_id as UserId, m.role as Role, u.email as Email from control.memberships m join control.users u on u.id = m.user_id
             where m.entity_id = @entityId and u.name = @user for update of m
             """, new { entityId, user }, tx);
         if (row is null) return Problems.NotFound($"The member '{user}'");
         if (row.Role == "admin" && await AdminCountAsync(c, tx, entityId) <= 1)
             return Problems.Conflict("user", "This is the entity's last admin; make someone else admin first.");
         await c.ExecuteAsync("delete from control.memberships where entity_id = @entityId and user_id = @userId", new { entityId, userId = row.UserId }, tx);
-        await c.ExecuteAsync("update control.api_keys set revoked_at = now() where entity_id = @entityId and user_id = @userId and revoked_at is null",
-            new { entityId, userId = row.UserId }, tx);
+        var revoked = await c.QueryAsync<KeyRow>(
+            """
+            update control.api_keys set revoked_at = now() where entity_id = @entityId and user_id = @userId and revoked_at is null
+            returning id as Id, name as Name, scopes as Scopes, revoked_at as RevokedAt
+            """, new { entityId, userId = row.UserId }, tx);
+        var audit = Audit.Of(http, tx);
+        await audit.RecordAsync(AuditKinds.Member, AuditActions.Delete, row.UserId, user, null, View(user, row.Email, row.Role), null);
+        foreach (var k in revoked)
+            await audit.RecordAsync(AuditKinds.Key, AuditActions.Revoke, k.Id, k.Name, null,
+                KeysEndpoints.View(k.Id, k.Name, k.Scopes, user, null), KeysEndpoints.View(k.Id, k.Name, k.Scopes, user, k.RevokedAt));
         await tx.CommitAsync(ct);
         return Results.NoContent();
     }
@@ -101,7 +118,25 @@ public static class MembersEndpoints
     {
         public Guid UserId { get; set; }
         public string Role { get; set; } = "";
+        public string? Email { get; set; }
     }
+
+    private sealed class UserRow
+    {
+        public Guid Id { get; set; }
+        public string? Email { get; set; }
+    }
+
+    private sealed class KeyRow
+    {
+        public Guid Id { get; set; }
+        public string Name { get; set; } = "";
+        public string[] Scopes { get; set; } = [];
+        public DateTimeOffset RevokedAt { get; set; }
+    }
+
+    /// <summary>A member as the audit trail shows it (as the list does).</summary>
+    private static object View(string user, string? email, string role) => new { user, email, role };
 
     private static Task<int> AdminCountAsync(NpgsqlConnection c, NpgsqlTransaction tx, Guid entityId) =>
         c.ExecuteScalarAsync<int>("select count(*) from control.memberships where entity_id = @entityId and role = 'admin'", new { entityId }, tx);

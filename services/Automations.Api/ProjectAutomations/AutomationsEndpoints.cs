@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.Http;
 using Automations.Core.Filters;
 using Automations.Core.Validation;
@@ -219,8 +220,9 @@ public static class AutomationsEndpoints
             return ReferenceGone();
         }
         if (inserted == 0) return Duplicate(a.Name, project);
+        var view = await LoadAsync(c, tx, caller.EntityId, caller.Entity, project, id);
+        await RecordAsync(http, tx, AuditActions.Create, project, id, a.Name, null, view);
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
-        var view = await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id);
         if (view is not null) view.Warnings = a.Warnings;
         return Results.Created($"{http.Request.Path}/{id}", view);
     }
@@ -234,6 +236,8 @@ public static class AutomationsEndpoints
         var (a, invalid) = await AutomationValidator.CheckAsync(body, caller.EntityId, c, team: project is null);
         if (a is null) return invalid!;
         await using var tx = await c.BeginTransactionAsync(ct);
+        var before = await LoadAsync(c, tx, caller.EntityId, caller.Entity, project, id);
+        if (before is null) return Problems.NotFound("The automation");
         int updated;
         try
         {
@@ -248,8 +252,9 @@ public static class AutomationsEndpoints
             return ReferenceGone();
         }
         if (updated == 0) return Problems.NotFound("The automation");
+        var view = await LoadAsync(c, tx, caller.EntityId, caller.Entity, project, id);
+        await RecordAsync(http, tx, AuditActions.Update, project, id, a.Name, before, view);
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
-        var view = await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id);
         if (view is not null) view.Warnings = a.Warnings;
         return Results.Ok(view);
     }
@@ -259,12 +264,16 @@ public static class AutomationsEndpoints
         var caller = http.Caller();
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
+        var before = await LoadAsync(c, tx, caller.EntityId, caller.Entity, project, id);
+        if (before is null) return Problems.NotFound("The automation");
         var updated = await c.ExecuteAsync(
             $"update control.automations a set enabled = @enabled, updated_at = now() where id = @id and entity_id = @entityId and {InScope(project)}",
             new { id, enabled, entityId = caller.EntityId, project }, tx);
         if (updated == 0) return Problems.NotFound("The automation");
+        var view = await LoadAsync(c, tx, caller.EntityId, caller.Entity, project, id);
+        await RecordAsync(http, tx, enabled ? AuditActions.Enable : AuditActions.Disable, project, id, before.Name, before, view);
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
-        return Results.Ok(await LoadAsync(c, null, caller.EntityId, caller.Entity, project, id));
+        return Results.Ok(view);
     }
 
     private static async Task<IResult> DeleteAsync(string? project, Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
@@ -272,11 +281,18 @@ public static class AutomationsEndpoints
         var caller = http.Caller();
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
+        var before = await LoadAsync(c, tx, caller.EntityId, caller.Entity, project, id);
         var deleted = await DeleteRowAsync(c, tx, id, caller.EntityId, project);
-        if (deleted == 0) return Problems.NotFound("The automation");
+        if (deleted == 0 || before is null) return Problems.NotFound("The automation");
+        await RecordAsync(http, tx, AuditActions.Delete, project, id, before.Name, before, null);
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, [project], id, ct);
         return Results.NoContent();
     }
+
+    /// <summary>The audit entry of a change to a project automation, or (project null) a team automation.</summary>
+    private static Task RecordAsync(HttpContext http, NpgsqlTransaction tx, string action, string? project, Guid id, string name, AutomationView? before,
+        AutomationView? after) =>
+        Audit.Of(http, tx).RecordAsync(project is null ? AuditKinds.TeamAutomation : AuditKinds.Automation, action, id, name, project, before, after);
 
     /// <summary>
     /// The one insert of an automation (this endpoint and a configuration file's apply), a team automation when

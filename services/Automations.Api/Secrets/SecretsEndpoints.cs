@@ -1,4 +1,5 @@
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.Http;
 using Automations.Core.Templates;
 using Dapper;
@@ -19,6 +20,14 @@ public static class SecretsEndpoints
 
     public sealed class SecretInfo
     {
+        public string Name { get; set; } = "";
+        public DateTimeOffset CreatedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+    }
+
+    private sealed class SecretRow
+    {
+        public Guid Id { get; set; }
         public string Name { get; set; } = "";
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
@@ -66,15 +75,19 @@ public static class SecretsEndpoints
 
         var entityId = http.Caller().EntityId;
         var e = keys.Cipher.Encrypt(entityId, body.Name!, body.Value!);
+        var id = Guid.CreateVersion7();
         await using var c = await db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
         var info = await c.QuerySingleOrDefaultAsync<SecretInfo>(
             """
             insert into control.secrets (id, entity_id, name, key_id, nonce, ciphertext, tag)
             values (@id, @entityId, @Name, @KeyId, @Nonce, @Ciphertext, @Tag)
             on conflict (entity_id, name) do nothing
             returning name as Name, created_at as CreatedAt, updated_at as UpdatedAt
-            """, new { id = Guid.CreateVersion7(), entityId, body.Name, e.KeyId, e.Nonce, e.Ciphertext, e.Tag });
+            """, new { id, entityId, body.Name, e.KeyId, e.Nonce, e.Ciphertext, e.Tag }, tx);
         if (info is null) return Problems.Conflict("name", $"A secret named '{body.Name}' already exists; PUT /secrets/{body.Name} replaces its value.");
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Secret, AuditActions.Create, id, info.Name, null, null, Audit.SecretView(info.Name, changed: true));
+        await tx.CommitAsync(ct);
         return Results.Created($"{http.Request.Path}/{info.Name}", info);
     }
 
@@ -90,13 +103,18 @@ public static class SecretsEndpoints
         var entityId = http.Caller().EntityId;
         var e = keys.Cipher.Encrypt(entityId, name, body.Value!);
         await using var c = await db.OpenConnectionAsync(ct);
-        var info = await c.QuerySingleOrDefaultAsync<SecretInfo>(
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var info = await c.QuerySingleOrDefaultAsync<SecretRow>(
             """
             update control.secrets set key_id = @KeyId, nonce = @Nonce, ciphertext = @Ciphertext, tag = @Tag, updated_at = now()
             where entity_id = @entityId and name = @name
-            returning name as Name, created_at as CreatedAt, updated_at as UpdatedAt
-            """, new { entityId, name, e.KeyId, e.Nonce, e.Ciphertext, e.Tag });
-        return info is null ? Problems.NotFound($"The secret '{name}'") : Results.Ok(info);
+            returning id as Id, name as Name, created_at as CreatedAt, updated_at as UpdatedAt
+            """, new { entityId, name, e.KeyId, e.Nonce, e.Ciphertext, e.Tag }, tx);
+        if (info is null) return Problems.NotFound($"The secret '{name}'");
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Secret, AuditActions.Update, info.Id, info.Name, null,
+            Audit.SecretView(info.Name, changed: false), Audit.SecretView(info.Name, changed: true));
+        await tx.CommitAsync(ct);
+        return Results.Ok(new SecretInfo { Name = info.Name, CreatedAt = info.CreatedAt, UpdatedAt = info.UpdatedAt });
     }
 
     private static async Task<IResult> DeleteAsync(string name, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
@@ -126,6 +144,7 @@ public static class SecretsEndpoints
                 new Dictionary<string, object?> { ["webhooks"] = webhooks, ["automations"] = automations });
         }
         await c.ExecuteAsync("delete from control.secrets where id = @id", new { id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Secret, AuditActions.Delete, id, name, null, Audit.SecretView(name, changed: false), null);
         await tx.CommitAsync(ct);
         return Results.NoContent();
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Automations.Api.AuditTrail;
 using Automations.Api.Http;
 using Automations.Api.Launch;
 using Automations.Api.ProjectAutomations;
@@ -76,8 +77,29 @@ public static class ConfigSync
         if (run.ChangedTargets.Count > 0)
             projects.UnionWith(await c.QueryAsync<string>(
                 "select distinct project from control.automations where webhook_id = any(@ids)", new { ids = run.ChangedTargets.ToArray() }, tx));
+        await RecordAsync(caller, tx, options, version, after, run.Changes);
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, projects, null, ct);
         return new Outcome { Version = version, VersionAfter = after, Changes = run.Changes };
+    }
+
+    /// <summary>
+    /// The apply's audit entries, in its transaction: one for the apply (its options, versions, summary and every object
+    /// it created, updated or deleted), then one per such object naming the fields that changed (the values are in the
+    /// objects' own views, the file and the export; not repeated here).
+    /// </summary>
+    private static async Task RecordAsync(ApiKeyPrincipal caller, NpgsqlTransaction tx, Options options, string version, string versionAfter, List<Change> changes)
+    {
+        var audit = Audit.Of(caller, tx);
+        var made = changes.Where(ch => ch.Action is Actions.Create or Actions.Update or Actions.Delete).ToList();
+        var summary = new[] { Actions.Create, Actions.Update, Actions.Delete, Actions.Unchanged, Actions.Unmanaged }
+            .ToDictionary(a => a, a => changes.Count(ch => ch.Action == a));
+        var apply = await audit.RecordAsync(AuditKinds.ConfigApply, AuditActions.Apply, null, caller.Entity, null, null, new
+        {
+            version, versionAfter, prune = options.Prune, force = options.Force, changed = made.Count > 0, summary,
+            changes = made.Select(ch => new { ch.Kind, ch.Name, ch.Project, ch.Action, ch.Fields }),
+        });
+        foreach (var ch in made)
+            await audit.RecordAsync(ch.Kind, ch.Action, null, ch.Name, ch.Project, null, new { configApply = apply, fields = ch.Fields });
     }
 
     private sealed class Run(NpgsqlConnection c, NpgsqlTransaction tx, SecretCipher? cipher, ApiKeyPrincipal caller, ConfigFile file, LiveState live, Options options)

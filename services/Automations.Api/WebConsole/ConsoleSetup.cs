@@ -72,6 +72,7 @@ public static class ConsoleSetup
         entity.MapSettings();
         entity.MapAutomationPages();
         entity.MapQueuePages();
+        entity.MapAuditPages();
         return app;
     }
 

@@ -142,7 +142,7 @@ public static class Html
         ul.complete li{padding:.15rem .5rem;cursor:pointer;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}ul.complete li[aria-selected=true]{background:#e8f1ff}
         .badge{font-size:.8em;padding:.05rem .4rem;border-radius:3px;background:#e6e8eb}.badge.on{background:#d1f3dc}.badge.off{background:#fde2e1}
         input[type=radio],input[type=checkbox]{width:auto;margin:0}label.radio{display:inline-flex;gap:.4rem;align-items:center;font-weight:400;margin-right:1.25rem}
-        td code{word-break:break-all}.filter{display:flex;gap:.5rem;align-items:flex-end;margin:0 0 1rem}.filter .field{margin:0}section>h2:first-child{margin-top:0}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+        td code{word-break:break-all}.filter{display:flex;gap:.5rem;align-items:flex-end;margin:0 0 1rem}.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.5rem 1rem;align-items:end}.filters .field{margin:0}.filters>div.error{grid-column:1/-1}.filter .field{margin:0}section>h2:first-child{margin-top:0}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
         @media (max-width:40rem){main{padding:.6rem}th,td{padding:.35rem}header form{margin-left:0}
         table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}table.stack tr{display:block;border-bottom:2px solid #dde1e6;padding:.3rem 0}
         table.stack td{display:flex;gap:.5rem;border:0;padding:.2rem .35rem}table.stack td::before{content:attr(data-label);font-weight:600;min-width:6.5rem;color:#555}}
@@ -154,7 +154,7 @@ public static class Html
         if (session is not null)
         {
             var en = E(session.Entity);
-            var admin = session.IsAdmin ? $"""<a href="/console/{en}/settings/secrets">Secrets</a><a href="/console/{en}/settings/integrations">Integrations</a>""" : "";
+            var admin = session.IsAdmin ? $"""<a href="/console/{en}/settings/secrets">Secrets</a><a href="/console/{en}/settings/integrations">Integrations</a><a href="/console/{en}/settings/audit">Audit</a>""" : "";
             nav = $"""
                 <nav aria-label="Main">{admin}<a href="/console/{en}/settings/webhooks">Webhooks</a><a href="/console/{en}/projects">Projects</a><a href="/console/{en}/automations">Team automations</a><a href="/console/{en}/queues">Launch queues</a></nav>
                 <span class="who">{E(session.UserName ?? "key")} · {en} · {E(session.Role)}</span>

@@ -1,4 +1,5 @@
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.Http;
 using Automations.Api.ProjectAutomations;
 using Automations.Api.Secrets;
@@ -115,9 +116,12 @@ public static class IntegrationsEndpoints
         var id = Guid.CreateVersion7();
         var name = body.Name!.Trim();
         await using var c = await db.OpenConnectionAsync(ct);
-        var inserted = await InsertRowAsync(c, null, keys.Cipher, id, entityId, name, body.Kind!, body.Url!, urlSecretId: null);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var inserted = await InsertRowAsync(c, tx, keys.Cipher, id, entityId, name, body.Kind!, body.Url!, urlSecretId: null);
         if (inserted == 0) return Duplicate(name);
-        var created = await c.QuerySingleAsync<Integration>(Select + " and w.id = @id", new { entityId, id });
+        var created = await c.QuerySingleAsync<Integration>(Select + " and w.id = @id", new { entityId, id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Integration, AuditActions.Create, id, created.Name, null, null, created);
+        await tx.CommitAsync(ct);
         return Results.Created($"{http.Request.Path}/{id}", created);
     }
 
@@ -133,6 +137,8 @@ public static class IntegrationsEndpoints
         var name = body.Name!.Trim();
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
+        var before = await c.QuerySingleOrDefaultAsync<Integration>(Select + " and w.id = @id for update of w", new { entityId, id }, tx);
+        if (before is null) return Problems.NotFound("The integration");
         int updated;
         try
         {
@@ -143,9 +149,11 @@ public static class IntegrationsEndpoints
             return Duplicate(name);
         }
         if (updated == 0) return Problems.NotFound("The integration");
+        var after = await c.QuerySingleAsync<Integration>(Select + " and w.id = @id", new { entityId, id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Integration, AuditActions.Update, id, after.Name, null, before, after);
         var projects = await c.QueryAsync<string>("select distinct project from control.automations where webhook_id = @id", new { id }, tx);
         await AutomationChanges.CommitAsync(http, c, tx, http.Caller().Entity, projects, null, ct);
-        return Results.Ok(await c.QuerySingleAsync<Integration>(Select + " and w.id = @id", new { entityId, id }));
+        return Results.Ok(after);
     }
 
     private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
@@ -153,8 +161,7 @@ public static class IntegrationsEndpoints
         var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
-        var found = await c.QuerySingleOrDefaultAsync<Guid?>(
-            "select id from control.webhooks where id = @id and entity_id = @entityId and kind <> 'generic' for update", new { id, entityId }, tx);
+        var found = await c.QuerySingleOrDefaultAsync<Integration>(Select + " and w.id = @id for update of w", new { id, entityId }, tx);
         if (found is null) return Problems.NotFound("The integration");
         var users = (await c.QueryAsync<string>(
             "select coalesce(project, '(team)') || '/' || name from control.automations where webhook_id = @id order by 1", new { id }, tx)).ToList();
@@ -162,6 +169,7 @@ public static class IntegrationsEndpoints
             return Problems.Conflict("id", $"The integration is used by automations {string.Join(", ", users)}; delete or change them first.",
                 new Dictionary<string, object?> { ["automations"] = users });
         await c.ExecuteAsync("delete from control.webhooks where id = @id", new { id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Integration, AuditActions.Delete, id, found.Name, null, found, null);
         await tx.CommitAsync(ct);
         return Results.NoContent();
     }

@@ -1,4 +1,5 @@
 using Automations.Api.Access;
+using Automations.Api.AuditTrail;
 using Automations.Api.ProjectAutomations;
 using Automations.Api.Http;
 using Automations.Core.Webhooks;
@@ -110,9 +111,12 @@ public static class WebhooksEndpoints
         var (w, invalid) = await CheckAsync(body, entityId, c);
         if (w is null) return invalid!;
         var id = Guid.CreateVersion7();
-        var inserted = await InsertRowAsync(c, null, id, entityId, w);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var inserted = await InsertRowAsync(c, tx, id, entityId, w);
         if (inserted == 0) return Duplicate(w.Name);
-        var created = await c.QuerySingleAsync<Webhook>(Select + " and w.id = @id", new { entityId, id });
+        var created = await c.QuerySingleAsync<Webhook>(Select + " and w.id = @id", new { entityId, id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Webhook, AuditActions.Create, id, created.Name, null, null, created);
+        await tx.CommitAsync(ct);
         return Results.Created($"{http.Request.Path}/{id}", created);
     }
 
@@ -125,6 +129,8 @@ public static class WebhooksEndpoints
         var (w, invalid) = await CheckAsync(body, entityId, c);
         if (w is null) return invalid!;
         await using var tx = await c.BeginTransactionAsync(ct);
+        var before = await c.QuerySingleOrDefaultAsync<Webhook>(Select + " and w.id = @id for update of w", new { entityId, id }, tx);
+        if (before is null) return Problems.NotFound("The webhook");
         int updated;
         try
         {
@@ -135,11 +141,13 @@ public static class WebhooksEndpoints
             return Duplicate(w.Name);
         }
         if (updated == 0) return Problems.NotFound("The webhook");
+        var after = await c.QuerySingleAsync<Webhook>(Select + " and w.id = @id", new { entityId, id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Webhook, AuditActions.Update, id, after.Name, null, before, after);
         // Rules may cache automations with their webhook: tell every project that uses this one.
         var projects = await c.QueryAsync<string>(
             "select distinct project from control.automations where webhook_id = @id", new { id }, tx);
         await AutomationChanges.CommitAsync(http, c, tx, http.Caller().Entity, projects, null, ct);
-        return Results.Ok(await c.QuerySingleAsync<Webhook>(Select + " and w.id = @id", new { entityId, id }));
+        return Results.Ok(after);
     }
 
     private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
@@ -147,8 +155,7 @@ public static class WebhooksEndpoints
         var entityId = http.Caller().EntityId;
         await using var c = await db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
-        var found = await c.QuerySingleOrDefaultAsync<Guid?>(
-            "select id from control.webhooks where id = @id and entity_id = @entityId and kind = 'generic' for update", new { id, entityId }, tx);
+        var found = await c.QuerySingleOrDefaultAsync<Webhook>(Select + " and w.id = @id for update of w", new { id, entityId }, tx);
         if (found is null) return Problems.NotFound("The webhook");
         var users = (await c.QueryAsync<string>(
             "select coalesce(project, '(team)') || '/' || name from control.automations where webhook_id = @id order by 1", new { id }, tx)).ToList();
@@ -156,6 +163,7 @@ public static class WebhooksEndpoints
             return Problems.Conflict("id", $"The webhook is used by automations {string.Join(", ", users)}; delete or change them first.",
                 new Dictionary<string, object?> { ["automations"] = users });
         await c.ExecuteAsync("delete from control.webhooks where id = @id", new { id }, tx);
+        await Audit.Of(http, tx).RecordAsync(AuditKinds.Webhook, AuditActions.Delete, id, found.Name, null, found, null);
         await tx.CommitAsync(ct);
         return Results.NoContent();
     }

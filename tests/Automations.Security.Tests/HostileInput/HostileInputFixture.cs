@@ -84,7 +84,7 @@ public class HostileInputFixture : SecurityFixture
         string[] tables =
         [
             "control.entities", "control.users", "control.memberships", "control.api_keys", "control.secrets", "control.webhooks",
-            "control.automations", "control.launch_jobs", "control.launch_job_versions", "control.launch_queues",
+            "control.automations", "control.launch_jobs", "control.launch_job_versions", "control.launch_queues", "control.audit",
             "ingestion.events", "ingestion.rejected_events", "launch.queue_items",
         ];
         var sql = string.Join(" union all ", tables.Select(t =>
