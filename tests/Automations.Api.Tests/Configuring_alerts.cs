@@ -33,6 +33,13 @@ public class Configuring_alerts(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Equal(HttpStatusCode.OK, none.Status);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, none.Body.GetProperty("channel").ValueKind);
         Assert.Equal("PT6H", none.Body.GetProperty("failingFor").GetString());
+
+        // Both saves are in the audit trail, with the settings before and after.
+        var trail = await fx.GetAsync("/v1/entities/acme/audit?kind=alert_settings");
+        Assert.Equal(HttpStatusCode.OK, trail.Status);
+        var entries = trail.Body.GetProperty("entries").EnumerateArray().ToList();
+        Assert.True(entries.Count >= 2, trail.Text);
+        Assert.All(entries, e => Assert.Equal("update", e.GetProperty("action").GetString()));
     }
 
     [Theory]
@@ -82,5 +89,8 @@ public class Configuring_alerts(ApiFixture fx) : IClassFixture<ApiFixture>
         Assert.Equal(HttpStatusCode.OK, since.Status);
         Assert.Equal(0, since.Body.GetProperty("redelivery").GetProperty("deliveries").GetInt32());
         Assert.Equal(HttpStatusCode.NotFound, (await fx.PostAsync($"/v1/entities/acme/webhooks/{Guid.NewGuid()}/enable", new { })).Status);
+        var trail = await fx.GetAsync($"/v1/entities/acme/audit?kind=webhook&action=enable&target={webhook}");
+        Assert.Equal(HttpStatusCode.OK, trail.Status);
+        Assert.Equal(2, trail.Body.GetProperty("entries").GetArrayLength());
     }
 }
