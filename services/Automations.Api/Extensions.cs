@@ -15,6 +15,7 @@ using Automations.Api.TeamConfig;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
+using Automations.Api.Alerts;
 using Automations.ServiceDefaults;
 using MassTransit;
 
@@ -50,6 +51,7 @@ public static class Extensions
             .MapSecrets()
             .MapWebhooks()
             .MapIntegrations()
+            .MapAlerts()
             .MapAutomations()
             .MapQueues()
             .MapJobs()

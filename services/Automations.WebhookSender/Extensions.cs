@@ -5,6 +5,7 @@ using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
 using Automations.Persistence.Writes;
 using Automations.ServiceDefaults;
+using Automations.WebhookSender.Alerts;
 using Automations.WebhookSender.Deliveries;
 using Automations.WebhookSender.Sending;
 using Automations.WebhookSender.WebhookTests;
@@ -36,6 +37,8 @@ public static class Extensions
     public static IHostApplicationBuilder AddWebhookSender(this IHostApplicationBuilder builder)
     {
         builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
+        builder.Services.Configure<AlertOptions>(builder.Configuration.GetSection("Alerts"));
+        builder.Services.AddSingleton<AlertSettingsDirectory>();
         builder.Services.AddSingleton(_ => CipherFrom(builder.Configuration));
         builder.Services.TryAddSingleton<IHostResolver, DnsHostResolver>();
         builder.Services.AddSingleton<WebhookClient>();
@@ -58,6 +61,7 @@ public static class Extensions
             x.AddConsumer<SendWebhookConsumer, SendWebhookConsumerDefinition>();
             x.AddConsumer<RedeliverWebhookConsumer, RedeliverWebhookConsumerDefinition>();
             x.AddConsumer<TestWebhookConsumer, TestWebhookConsumerDefinition>();
+            x.AddConsumer<WebhookIncidentChangedConsumer, WebhookIncidentChangedConsumerDefinition>();
         });
         builder.Services.AddWrites(Schema, w => w.Batch<WebhookDeliveryCompleted, WebhookDeliveriesCompleted>(items => new WebhookDeliveriesCompleted(items)));
         builder.Services.AddRetention(Deliveries, Attempts, Inbox.Table(Schema));

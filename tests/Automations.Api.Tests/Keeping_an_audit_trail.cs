@@ -484,7 +484,7 @@ public class Keeping_an_audit_trail(ApiFixture fx, ITestOutputHelper output) : I
     [Fact]
     public async Task Should_list_every_kind_and_action_the_endpoints_write()
     {
-        Assert.Equal(["automation", "config_apply", "integration", "job", "job_version", "key", "member", "queue", "secret", "team_automation", "webhook"], AuditKinds.All.Order());
+        Assert.Equal(["alert_settings", "automation", "config_apply", "integration", "job", "job_version", "key", "member", "queue", "secret", "team_automation", "webhook"], AuditKinds.All.Order());
         Assert.Equal(["apply", "create", "delete", "disable", "enable", "revoke", "update"], AuditActions.All.Order());
         var entry = await fx.GetAsync("/v1/entities/acme/audit?limit=500");
         Assert.Equal(HttpStatusCode.OK, entry.Status);

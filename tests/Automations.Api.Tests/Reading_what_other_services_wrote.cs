@@ -16,7 +16,7 @@ namespace Automations.Api.Tests;
 public partial class Reading_what_other_services_wrote(ApiFixture fx) : IClassFixture<ApiFixture>
 {
     private static readonly string[] Views =
-        ["rules.run_history", "delivery.delivery_history", "delivery.attempt_history", "launch.queue_item_history"];
+        ["rules.run_history", "delivery.delivery_history", "delivery.attempt_history", "delivery.incident_history", "launch.queue_item_history"];
 
     [GeneratedRegex(@"\b(?:ingestion|rules|delivery|launch)\.[a-z_]+\b")]
     private static partial Regex OtherSchemaObject();
@@ -50,6 +50,8 @@ public partial class Reading_what_other_services_wrote(ApiFixture fx) : IClassFi
             Assert.Equal(HttpStatusCode.Accepted, (await fx.PostAsync($"/v1/entities/acme/deliveries/{seed.DeliveryId}/redeliver", null)).Status);
             var failed = await fx.PostAsync($"/v1/entities/acme/webhooks/{seed.WebhookId}/redeliver-failed", null);
             Assert.Equal(1, failed.Body.GetProperty("deliveries").GetInt32());
+            var incidents = await fx.GetAsync($"/v1/entities/acme/webhooks/{seed.WebhookId}/incidents", fx.MemberKey);
+            Assert.Equal(HttpStatusCode.OK, incidents.Status);
 
             var items = await fx.GetAsync($"/v1/entities/acme/queues/{seed.QueueId}/items", fx.MemberKey);
             Assert.Equal(HttpStatusCode.OK, items.Status);

@@ -10,9 +10,9 @@ namespace Automations.Api.AuditTrail;
 public static class AuditKinds
 {
     public const string Secret = "secret", Webhook = "webhook", Integration = "integration", Automation = "automation", TeamAutomation = "team_automation",
-        Key = "key", Member = "member", Queue = "queue", Job = "job", JobVersion = "job_version", ConfigApply = "config_apply";
+        Key = "key", Member = "member", Queue = "queue", Job = "job", JobVersion = "job_version", ConfigApply = "config_apply", AlertSettings = "alert_settings";
 
-    public static readonly string[] All = [Secret, Webhook, Integration, Automation, TeamAutomation, Key, Member, Queue, Job, JobVersion, ConfigApply];
+    public static readonly string[] All = [Secret, Webhook, Integration, Automation, TeamAutomation, Key, Member, Queue, Job, JobVersion, ConfigApply, AlertSettings];
 }
 
 /// <summary>How it changed: the action of an audit entry.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Automations.ServiceDefaults;
+using Automations.WebhookSender.Alerts;
 using Automations.WebhookSender.Sending;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +17,7 @@ public sealed class DeliveryAttempts(
     WebhookClient client,
     IOptions<WebhookOptions> options,
     DeliveryMetrics metrics,
+    AlertSettingsDirectory alerts,
     ILogger<DeliveryAttempts> logger)
 {
     private readonly WebhookOptions _options = options.Value;
@@ -72,6 +74,8 @@ public sealed class DeliveryAttempts(
     private async Task<(KnownWebhook? Webhook, SendResult Result)> SendAsync(ClaimedDelivery delivery, CancellationToken stopping)
     {
         var webhook = await webhooks.FindAsync(delivery.WebhookId, stopping);
+        // A redelivery by hand often follows re-enabling the webhook (POST /enable): a disabled copy may predate that.
+        if (delivery.Manual && webhook?.Disabled is not null) webhook = await webhooks.LoadAsync(delivery.WebhookId, stopping);
         var blocked = webhook is null || webhook.Entity != delivery.Entity ? "the webhook does not exist (deleted?)" : webhook.Disabled;
         if (blocked is not null)
             return (webhook, SendResult.Refused(blocked) with { RequestUrl = webhook?.Url ?? "", StartedAt = DateTimeOffset.UtcNow });
@@ -92,9 +96,18 @@ public sealed class DeliveryAttempts(
         if (verdict.Outcome == DeliveryStore.Outcome.Succeeded)
             metrics.Delivered(new DateTimeOffset(DateTime.SpecifyKind(delivery.OccurredAt, DateTimeKind.Utc)));
 
+        var health = await HealthAsync(delivery, webhook, verdict.Outcome);
         // Recorded even when stopping: the request was sent, its outcome must not be lost.
-        var recorded = await RecordOutcomeAsync(work, delivery, result, verdict, webhook?.Entity);
-        if (verdict.Outcome == DeliveryStore.Outcome.Gone) webhooks.Forget(delivery.WebhookId);
+        var outcome = await RecordOutcomeAsync(work, delivery, result, verdict, webhook?.Entity, health);
+        var recorded = outcome.Moved;
+        // The next attempt must see a 410, an incident opened or closed here, a webhook disabled.
+        if (verdict.Outcome == DeliveryStore.Outcome.Gone || outcome.IncidentChanges.Count > 0) webhooks.Forget(delivery.WebhookId);
+        foreach (var change in outcome.IncidentChanges)
+        {
+            metrics.Incident(change);
+            logger.LogWarning("Webhook {WebhookId} of {Entity}: incident {Change} (attempt {Attempt} of delivery {DeliveryId})",
+                delivery.WebhookId, delivery.Entity, change, number, delivery.Id);
+        }
         if (!recorded)
             logger.LogWarning("Delivery {DeliveryId}: the claim was lost during attempt {Attempt}; another worker owns it", delivery.Id, number);
         else
@@ -106,12 +119,36 @@ public sealed class DeliveryAttempts(
     }
 
     /// <summary>
+    /// What this attempt means for its webhook's health (docs/alerts.md); null when it does not count: an alert's own
+    /// delivery (an alert about the alert channel would go to the failing channel), or a webhook deleted or disabled
+    /// (no request was sent). A failure reads the team's thresholds (kept for ControlCacheTtl); a success reads nothing.
+    /// </summary>
+    private async Task<HealthInput?> HealthAsync(ClaimedDelivery delivery, KnownWebhook? webhook, DeliveryStore.Outcome outcome)
+    {
+        if (delivery.AutomationId == AlertDelivery.AutomationId || webhook is null || webhook.Entity != delivery.Entity || webhook.Disabled is not null)
+            return null;
+        if (outcome == DeliveryStore.Outcome.Succeeded) return new HealthInput(null, webhook.UpdatedAt, webhook.OpenIncident);
+        AlertSettings settings;
+        try
+        {
+            settings = await alerts.FindAsync(delivery.Entity, CancellationToken.None);
+        }
+        catch (Exception ex) when (ConsumerRetry.IsTransient(ex))
+        {
+            // The outcome matters more than the thresholds: record it against the defaults.
+            logger.LogWarning("Reading the alert settings of {Entity} failed ({Error}); using the defaults", delivery.Entity, ex.Message);
+            settings = alerts.Defaults;
+        }
+        return new HealthInput(settings, webhook.UpdatedAt, webhook.OpenIncident);
+    }
+
+    /// <summary>
     /// Writes the outcome of a request that was sent. A failure here would let the claim run out and the endpoint get
     /// the same webhook-id again, so a transient one (PostgreSQL restarting: a few seconds) is retried for up to two
     /// thirds of the claim margin. A commit whose answer was lost is found on the retry as a claim no longer held
     /// (false): its outbox rows were committed and go out through the relay.
     /// </summary>
-    private async Task<bool> RecordOutcomeAsync(WorkItem work, ClaimedDelivery delivery, SendResult result, AttemptVerdict verdict, string? webhookEntity)
+    private async Task<DeliveryStore.Recorded> RecordOutcomeAsync(WorkItem work, ClaimedDelivery delivery, SendResult result, AttemptVerdict verdict, string? webhookEntity, HealthInput? health)
     {
         var deadline = Environment.TickCount64 + (long)(_options.ClaimMargin.TotalMilliseconds * 2 / 3);
         var pause = 100;
@@ -119,7 +156,7 @@ public sealed class DeliveryAttempts(
         {
             try
             {
-                return await store.RecordAsync(work, delivery, result, verdict.Outcome, verdict.NextAttemptAt, webhookEntity, CancellationToken.None);
+                return await store.RecordAsync(work, delivery, result, verdict.Outcome, verdict.NextAttemptAt, webhookEntity, health, CancellationToken.None);
             }
             catch (Exception ex) when (ConsumerRetry.IsTransient(ex) && Environment.TickCount64 + pause < deadline)
             {

@@ -9,7 +9,9 @@ public sealed class DeliveryMetrics
     private readonly Counter<long> _attempts;
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _eventToDelivery;
+    private readonly Counter<long> _incidents;
     private long _backlog;
+    private long _openIncidents;
     private Func<long> _held = () => 0;
     private Func<long> _heldBytes = () => 0;
 
@@ -20,6 +22,9 @@ public sealed class DeliveryMetrics
         _duration = meter.CreateHistogram<double>("automations.delivery.duration", unit: "ms", description: "Duration of one webhook attempt, by outcome");
         _eventToDelivery = meter.CreateHistogram<double>("automations.event_to_delivery.latency", unit: "ms",
             description: "From the command's occurredAt to the successful webhook response");
+        _incidents = meter.CreateCounter<long>("automations.webhook_incidents", description: "Incident changes of failing webhooks (tag change = opened, recovered, disabled)");
+        meter.CreateObservableGauge("automations.webhook_incidents.open", () => Volatile.Read(ref _openIncidents),
+            description: "Incidents open (webhooks failing past the team's threshold), as last counted by the scheduler");
         // Observed, so created here: its callback reads this instance.
         meter.CreateObservableGauge("automations.deliveries.backlog", () => Volatile.Read(ref _backlog),
             description: "Deliveries pending (due now or waiting for a retry), as last counted by the scheduler");
@@ -43,4 +48,8 @@ public sealed class DeliveryMetrics
         _eventToDelivery.Record(Math.Max(0, (DateTimeOffset.UtcNow - occurredAt).TotalMilliseconds));
 
     public void Backlog(long pending) => Volatile.Write(ref _backlog, pending);
+
+    public void OpenIncidents(long open) => Volatile.Write(ref _openIncidents, open);
+
+    public void Incident(string change) => _incidents.Add(1, new KeyValuePair<string, object?>("change", change));
 }

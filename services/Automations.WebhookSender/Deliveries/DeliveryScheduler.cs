@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Automations.Persistence.Retention;
 using Microsoft.Extensions.Options;
 
 namespace Automations.WebhookSender.Deliveries;
@@ -8,7 +9,7 @@ namespace Automations.WebhookSender.Deliveries;
 /// (its own, other replicas', ones whose claim ran out after a crash); it also counts the backlog.
 /// </summary>
 public sealed class DeliveryScheduler(
-    DeliveryStore store, DeliveryDispatcher dispatcher, IOptions<WebhookOptions> options, DeliveryMetrics metrics,
+    DeliveryStore store, DeliveryDispatcher dispatcher, IOptions<WebhookOptions> options, IOptions<RetentionOptions> retention, DeliveryMetrics metrics,
     ILogger<DeliveryScheduler> logger)
     : BackgroundService
 {
@@ -21,6 +22,7 @@ public sealed class DeliveryScheduler(
     {
         var o = options.Value;
         var nextCount = DateTime.UtcNow;
+        var nextSweep = DateTime.UtcNow.AddMinutes(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             var claimed = 0;
@@ -30,6 +32,12 @@ public sealed class DeliveryScheduler(
                 {
                     nextCount = DateTime.UtcNow.AddSeconds(5);
                     metrics.Backlog(await store.CountPendingAsync(stoppingToken));
+                    metrics.OpenIncidents(await store.CountOpenIncidentsAsync(stoppingToken));
+                }
+                if (DateTime.UtcNow >= nextSweep)
+                {
+                    nextSweep = DateTime.UtcNow.AddHours(1);
+                    await store.SweepHealthAsync(retention.Value.History, stoppingToken);
                 }
                 claimed = await dispatcher.DispatchDueAsync(o.SchedulerBatchSize, stoppingToken);
             }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Automations.Contracts;
 using Automations.Persistence.Writes;
+using Automations.WebhookSender.Alerts;
 using Automations.WebhookSender.Sending;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -161,14 +162,44 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             new { ids = works.Select(w => w.DeliveryId).ToArray(), claims = works.Select(w => w.Claim).ToArray() });
     }
 
-    /// <summary>The sender's own view of a webhook: disabled after a 410, until an admin updates the webhook in control.</summary>
-    public async Task<(DateTimeOffset DisabledAt, string Reason)?> FindDisabledAsync(Guid webhookId, CancellationToken ct)
+    /// <summary>
+    /// The sender's own view of a webhook: disabled after a 410 or a long failure (until an admin updates the webhook in
+    /// control), and its open incident (docs/alerts.md), in one read.
+    /// </summary>
+    public async Task<WebhookState> FindStateAsync(Guid webhookId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<StateRow>(new CommandDefinition(
-            "select disabled_at as DisabledAt, disabled_reason as DisabledReason from delivery.webhook_states where webhook_id = @webhookId",
-            new { webhookId }, cancellationToken: ct));
-        return row is null ? null : (new DateTimeOffset(DateTime.SpecifyKind(row.DisabledAt, DateTimeKind.Utc)), row.DisabledReason);
+        var row = await connection.QuerySingleAsync<StateRow>(new CommandDefinition(
+            """
+            select s.disabled_at as DisabledAt, s.disabled_reason as DisabledReason,
+                   (select i.id from delivery.incidents i where i.webhook_id = @webhookId and i.closed_at is null) as OpenIncident
+            from (select 1) one left join delivery.webhook_states s on s.webhook_id = @webhookId
+            """, new { webhookId }, cancellationToken: ct));
+        return new WebhookState(
+            row.DisabledAt is { } at ? (new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)), row.DisabledReason ?? "") : null,
+            row.OpenIncident);
+    }
+
+    /// <summary>
+    /// Retention of the alert tables (docs/alerts.md): incidents closed longer ago than <paramref name="keep"/>, and the
+    /// health rows of webhooks healthy (or gone) that long. One incident per failure episode is few rows: no partitions.
+    /// </summary>
+    public async Task<long> SweepHealthAsync(TimeSpan keep, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            with closed as (delete from delivery.incidents where closed_at < now() - @keep returning 1),
+                 healthy as (delete from delivery.webhook_health where failing_since is null and updated_at < now() - @keep returning 1)
+            select (select count(*) from closed) + (select count(*) from healthy)
+            """, new { keep }, cancellationToken: ct));
+    }
+
+    public async Task<long> CountOpenIncidentsAsync(CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "select count(*) from delivery.incidents where closed_at is null", cancellationToken: ct));
     }
 
     public enum Outcome { Succeeded, Retry, Failed, Gone }
@@ -177,8 +208,14 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     /// Records one attempt and moves the delivery on, with its outbox messages, in one statement (one round trip, one
     /// implicit transaction). Returns false when the claim was lost meanwhile (nothing is written then).
     /// </summary>
-    public async Task<bool> RecordAsync(WorkItem work, ClaimedDelivery d, SendResult result, Outcome outcome, DateTimeOffset? nextAttemptAt, string? webhookEntity, CancellationToken ct)
+    /// <param name="health">
+    /// what the attempt means for its webhook's health (docs/alerts.md); null when it does not count (an alert delivery, a
+    /// webhook deleted or disabled).
+    /// </param>
+    public async Task<Recorded> RecordAsync(WorkItem work, ClaimedDelivery d, SendResult result, Outcome outcome, DateTimeOffset? nextAttemptAt, string? webhookEntity,
+        HealthInput? health, CancellationToken ct)
     {
+        var alert = d.AutomationId == AlertDelivery.AutomationId;
         var number = d.Attempts + 1;
         var now = DateTimeOffset.UtcNow;
         var status = outcome switch { Outcome.Succeeded => "succeeded", Outcome.Retry => "pending", _ => "failed" };
@@ -206,6 +243,8 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             """, args);
         switch (outcome)
         {
+            case Outcome.Succeeded when alert:
+                break;
             case Outcome.Succeeded:
                 // Successes, the bulk, travel to Rules together (one broker message per batch: the unit routes them to their batcher).
                 w.Publish(new WebhookDeliveryCompleted(d.CommandId, d.RunId, d.Id, result.StatusCode ?? 0, number, now), when: moved);
@@ -217,13 +256,103 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                     on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @reason
                     """, new { d.WebhookId, d.Entity, reason = "the endpoint answered 410 Gone" });
                 w.Publish(new WebhookDisabled(d.WebhookId, webhookEntity ?? d.Entity, "the endpoint answered 410 Gone", now), when: moved);
-                w.Publish(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, "410 Gone: webhook disabled", 410, number, now), when: moved);
+                if (!alert) w.Publish(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, "410 Gone: webhook disabled", 410, number, now), when: moved);
+                break;
+            case Outcome.Failed when alert:
                 break;
             case Outcome.Failed:
                 w.Publish(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, result.Error ?? "failed", result.StatusCode, number, now), when: moved);
                 break;
         }
-        return (await w.CommitAsync(ct)).Count(moved) == 1;
+        var changes = health is null ? [] : Health(w, moved, d, outcome, health, webhookEntity ?? d.Entity, now);
+        var committed = await w.CommitAsync(ct);
+        return new Recorded(committed.Count(moved) == 1, changes.Where(c => committed.Count(c.Step) > 0).Select(c => c.Change).ToList());
+    }
+
+    /// <summary>
+    /// The webhook's health and incident, moved on in the attempt's statement (docs/alerts.md). A failed attempt starts or
+    /// extends the failing streak (a failed delivery adds one to the count) and may open the incident (at most one open
+    /// per webhook: a unique index, so two replicas or a redelivered message open it once) or disable the webhook; a
+    /// success ends the streak and closes the open incident once. Each change is published as a
+    /// <see cref="WebhookIncidentChanged"/> only when its own step wrote a row.
+    /// </summary>
+    private static List<(Step Step, string Change)> Health(WriteUnit w, Step moved, ClaimedDelivery d, Outcome outcome, HealthInput h, string entity, DateTimeOffset now)
+    {
+        var changes = new List<(Step, string)>();
+        if (outcome == Outcome.Succeeded)
+        {
+            // On every success: a primary-key probe that writes only when the webhook was failing.
+            w.Execute(
+                $"""
+                update delivery.webhook_health set consecutive_failures = 0, failing_since = null, last_success_at = now(), updated_at = now()
+                where webhook_id = @WebhookId and (failing_since is not null or consecutive_failures > 0) and exists (select from {moved})
+                """, new { d.WebhookId });
+            if (h.OpenIncident is { } open)
+            {
+                var closed = w.Execute(
+                    $"update delivery.incidents set closed_at = now() where id = @open and closed_at is null and exists (select from {moved}) returning 1",
+                    new { open });
+                w.Publish(new WebhookIncidentChanged(Guid.CreateVersion7(), open, d.WebhookId, entity, IncidentChanges.Recovered, now), when: closed);
+                changes.Add((closed, IncidentChanges.Recovered));
+            }
+            return changes;
+        }
+
+        var t = h.Settings ?? throw new ArgumentException("a failed attempt's health needs the team's settings", nameof(h));
+        var args = new
+        {
+            d.WebhookId, Entity = entity, add = outcome == Outcome.Retry ? 0 : 1, incident = Guid.CreateVersion7(), n = t.ConsecutiveFailures,
+            failingFor = t.FailingFor, disableAfter = t.DisableAfter, enabledSince = h.EnabledSince.ToUniversalTime(),
+            failingForText = Durations.Text(t.FailingFor), disabledReason = h.DisabledReason, open = h.OpenIncident,
+        };
+        var streak = w.Execute(
+            $"""
+            insert into delivery.webhook_health as h (webhook_id, entity, consecutive_failures, failing_since)
+            select @WebhookId, @Entity, @add, now() from {moved}
+            on conflict (webhook_id) do update set consecutive_failures = h.consecutive_failures + excluded.consecutive_failures,
+                failing_since = coalesce(h.failing_since, excluded.failing_since), updated_at = now()
+            returning consecutive_failures, failing_since, greatest(failing_since, @enabledSince) <= now() - @disableAfter as overdue
+            """, args);
+        var opened = w.Execute(
+            $"""
+            insert into delivery.incidents (id, entity, webhook_id, failing_since, reason, disabled_at, disabled_reason)
+            select @incident, @Entity, @WebhookId, h.failing_since,
+                   case when h.consecutive_failures >= @n then h.consecutive_failures || ' deliveries in a row failed every attempt'
+                        else 'no attempt succeeded for more than ' || @failingForText end,
+                   case when h.overdue then now() end, case when h.overdue then @disabledReason end
+            from {streak} h
+            where h.consecutive_failures >= @n or h.failing_since <= now() - @failingFor or h.overdue
+            on conflict (webhook_id) where closed_at is null do nothing
+            returning disabled_at is not null as disabled
+            """, args);
+        var disabledOnOpening = w.Execute($"select 1 from {opened} where disabled");
+        w.Publish(new WebhookIncidentChanged(Guid.CreateVersion7(), args.incident, d.WebhookId, entity, IncidentChanges.Opened, now), when: opened);
+        w.Publish(new WebhookIncidentChanged(Guid.CreateVersion7(), args.incident, d.WebhookId, entity, IncidentChanges.Disabled, now), when: disabledOnOpening);
+        changes.Add((opened, IncidentChanges.Opened));
+        changes.Add((disabledOnOpening, IncidentChanges.Disabled));
+        var disabled = disabledOnOpening;
+        if (h.OpenIncident is { } known)
+        {
+            // An incident re-enabled since it disabled the webhook (the webhook updated after disabled_at) may disable it again.
+            var disabling = w.Execute(
+                $"""
+                update delivery.incidents i set disabled_at = now(), disabled_reason = @disabledReason
+                from {streak} h
+                where i.id = @open and i.closed_at is null and (i.disabled_at is null or i.disabled_at < @enabledSince) and h.overdue
+                returning 1
+                """, args);
+            w.Publish(new WebhookIncidentChanged(Guid.CreateVersion7(), known, d.WebhookId, entity, IncidentChanges.Disabled, now), when: disabling);
+            changes.Add((disabling, IncidentChanges.Disabled));
+            disabled = w.Execute($"select 1 from {disabledOnOpening} union all select 1 from {disabling}");
+        }
+        // Disabled as a 410 disables it: the sender's own state, and WebhookDisabled for the Api to show the reason.
+        w.Execute(
+            $"""
+            insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) select @WebhookId, @Entity, now(), @disabledReason from {disabled} limit 1
+            on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @disabledReason
+            """, args);
+        w.Publish(new WebhookDisabled(d.WebhookId, entity, h.DisabledReason, now), when: disabled);
+        return changes;
     }
 
     /// <summary>
@@ -258,6 +387,9 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         return count;
     }
 
+    /// <summary>What recording an attempt did: whether the claim was still ours, and the incident changes it made.</summary>
+    public sealed record Recorded(bool Moved, IReadOnlyList<string> IncidentChanges);
+
     private sealed class WorkRow
     {
         public Guid DeliveryId { get; set; }
@@ -267,7 +399,8 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
 
     private sealed class StateRow
     {
-        public DateTime DisabledAt { get; set; }
-        public string DisabledReason { get; set; } = "";
+        public DateTime? DisabledAt { get; set; }
+        public string? DisabledReason { get; set; }
+        public Guid? OpenIncident { get; set; }
     }
 }

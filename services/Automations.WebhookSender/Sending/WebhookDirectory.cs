@@ -36,7 +36,7 @@ public sealed class WebhookDirectory(NpgsqlDataSource dataSource, SecretCipher c
         WebhookTarget? target;
         await using (var connection = await dataSource.OpenConnectionAsync(ct))
             target = await WebhookQueries.FindAsync(connection, webhookId, ct);
-        var webhook = target is null ? null : new KnownWebhook(target, await store.FindDisabledAsync(webhookId, ct), cipher);
+        var webhook = target is null ? null : new KnownWebhook(target, await store.FindStateAsync(webhookId, ct), cipher);
         var now = Environment.TickCount64;
         _known[webhookId] = (webhook, now + _ttlMs);
         Sweep(now);
@@ -121,8 +121,11 @@ public sealed class KnownWebhook
 {
     private readonly Lazy<RequestSecrets> _keys;
 
-    internal KnownWebhook(WebhookTarget target, (DateTimeOffset DisabledAt, string Reason)? disabledHere, SecretCipher cipher)
+    internal KnownWebhook(WebhookTarget target, WebhookState state, SecretCipher cipher)
     {
+        var disabledHere = state.DisabledHere;
+        OpenIncident = state.OpenIncident;
+        UpdatedAt = target.UpdatedAt;
         Id = target.Id;
         EntityId = target.EntityId;
         Entity = target.Entity;
@@ -153,6 +156,12 @@ public sealed class KnownWebhook
 
     public bool HasSecretUrl { get; }
 
+    /// <summary>Its last update in the Api (an admin re-enabling it, for one).</summary>
+    public DateTimeOffset UpdatedAt { get; }
+
+    /// <summary>Its open incident when it was read (docs/alerts.md); null when it had none.</summary>
+    public Guid? OpenIncident { get; }
+
     /// <summary>Why nothing may be delivered to it (disabled by an admin, or by a 410 since its last update); null when it may.</summary>
     public string? Disabled { get; }
 
@@ -161,6 +170,9 @@ public sealed class KnownWebhook
     /// <summary>Decrypted team secrets by the set of names a payload refers to (names joined by a newline).</summary>
     internal ConcurrentDictionary<string, RequestSecrets> Secrets { get; } = new(StringComparer.Ordinal);
 }
+
+/// <summary>The sender's own state of a webhook: disabled here (a 410, a long failure) and its open incident.</summary>
+public sealed record WebhookState((DateTimeOffset DisabledAt, string Reason)? DisabledHere, Guid? OpenIncident);
 
 /// <summary>
 /// The secret values of a request and their mask. A secret URL is masked whole and by its path (an error or an echo may

@@ -55,6 +55,18 @@ public static partial class PayloadTemplate
     /// <summary>The sender's stage: fills in the references of a sealed payload; a name <paramref name="secret"/> does not know stays `${NAME}`.</summary>
     public static string ExpandSecrets(string sealedPayload, Func<string, string?> secret) => Rewrite(sealedPayload, s => Expand(s, secret));
 
+    /// <summary>
+    /// Literal JSON (no placeholders at all) in the sealed form: every `$` in its strings doubled, so the sender expands
+    /// nothing in it, whatever its text spells (a payload made by the system, such as an operational alert).
+    /// </summary>
+    public static string SealLiteral(string json) => Rewrite(json, s =>
+    {
+        if (!s.Contains('$', StringComparison.Ordinal)) return s;
+        var sb = new StringBuilder(s.Length + 8);
+        AppendText(sb, s);
+        return sb.ToString();
+    });
+
     /// <summary>Both stages at once, for a consumer without a secret stage (launch overrides): unresolved names stay `${name}` as text.</summary>
     public static string RenderFinal(string template, Func<string, string?> resolve) =>
         Rewrite(template, s => Expand(Seal(s, resolve), _ => null));

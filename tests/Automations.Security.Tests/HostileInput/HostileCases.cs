@@ -104,6 +104,10 @@ public static class HostileCases
             "PUT /v1/entities/{entity}/jobs/{id}" => [new(O($$"""{"name":"{{HostileInputFixture.JobName}}","description":"walk"}"""), [])],
             "POST /v1/entities/{entity}/jobs/{id}/versions" =>
                 [new(O("""{"command":"python","args":["train.py","--lr"],"defaultConfig":{"epochs":3,"name":"base"}}"""), ["defaultConfig"])],
+            "PUT /v1/entities/{entity}/alerts" =>
+                [new(O($$"""{"consecutiveFailures":5,"failingFor":"PT6H","disableAfter":"P5D","channel":"{{fx.WebhookId}}"}"""), [])],
+            "POST /v1/entities/{entity}/webhooks/{id}/enable" =>
+                [new(O("""{"redeliverFailedSince":"2026-12-01T00:00:00Z"}"""), []), new(O("""{"redeliverFailed":true}"""), [])],
             "POST /v1/entities/{entity}/webhooks/{id}/test" => [new(O("""{"text":"hello ${event_type}","n":1}"""), [""], AnyRoot: true)],
             "POST /v1/events" => [new(O(
                 """
