@@ -58,6 +58,7 @@ public static class AutomationsEndpoints
             .Produces<AutomationView>().WithSummary("Enable a team automation (admins).");
         t.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct) => SetEnabledAsync(id, null, false, http, db, ct)).RequireEntityAdmin()
             .Produces<AutomationView>().WithSummary("Disable a team automation (admins).");
+        t.MapTeamAutomationPreview();
         return entity;
     }
 
