@@ -166,12 +166,12 @@ public class Previewing_a_team_automation(PreviewFixture fx, ITestOutputHelper o
 
     public static TheoryData<string, string, string> BadBodies => new()
     {
-        { "no sample", """{"name":"p","event":{"type":"CREATE_ARTIFACT","projectRegex":"^prod-"},"action":{"type":"no_op"}}""", "sample" },
-        { "a sample that is not an object", """{"name":"p","event":{"type":"CREATE_ARTIFACT"},"action":{"type":"no_op"},"sample":[1]}""", "sample" },
-        { "a sample without a project", """{"name":"p","event":{"type":"CREATE_ARTIFACT"},"action":{"type":"no_op"},"sample":{"eventId":"s","eventType":"CREATE_ARTIFACT","entity":"acme","collection":"c","occurredAt":"2026-11-27T22:41:00Z"}}""", "sample.project" },
+        { "no sample", """{"name":"p","event":{"type":"CREATE_ARTIFACT","collection":"c","projectRegex":"^prod-"},"action":{"type":"no_op"}}""", "sample" },
+        { "a sample that is not an object", """{"name":"p","event":{"type":"CREATE_ARTIFACT","collection":"c"},"action":{"type":"no_op"},"sample":[1]}""", "sample" },
+        { "a sample without a project", """{"name":"p","event":{"type":"CREATE_ARTIFACT","collection":"c"},"action":{"type":"no_op"},"sample":{"eventId":"s","eventType":"CREATE_ARTIFACT","entity":"acme","collection":"c","occurredAt":"2026-11-27T22:41:00Z"}}""", "sample.project" },
         { "a project regex that does not compile (as on create)", $$"""{"name":"p","event":{"type":"CREATE_ARTIFACT","projectRegex":"(prod"},"action":{"type":"no_op"},"sample":{{Sample}}}""", "event.projectRegex" },
         { "a project regex that is not a string", $$"""{"name":"p","event":{"type":"CREATE_ARTIFACT","projectRegex":5},"action":{"type":"no_op"},"sample":{{Sample}}}""", "event.projectRegex" },
-        { "an unknown webhook", $$"""{"name":"p","event":{"type":"CREATE_ARTIFACT"},"action":{"type":"webhook","webhook":"nope","payload":"{}"},"sample":{{Sample}}}""", "action.webhook" },
+        { "an unknown webhook", $$"""{"name":"p","event":{"type":"CREATE_ARTIFACT","collection":"c"},"action":{"type":"webhook","webhook":"nope","payload":"{}"},"sample":{{Sample}}}""", "action.webhook" },
     };
 
     [Theory]

@@ -240,9 +240,9 @@ public static class AutomationPreview
         if (row.IsTeam) answer.ProjectMatches = projectRefusal is null;
         if (refused is null && !string.Equals(entity, row.Entity, StringComparison.Ordinal))
             refused = new("sample.entity", $"the event is for the entity {Q(entity)}; the automation belongs to {Q(row.Entity)}, and Rules matches an entity's own events only");
-        else if (refused is null && row.IsTeam)
+        else if (refused is null && projectRefusal is not null)
             refused = projectRefusal;
-        else if (refused is null && !string.Equals(project, row.Project, StringComparison.Ordinal))
+        else if (refused is null && !row.IsTeam && !string.Equals(project, row.Project, StringComparison.Ordinal))
             refused = new("sample.project", $"the event is for the project {Q(project)}; the automation belongs to {Q(row.Project)}, and Rules matches a project's own events only");
         else if (refused is null && !row.Enabled)
             refused = new("enabled", "the automation is disabled: the event matches its filters, but Rules fires enabled automations only");
