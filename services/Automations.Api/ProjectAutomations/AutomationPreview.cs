@@ -282,9 +282,9 @@ public static class AutomationPreview
     /// <summary>
     /// Whether a team automation watches <paramref name="project"/>, decided as Rules decides it (FilterRegex: a search,
     /// none for every project); null when it does, else why not. A pattern that times out or no longer compiles refuses,
-    /// as Rules never fires it.
+    /// as Rules never fires it. Also what a project's automation list shows of the team's.
     /// </summary>
-    private static Refused? TeamProjectRefusal(string? projectRegex, string project)
+    internal static Refused? TeamProjectRefusal(string? projectRegex, string project)
     {
         try
         {
