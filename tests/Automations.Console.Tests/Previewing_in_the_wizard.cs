@@ -51,4 +51,35 @@ public class Previewing_in_the_wizard(ConsoleFixture fx) : IClassFixture<Console
         await using var c = await fx.DataSource.OpenConnectionAsync();
         Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from control.automations where project = @project", new { project }));
     }
+
+    [Fact]
+    public async Task Should_say_whether_a_team_automations_project_regex_finds_the_samples_project()
+    {
+        var name = Unique("team preview ");
+        B.SignIn(fx.AdminKey);
+        B.Go("/console/acme/automations/new");
+        B.Fill("#project-regex", "^prod-");
+        B.ChooseValue("#event-type", "CREATE_ARTIFACT");
+        B.Fill("#collection", "eval-set");
+        B.Find("input[name=actionType][value=no_op]").Click();
+        B.Fill("#automation-name", name);
+
+        static string Sample(string project) =>
+            $$"""{"eventId":"p-1","eventType":"CREATE_ARTIFACT","entity":"acme","project":"{{project}}","collection":"eval-set","versionIndex":3,"occurredAt":"2026-11-27T22:41:00Z"}""";
+        B.SetValue("#sample", Sample("mnist"));
+        B.ClickAndWait("#preview-button");
+        Assert.Contains("Does not match", B.Text("#preview-result"));
+        Assert.Contains("event.projectRegex", B.Text("#preview-result"));
+        Assert.Contains("does not find", B.Text("#preview-project"));
+        Assert.Equal("^prod-", B.Find("#project-regex").GetAttribute("value"));
+
+        B.SetValue("#sample", Sample("prod-mnist"));
+        B.ClickAndWait("#preview-button");
+        Assert.Contains("Matches", B.Text("#preview-result"));
+        Assert.Contains("finds the sample's project", B.Text("#preview-project"));
+        B.Screenshot("team-automation-new-preview");
+
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from control.automations where name = @name", new { name }));
+    }
 }

@@ -97,6 +97,17 @@ public class Explaining_why_an_automation_did_not_fire
         Assert.Equal("event.tagRegex", TriggerExplanation.TimedOut(Refusal.Tag, TimeSpan.FromMilliseconds(1)).Field);
     }
 
+    [Fact]
+    public void Should_name_a_team_automations_project_regex()
+    {
+        var notFound = TriggerExplanation.Project("^prod-", "mnist");
+        Assert.Equal("event.projectRegex", notFound.Field);
+        Assert.Contains("the project regex \"^prod-\" is not found in the event's project \"mnist\"", notFound.Reason, StringComparison.Ordinal);
+        Assert.Equal("event.projectRegex", TriggerExplanation.ProjectTimedOut(Timeout).Field);
+        Assert.Contains("100 ms", TriggerExplanation.ProjectTimedOut(Timeout).Reason, StringComparison.Ordinal);
+        Assert.Equal("event.projectRegex", TriggerExplanation.ProjectInvalid("Not enough )'s.").Field);
+    }
+
     private static MetricCondition Threshold(MetricAgg agg, int window) => new MetricCondition.Threshold("val_loss", agg, window, "<", 0.3);
 
     public static TheoryData<string, MetricCondition, double[], double, string?, string?> MetricCases => new()

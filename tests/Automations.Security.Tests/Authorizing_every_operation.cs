@@ -86,6 +86,8 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         ["GET /automations/{id}/runs"] = Member,
         ["POST /projects/{project}/automations/preview"] = Member,
         ["POST /projects/{project}/automations/{id}/preview"] = Member,
+        ["POST /automations/preview"] = Member,
+        ["POST /automations/{id}/preview"] = Member,
         ["GET /queues"] = Member,
         ["GET /queues/{id}"] = Member,
         ["POST /queues"] = Admin,

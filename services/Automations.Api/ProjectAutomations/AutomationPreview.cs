@@ -1,10 +1,13 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using Automations.Api.Access;
 using Automations.Api.Http;
 using Automations.Contracts;
 using Automations.Core.Events;
+using Automations.Core.Filters;
 using Automations.Core.Matching;
 using Automations.Core.Runs;
 using Automations.Core.Secrets;
@@ -41,6 +44,12 @@ public sealed class PreviewAnswer
     public bool Matches { get; set; }
     /// <summary>The first check that refused the event, in the order Rules checks; null when it matches.</summary>
     public PreviewRefusal? Refusal { get; set; }
+    /// <summary>
+    /// A team automation's preview only: whether its project regex finds the sample's project (absent: every project),
+    /// whatever the other filters decide. Left out of a project automation's answer.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? ProjectMatches { get; set; }
     /// <summary>What the preview assumed, or what to know about the action.</summary>
     public List<string> Notes { get; set; } = [];
     /// <summary>What the action would do with this event (rendered whether or not the event matches).</summary>
@@ -100,19 +109,43 @@ public static class AutomationPreview
     /// <summary>What <c>${automation_name}</c> renders as when an unsaved automation has no name yet.</summary>
     public const string UnsavedName = "unsaved automation";
 
+    /// <summary>The previews of a project's automations (under /projects/{project}/automations).</summary>
     public static RouteGroupBuilder MapAutomationPreview(this RouteGroupBuilder g)
     {
-        g.MapPost("/preview", PreviewUnsavedAsync).Accepts<UnsavedPreviewBody>("application/json").Produces<PreviewAnswer>().ProducesValidationProblem()
+        g.MapPost("/preview", (string project, HttpContext http, NpgsqlDataSource db, IConfiguration configuration, CancellationToken ct) =>
+                PreviewUnsavedAsync(project, http, db, configuration, ct))
+            .Accepts<UnsavedPreviewBody>("application/json").Produces<PreviewAnswer>().ProducesValidationProblem()
             .WithSummary("Preview an unsaved automation (the body of a create, with `sample`): whether the sample event matches, why not, and what would be sent.");
-        g.MapPost("/{id:guid}/preview", PreviewSavedAsync).Accepts<PreviewBody>("application/json").Produces<PreviewAnswer>().ProducesValidationProblem()
+        g.MapPost("/{id:guid}/preview", (string project, Guid id, HttpContext http, NpgsqlDataSource db, IConfiguration configuration, CancellationToken ct) =>
+                PreviewSavedAsync(project, id, http, db, configuration, ct))
+            .Accepts<PreviewBody>("application/json").Produces<PreviewAnswer>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Preview a saved automation with a sample event: whether it matches, why not, and what would be sent (secrets masked).");
         return g;
     }
 
+    /// <summary>
+    /// The previews of the team's automations (under /automations): the same answer with projectMatches. Every member may
+    /// preview one, as a project automation (it writes nothing and shows no secret); only creating one is for admins.
+    /// </summary>
+    public static RouteGroupBuilder MapTeamAutomationPreview(this RouteGroupBuilder g)
+    {
+        g.MapPost("/preview", (HttpContext http, NpgsqlDataSource db, IConfiguration configuration, CancellationToken ct) =>
+                PreviewUnsavedAsync(null, http, db, configuration, ct))
+            .Accepts<UnsavedPreviewBody>("application/json").Produces<PreviewAnswer>().ProducesValidationProblem()
+            .WithSummary("Preview an unsaved team automation (the body of a create, with `sample`): whether the sample event matches (projectMatches: its project regex), why not, and what would be sent.");
+        g.MapPost("/{id:guid}/preview", (Guid id, HttpContext http, NpgsqlDataSource db, IConfiguration configuration, CancellationToken ct) =>
+                PreviewSavedAsync(null, id, http, db, configuration, ct))
+            .Accepts<PreviewBody>("application/json").Produces<PreviewAnswer>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Preview a saved team automation with a sample event: whether it matches (projectMatches: its project regex), why not, and what would be sent (secrets masked).");
+        return g;
+    }
+
     private sealed record Sample(ArtifactEventReceived? Artifact, RunEventReceived? Run, IReadOnlyList<double> History);
 
-    private static async Task<IResult> PreviewUnsavedAsync(string project, HttpContext http, NpgsqlDataSource db, IConfiguration configuration, CancellationToken ct)
+    /// <summary>A null <paramref name="project"/>: a team automation (the rules of a team create: a project regex allowed).</summary>
+    private static async Task<IResult> PreviewUnsavedAsync(string? project, HttpContext http, NpgsqlDataSource db, IConfiguration configuration, CancellationToken ct)
     {
         var (body, error) = await Problems.ReadBodyAsync<UnsavedPreviewBody>(http.Request, ct);
         if (body is null) return error!;
@@ -121,13 +154,14 @@ public static class AutomationPreview
         if (string.IsNullOrWhiteSpace(body.Name)) body.Name = UnsavedName;
         await using var c = await db.OpenConnectionAsync(ct);
         // The rules of a create, so a preview accepts exactly what could be saved (regex and template limits included).
-        var (a, invalid) = await AutomationValidator.CheckAsync(body, caller.EntityId, c);
+        var (a, invalid) = await AutomationValidator.CheckAsync(body, caller.EntityId, c, team: project is null);
         if (a is null) return invalid!;
         var (sample, sampleError) = ReadSample(body.Sample, body.MetricHistory);
         if (sample is null) return sampleError!;
         var row = new AutomationRow
         {
-            EntityId = caller.EntityId, Entity = caller.Entity, Project = project, Name = a.Name, Enabled = a.Enabled,
+            EntityId = caller.EntityId, Entity = caller.Entity, Project = project ?? "", Scope = project is null ? "team" : "project", ProjectRegex = a.ProjectRegex,
+            Name = a.Name, Enabled = a.Enabled,
             EventType = a.EventType, Collection = a.Collection, AliasRegex = a.AliasRegex, TagRegex = a.TagRegex, RunFilterJson = a.RunFilterJson,
             ActionType = a.ActionType, WebhookId = a.WebhookId, Payload = a.Payload, JobId = a.JobId, JobVersion = a.JobVersion, QueueId = a.QueueId,
             TargetProject = a.TargetProject, OverridesJson = a.OverridesJson,
@@ -135,7 +169,7 @@ public static class AutomationPreview
         return await PreviewAsync(c, row, sample, configuration["Rules:RunUrlBase"], ct);
     }
 
-    private static async Task<IResult> PreviewSavedAsync(string project, Guid id, HttpContext http, NpgsqlDataSource db, IConfiguration configuration, CancellationToken ct)
+    private static async Task<IResult> PreviewSavedAsync(string? project, Guid id, HttpContext http, NpgsqlDataSource db, IConfiguration configuration, CancellationToken ct)
     {
         var (body, error) = await Problems.ReadBodyAsync<PreviewBody>(http.Request, ct);
         if (body is null) return error!;
@@ -200,10 +234,15 @@ public static class AutomationPreview
             (entity, project) = (run.Entity, run.Project);
         }
 
-        // Rules looks only at the automations of the event's own entity and project, and only at enabled ones.
+        // Rules looks only at the automations of the event's own entity and project (a team automation's: those of the
+        // projects its project regex finds), and only at enabled ones.
+        var projectRefusal = row.IsTeam ? TeamProjectRefusal(row.ProjectRegex, project) : null;
+        if (row.IsTeam) answer.ProjectMatches = projectRefusal is null;
         if (refused is null && !string.Equals(entity, row.Entity, StringComparison.Ordinal))
             refused = new("sample.entity", $"the event is for the entity {Q(entity)}; the automation belongs to {Q(row.Entity)}, and Rules matches an entity's own events only");
-        else if (refused is null && !string.Equals(project, row.Project, StringComparison.Ordinal))
+        else if (refused is null && projectRefusal is not null)
+            refused = projectRefusal;
+        else if (refused is null && !row.IsTeam && !string.Equals(project, row.Project, StringComparison.Ordinal))
             refused = new("sample.project", $"the event is for the project {Q(project)}; the automation belongs to {Q(row.Project)}, and Rules matches a project's own events only");
         else if (refused is null && !row.Enabled)
             refused = new("enabled", "the automation is disabled: the event matches its filters, but Rules fires enabled automations only");
@@ -237,6 +276,29 @@ public static class AutomationPreview
         catch (System.Text.RegularExpressions.RegexMatchTimeoutException ex)
         {
             return TriggerExplanation.TimedOut(trigger.TimedOut(ex), AutomationValidator.RegexTimeout);
+        }
+    }
+
+    /// <summary>
+    /// Whether a team automation watches <paramref name="project"/>, decided as Rules decides it (FilterRegex: a search,
+    /// none for every project); null when it does, else why not. A pattern that times out or no longer compiles refuses,
+    /// as Rules never fires it. Also what a project's automation list shows of the team's.
+    /// </summary>
+    internal static Refused? TeamProjectRefusal(string? projectRegex, string project)
+    {
+        try
+        {
+            return FilterRegex.Passes(FilterRegex.Compile(projectRegex, AutomationValidator.RegexTimeout), project)
+                ? null
+                : TriggerExplanation.Project(projectRegex, project);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return TriggerExplanation.ProjectTimedOut(AutomationValidator.RegexTimeout);
+        }
+        catch (ArgumentException ex)
+        {
+            return TriggerExplanation.ProjectInvalid(ex.Message);
         }
     }
 

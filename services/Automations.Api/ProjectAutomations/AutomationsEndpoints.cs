@@ -1,9 +1,7 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Automations.Api.Access;
 using Automations.Api.AuditTrail;
 using Automations.Api.Http;
-using Automations.Core.Filters;
 using Automations.Core.Validation;
 using Dapper;
 using Npgsql;
@@ -58,6 +56,7 @@ public static class AutomationsEndpoints
             .Produces<AutomationView>().WithSummary("Enable a team automation (admins).");
         t.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, NpgsqlDataSource db, CancellationToken ct) => SetEnabledAsync(id, null, false, http, db, ct)).RequireEntityAdmin()
             .Produces<AutomationView>().WithSummary("Disable a team automation (admins).");
+        t.MapTeamAutomationPreview();
         return entity;
     }
 
@@ -97,20 +96,10 @@ public static class AutomationsEndpoints
     }
 
     /// <summary>
-    /// Whether a team automation with <paramref name="projectRegex"/> watches <paramref name="project"/>, as Rules decides
-    /// it (FilterRegex: a search; a pattern that does not compile or times out applies nowhere, as Rules never fires it).
+    /// Whether a team automation with <paramref name="projectRegex"/> watches <paramref name="project"/>: the preview's
+    /// decision, which is Rules' (a search; a pattern that does not compile or times out applies nowhere).
     /// </summary>
-    private static bool AppliesTo(string? projectRegex, string project)
-    {
-        try
-        {
-            return FilterRegex.Passes(FilterRegex.Compile(projectRegex, AutomationValidator.RegexTimeout), project);
-        }
-        catch (Exception ex) when (ex is ArgumentException or RegexMatchTimeoutException)
-        {
-            return false;
-        }
-    }
+    private static bool AppliesTo(string? projectRegex, string project) => AutomationPreview.TeamProjectRefusal(projectRegex, project) is null;
 
     private sealed class Row
     {

@@ -118,7 +118,7 @@ public static partial class AutomationPages
         g.MapGet("/projects/{project}/automations/new", (string project, HttpContext http, ConsoleApi api) => WizardAsync(project, http, api, null, null));
         g.MapPost("/projects/{project}/automations/new", (string project, HttpContext http, ConsoleApi api) => CreateAsync(project, http, api));
         g.MapGet("/projects/{project}/automations/{id:guid}", (string project, Guid id, HttpContext http, ConsoleApi api) => DetailAsync(project, id, http, api));
-        g.MapPost("/projects/{project}/automations/new/preview", PreviewAsync);
+        g.MapPost("/projects/{project}/automations/new/preview", (string project, HttpContext http, ConsoleApi api) => PreviewAsync(project, http, api));
         g.MapPost("/projects/{project}/automations/{id:guid}/enable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, true, http, api));
         g.MapPost("/projects/{project}/automations/{id:guid}/disable", (string project, Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(project, id, false, http, api));
         g.MapGet("/projects/{project}/automations/{id:guid}/delete", (string project, Guid id, HttpContext http, ConsoleApi api) => ConfirmDeleteAsync(project, id, http, api));
@@ -129,6 +129,7 @@ public static partial class AutomationPages
         g.MapGet("/automations", (HttpContext http, ConsoleApi api) => ListAsync(null, http, api));
         g.MapGet("/automations/new", (HttpContext http, ConsoleApi api) => WizardAsync(null, http, api, null, null));
         g.MapPost("/automations/new", (HttpContext http, ConsoleApi api) => CreateAsync(null, http, api));
+        g.MapPost("/automations/new/preview", (HttpContext http, ConsoleApi api) => PreviewAsync(null, http, api));
         g.MapGet("/automations/{id:guid}", (Guid id, HttpContext http, ConsoleApi api) => DetailAsync(null, id, http, api));
         g.MapPost("/automations/{id:guid}/enable", (Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(null, id, true, http, api));
         g.MapPost("/automations/{id:guid}/disable", (Guid id, HttpContext http, ConsoleApi api) => SetEnabledAsync(null, id, false, http, api));
@@ -403,7 +404,7 @@ public static partial class AutomationPages
             <div class="field"><label for="description">Description (optional)</label><textarea id="description" name="description" style="min-height:4rem">{E(form.Description)}</textarea>{FieldErrors(errors, "description", "description")}</div>
             </fieldset>
             <button type="submit">Create automation</button>
-            {(project is null ? "" : preview ?? PreviewSection(s, project, DefaultSample(s, project), null, null))}</form>
+            {preview ?? PreviewSection(s, project, DefaultSample(s, project), null, null)}</form>
             {WizardScript}
             """;
         return Page(http, Title(project, "New automation"), body, s, errors is null ? 200 : 400);

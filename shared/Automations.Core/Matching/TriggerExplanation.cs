@@ -46,6 +46,19 @@ public static class TriggerExplanation
         return new(field, $"the {what} regex took longer than {timeout.TotalMilliseconds:0} ms on the event's {what}, so the automation does not fire: simplify the pattern");
     }
 
+    /// <summary>
+    /// A team automation whose project regex is not found in the event's project: Rules never offers the event to it.
+    /// </summary>
+    public static Refused Project(string? pattern, string project) => Pattern("event.projectRegex", "project", pattern, project);
+
+    /// <summary>A team automation's project regex that took longer than the match timeout: Rules does not fire it.</summary>
+    public static Refused ProjectTimedOut(TimeSpan timeout) =>
+        new("event.projectRegex", $"the project regex took longer than {timeout.TotalMilliseconds:0} ms on the event's project, so the automation does not fire: simplify the pattern");
+
+    /// <summary>A team automation's stored project regex that does not compile: Rules never fires it.</summary>
+    public static Refused ProjectInvalid(string problem) =>
+        new("event.projectRegex", $"the automation never fires: its stored project regex is not usable ({problem}); save it again");
+
     private static Refused Common(AutomationTrigger t, Refusal refusal, string eventType) => refusal switch
     {
         Refusal.Invalid => new("event", $"the automation never fires: its stored filter is not usable ({t.Invalid}); save it again"),

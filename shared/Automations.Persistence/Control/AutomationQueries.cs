@@ -83,13 +83,16 @@ public static class AutomationQueries
         return rows.AsList();
     }
 
-    /// <summary>One automation of an entity's project, enabled or not, read as Rules reads it (the same columns); null when there is none. For the Api's preview.</summary>
-    public static Task<AutomationRow?> FindAsync(NpgsqlConnection connection, Guid entityId, string project, Guid id, CancellationToken ct = default) =>
+    /// <summary>
+    /// One automation of an entity's project (a team automation of the entity when <paramref name="project"/> is null),
+    /// enabled or not, read as Rules reads it (the same columns); null when there is none. For the Api's preview.
+    /// </summary>
+    public static Task<AutomationRow?> FindAsync(NpgsqlConnection connection, Guid entityId, string? project, Guid id, CancellationToken ct = default) =>
         connection.QuerySingleOrDefaultAsync<AutomationRow?>(new CommandDefinition(
             $"""
             select {Columns}
             from control.automations a join control.entities e on e.id = a.entity_id
-            where a.entity_id = @entityId and a.project = @project and a.id = @id
+            where a.entity_id = @entityId and {(project is null ? "a.scope = 'team'" : "a.project = @project")} and a.id = @id
             """, new { entityId, project, id }, cancellationToken: ct));
 
     /// <summary>The newest version of a Launch job, for automations that name no version.</summary>

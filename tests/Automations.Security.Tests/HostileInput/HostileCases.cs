@@ -81,6 +81,11 @@ public static class HostileCases
                 [new(With(webhookAutomation, artifactSample), ["action.payload", "sample.metadata"]), new(With(launchAutomation, runSample, history: true), ["action.overrides", "sample.metrics", "metricHistory"])],
             "POST /v1/entities/{entity}/projects/{project}/automations/{id}/preview" =>
                 [new(With("{}", artifactSample), ["sample.metadata"]), new(With("{}", runSample, history: true), ["sample.metrics", "metricHistory"])],
+            // Team automations: the same, with a project regex.
+            "POST /v1/entities/{entity}/automations/preview" =>
+                [new(With(Team(webhookAutomation), artifactSample), ["action.payload", "sample.metadata"]), new(With(Team(launchAutomation), runSample, history: true), ["action.overrides", "sample.metrics", "metricHistory"])],
+            "POST /v1/entities/{entity}/automations/{id}/preview" =>
+                [new(With("{}", artifactSample), ["sample.metadata"]), new(With("{}", runSample, history: true), ["sample.metrics", "metricHistory"])],
             "POST /v1/entities/{entity}/members" => [new(O("""{"user":"walk-user","role":"member","email":"walk@example.com"}"""), [])],
             "POST /v1/entities/{entity}/keys" => [new(O("""{"name":"walk key","scopes":["api"],"user":"alice"}"""), [])],
             "POST /v1/entities/{entity}/secrets" => [new(O("""{"name":"WALK_NEW","value":"s3cret"}"""), [])],
