@@ -19,7 +19,7 @@ public class Naming_the_broker_queues : TestEnvironment
         ("api", Automations.Api.Program.Build, ["webhook-disabled"]),
         ("ingestion", Automations.Ingestion.Program.Build, ["ingestion-artifact-events"]),
         ("rules", Automations.Rules.Program.Build, ["automations-changed-" + ReplicaId, "rules-artifact-events", "rules-run-events", "rules-run-outcomes"]),
-        ("webhook-sender", Automations.WebhookSender.Program.Build, ["redeliver-webhook", "send-webhook", "test-webhook"]),
+        ("webhook-sender", Automations.WebhookSender.Program.Build, ["redeliver-webhook", "send-webhook", "test-webhook", "webhook-incident-alerts"]),
         ("launch-enqueuer", Automations.LaunchEnqueuer.Program.Build, ["enqueue-launch-job"]),
     ];
 
