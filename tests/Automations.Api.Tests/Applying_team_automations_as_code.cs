@@ -129,4 +129,20 @@ public class Applying_team_automations_as_code(ApiFixture fx) : IClassFixture<Ap
         Assert.Equal("delete", Action(pruned.Body, "watch everything"));
         Assert.Equal(["failed vision runs False"], await TeamListAsync(team));
     }
+
+    [Fact]
+    public async Task Should_refuse_to_prune_a_webhook_that_a_listed_team_automation_uses()
+    {
+        var team = await NewTeamAsync(fx);
+        Assert.Equal(HttpStatusCode.OK, (await Send(team, "apply", File(team.Name))).Status);
+        var withoutWebhooks = File(team.Name).Replace(
+            "webhooks:\n  - name: github dispatch\n    url: https://api.github.com/repos/acme/mnist/dispatches\n    accessToken: GITHUB_TOKEN\n", "",
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("webhooks:", withoutWebhooks, StringComparison.Ordinal);
+
+        var answer = await Send(team, "apply", withoutWebhooks, "?prune=true");
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        Assert.Equal(["teamAutomations[0].action.webhook"], answer.Body.GetProperty("errors").EnumerateObject().Select(e => e.Name).ToArray());
+        Assert.Equal(1, (await fx.GetAsync($"/v1/entities/{team.Name}/webhooks", team.Key)).Body.GetArrayLength());
+    }
 }
