@@ -12,8 +12,8 @@ using Npgsql;
 namespace Automations.Api.TeamConfig;
 
 /// <summary>
-/// Automations as code (docs/automations-as-code.md): a team's webhooks, integrations, launch queues and project
-/// automations as one YAML (or JSON) file. `export` writes the live state as such a file; `plan` says what applying a
+/// Automations as code (docs/automations-as-code.md): a team's webhooks, integrations, launch queues, project
+/// and team automations as one YAML (or JSON) file. `export` writes the live state as such a file; `plan` says what applying a
 /// file would create, update or delete, changing nothing; `apply` makes the live state equal to the file in one
 /// transaction, all or nothing. Team admins only: the file covers objects only admins may change.
 /// </summary>
@@ -42,7 +42,7 @@ public static partial class ConfigEndpoints
     {
         var g = entity.MapGroup("/config").WithTags("Automations as code").RequireEntityAdmin();
         g.MapGet("/export", ExportAsync).Produces<string>(StatusCodes.Status200OK, YamlMediaType)
-            .WithSummary("The team's webhooks, integrations, queues and project automations as a configuration file (YAML; ?format=json for JSON). No secret value is in it.");
+            .WithSummary("The team's webhooks, integrations, queues, project and team automations as a configuration file (YAML; ?format=json for JSON). No secret value is in it.");
         g.MapPost("/plan", PlanAsync).Accepts<ConfigFile>(YamlMediaType, "application/json").Produces<Plan>().ProducesValidationProblem()
             .WithSummary("What applying the file would change (create, update, delete, unchanged; ?prune=true deletes what it does not name), changing nothing.");
         g.MapPost("/apply", ApplyAsync).Accepts<ConfigFile>(YamlMediaType, "application/json").Produces<Plan>().ProducesValidationProblem()

@@ -22,8 +22,10 @@ public sealed class ConfigFile
     public List<WebhooksEndpoints.WebhookBody?>? Webhooks { get; set; }
     public List<IntegrationEntry?>? Integrations { get; set; }
     public List<QueuesEndpoints.QueueBody?>? Queues { get; set; }
-    /// <summary>Project automations, each with its `project`. Team-scoped entries will join this list with their own scope field.</summary>
+    /// <summary>Project automations, each with its `project`.</summary>
     public List<AutomationEntry?>? Automations { get; set; }
+    /// <summary>Team automations (every project of the team, narrowed by `event.projectRegex`): the body of POST /automations, keyed by name.</summary>
+    public List<AutomationBody?>? TeamAutomations { get; set; }
 }
 
 /// <summary>A Slack or Teams integration whose incoming-webhook URL is the value of a team secret.</summary>

@@ -16,7 +16,7 @@ namespace Automations.Api.TeamConfig;
 /// <summary>
 /// Plan and apply of a configuration file, one code path for both: in one transaction, under a per-team lock, it
 /// validates every object with the rule its own endpoint uses and writes it with that endpoint's statement, in
-/// dependency order (queues, webhooks, integrations, automations, then the deletions of prune), so an automation sees
+/// dependency order (queues, webhooks, integrations, automations, team automations, then the deletions of prune), so an automation sees
 /// the webhook the same file creates. Any error rolls everything back; a plan always rolls back. An apply commits with
 /// AutomationsChanged for every project whose automations (or their webhooks) changed, through the control write unit.
 /// </summary>
@@ -73,9 +73,11 @@ public static class ConfigSync
         if (!options.Apply) return new Outcome { Version = version, Changes = run.Changes };
 
         var after = (await LiveState.LoadAsync(c, tx, caller.EntityId, caller.Entity)).Version();
-        var projects = new SortedSet<string>(run.ChangedProjects, StringComparer.Ordinal);
+        // A null project is the team scope: Rules drops every project of the team.
+        var projects = new SortedSet<string?>(run.ChangedProjects, StringComparer.Ordinal);
+        if (run.ChangedTeam) projects.Add(null);
         if (run.ChangedTargets.Count > 0)
-            projects.UnionWith(await c.QueryAsync<string>(
+            projects.UnionWith(await c.QueryAsync<string?>(
                 "select distinct project from control.automations where webhook_id = any(@ids)", new { ids = run.ChangedTargets.ToArray() }, tx));
         await RecordAsync(caller, tx, options, version, after, run.Changes);
         await AutomationChanges.CommitAsync(http, c, tx, caller.Entity, projects, null, ct);
@@ -109,6 +111,10 @@ public static class ConfigSync
         public HashSet<string> ChangedProjects { get; } = new(StringComparer.Ordinal);
         /// <summary>Webhooks and integrations updated: Rules is told about the projects whose automations send to them.</summary>
         public HashSet<Guid> ChangedTargets { get; } = [];
+        /// <summary>A team automation was created, updated or deleted: Rules is told for the team scope.</summary>
+        public bool ChangedTeam { get; private set; }
+        /// <summary>The file's team automations that validated, by name: their index in teamAutomations.</summary>
+        private readonly Dictionary<string, int> _teamNamed = new(StringComparer.Ordinal);
 
         private Guid EntityId => caller.EntityId;
         /// <summary>Entries whose name an earlier entry of the file already has: refused, and not written (the second write would collide).</summary>
@@ -120,7 +126,9 @@ public static class ConfigSync
             await QueuesAsync();
             await WebhooksAsync();
             await IntegrationsAsync();
-            await RemainderAsync(await AutomationsAsync());
+            var automations = await AutomationsAsync();
+            await TeamAutomationsAsync();
+            await RemainderAsync(automations);
         }
 
         private void Add(string kind, string name, string? project, string? path, string action, IReadOnlyList<string>? fields = null) =>
@@ -139,6 +147,7 @@ public static class ConfigSync
             Unique("queues", file.Queues, q => q.Name, new Dictionary<string, string>(StringComparer.Ordinal));
             Unique("automations", file.Automations, a => a.Project is null || a.Name is null ? null : $"{a.Project}/{a.Name.Trim()}",
                 new Dictionary<string, string>(StringComparer.Ordinal));
+            Unique("teamAutomations", file.TeamAutomations, a => a.Name?.Trim(), new Dictionary<string, string>(StringComparer.Ordinal));
         }
 
         private void Unique<T>(string list, List<T?>? items, Func<T, string?> key, Dictionary<string, string> seen) where T : class
@@ -329,6 +338,32 @@ public static class ConfigSync
             return named;
         }
 
+        /// <summary>Team automations, as project automations but in the team scope (a null project), validated as the team create endpoint does.</summary>
+        private async Task TeamAutomationsAsync()
+        {
+            foreach (var (i, a) in Undoubled("teamAutomations", file.TeamAutomations))
+            {
+                var path = $"teamAutomations[{i}]";
+                var (v, errors) = await AutomationValidator.ValidateAsync(a, EntityId, c, team: true);
+                Errors.AddAll(errors, path + ".");
+                if (v is null) continue;
+                _teamNamed[v.Name] = i;
+                var existing = live.TeamAutomations.Find(l => l.Name == v.Name);
+                if (existing is null)
+                {
+                    await AutomationsEndpoints.InsertRowAsync(c, tx, Guid.CreateVersion7(), EntityId, null, v, caller.UserId);
+                    ChangedTeam = true;
+                    Add(AuditKinds.TeamAutomation, v.Name, null, path, Actions.Create);
+                    continue;
+                }
+                var fields = Differences(existing, v);
+                if (fields.Count == 0) { Add(AuditKinds.TeamAutomation, v.Name, null, path, Actions.Unchanged); continue; }
+                await AutomationsEndpoints.UpdateRowAsync(c, tx, existing.Id, EntityId, null, v);
+                ChangedTeam = true;
+                Add(AuditKinds.TeamAutomation, v.Name, null, path, Actions.Update, fields);
+            }
+        }
+
         /// <summary>The file's fields whose stored value an update changes.</summary>
         private static List<string> Differences(LiveState.Automation l, AutomationValidator.Resolved r)
         {
@@ -337,6 +372,7 @@ public static class ConfigSync
             Field("description", l.Description != r.Description);
             Field("enabled", l.Enabled != r.Enabled);
             Field("event.type", l.EventType != r.EventType);
+            Field("event.projectRegex", l.ProjectRegex != r.ProjectRegex);
             Field("event.collection", l.Collection != r.Collection);
             Field("event.aliasRegex", l.AliasRegex != r.AliasRegex);
             Field("event.tagRegex", l.TagRegex != r.TagRegex);
@@ -383,6 +419,16 @@ public static class ConfigSync
                 }
                 Add("automation", a.Name, a.Project, null, action);
             }
+            var teamNames = NamesIn(file.TeamAutomations, a => a.Name?.Trim());
+            foreach (var a in live.TeamAutomations.Where(a => !teamNames.Contains(a.Name)))
+            {
+                if (prune)
+                {
+                    await AutomationsEndpoints.DeleteRowAsync(c, tx, a.Id, EntityId, null);
+                    ChangedTeam = true;
+                }
+                Add(AuditKinds.TeamAutomation, a.Name, null, null, action);
+            }
             var webhookNames = NamesIn(file.Webhooks, w => w.Name?.Trim());
             foreach (var w in live.Webhooks.Where(w => !webhookNames.Contains(w.Name)))
             {
@@ -413,7 +459,7 @@ public static class ConfigSync
         private async Task<bool> CanDeleteAsync(string kind, Guid id, string name, Dictionary<(string Project, string Name), int> automations)
         {
             var column = kind == "queue" ? "queue_id" : "webhook_id";
-            var users = await c.QueryAsync<(string Project, string Name)>(
+            var users = await c.QueryAsync<(string? Project, string Name)>(
                 $"select project, name from control.automations where {column} = @id order by project, name", new { id }, tx);
             var ok = true;
             var field = kind == "queue" ? "action.queue" : kind == "integration" ? "action.integration" : "action.webhook";
@@ -421,7 +467,14 @@ public static class ConfigSync
             foreach (var (project, automation) in users)
             {
                 ok = false;
-                if (automations.TryGetValue((project, automation), out var index))
+                if (project is null)
+                {
+                    if (_teamNamed.TryGetValue(automation, out var at))
+                        Errors.Add($"teamAutomations[{at}].{field}", $"names {kind} '{name}', which the file does not list, so prune would delete it; list it in the file");
+                    else
+                        Errors.Add(list, $"prune would delete {kind} '{name}', which team automation {automation} (not in this file) uses");
+                }
+                else if (automations.TryGetValue((project, automation), out var index))
                     Errors.Add($"automations[{index}].{field}", $"names {kind} '{name}', which the file does not list, so prune would delete it; list it in the file");
                 else
                     Errors.Add(list, $"prune would delete {kind} '{name}', which automation {project}/{automation} (not in this file) uses");

@@ -10,7 +10,7 @@ namespace Automations.Api.TeamConfig;
 
 /// <summary>
 /// What a configuration file can describe of a team, as stored: its webhooks, integrations, launch queues and project
-/// automations (names resolved). Also the team's secret names and when each last changed, which the file does not
+/// automations and team automations (names resolved). Also the team's secret names and when each last changed, which the file does not
 /// describe but which change what applying it does (an integration's URL is a secret's value).
 /// </summary>
 internal sealed class LiveState
@@ -50,7 +50,9 @@ internal sealed class LiveState
     public sealed class Automation
     {
         public Guid Id { get; set; }
+        /// <summary>Empty for a team automation.</summary>
         public string Project { get; set; } = "";
+        public string? ProjectRegex { get; set; }
         public string Name { get; set; } = "";
         public string? Description { get; set; }
         public bool Enabled { get; set; }
@@ -86,7 +88,22 @@ internal sealed class LiveState
     public required List<Integration> Integrations { get; init; }
     public required List<Queue> Queues { get; init; }
     public required List<Automation> Automations { get; init; }
+    public required List<Automation> TeamAutomations { get; init; }
     public required List<Secret> Secrets { get; init; }
+
+    private const string AutomationSelect =
+        """
+        select a.id as Id, coalesce(a.project, '') as Project, a.project_regex as ProjectRegex, a.name as Name, a.description as Description, a.enabled as Enabled,
+               a.event_type as EventType, a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex,
+               a.action_type as ActionType, a.webhook_id as WebhookId, w.name as Webhook, a.payload as Payload, a.job_id as JobId, j.name as Job,
+               a.job_version as JobVersion, a.queue_id as QueueId, q.name as Queue, a.target_project as TargetProject,
+               a.overrides::text as Overrides, a.run_filter::text as RunFilter, a.notification_title as NotificationTitle,
+               a.notification_text as NotificationText, a.notification_severity as NotificationSeverity
+        from control.automations a
+        left join control.webhooks w on w.id = a.webhook_id
+        left join control.launch_jobs j on j.id = a.job_id
+        left join control.launch_queues q on q.id = a.queue_id
+        """;
 
     public static async Task<LiveState> LoadAsync(NpgsqlConnection c, NpgsqlTransaction? tx, Guid entityId, string entity)
     {
@@ -113,23 +130,9 @@ internal sealed class LiveState
                 """, p, tx)).AsList(),
             Queues = (await c.QueryAsync<Queue>(
                 "select id as Id, name as Name, description as Description from control.launch_queues where entity_id = @entityId order by name", p, tx)).AsList(),
-            // Project automations only: a team-scoped automation is not (yet) something this file describes, so it is neither
-            // exported nor pruned.
-            Automations = (await c.QueryAsync<Automation>(
-                """
-                select a.id as Id, a.project as Project, a.name as Name, a.description as Description, a.enabled as Enabled,
-                       a.event_type as EventType, a.collection as Collection, a.alias_regex as AliasRegex, a.tag_regex as TagRegex,
-                       a.action_type as ActionType, a.webhook_id as WebhookId, w.name as Webhook, a.payload as Payload, a.job_id as JobId, j.name as Job,
-                       a.job_version as JobVersion, a.queue_id as QueueId, q.name as Queue, a.target_project as TargetProject,
-                       a.overrides::text as Overrides, a.run_filter::text as RunFilter, a.notification_title as NotificationTitle,
-                       a.notification_text as NotificationText, a.notification_severity as NotificationSeverity
-                from control.automations a
-                left join control.webhooks w on w.id = a.webhook_id
-                left join control.launch_jobs j on j.id = a.job_id
-                left join control.launch_queues q on q.id = a.queue_id
-                where a.entity_id = @entityId and a.project is not null
-                order by a.project, a.name
-                """, p, tx)).AsList(),
+            Automations = (await c.QueryAsync<Automation>(AutomationSelect + " where a.entity_id = @entityId and a.project is not null order by a.project, a.name", p, tx)).AsList(),
+            TeamAutomations = (await c.QueryAsync<Automation>(
+                AutomationSelect + " where a.entity_id = @entityId and a.scope = 'team' order by a.name", p, tx)).AsList(),
             Secrets = (await c.QueryAsync<Secret>(
                 "select name as Name, updated_at as UpdatedAt from control.secrets where entity_id = @entityId order by name", p, tx)).AsList(),
         };
@@ -155,6 +158,7 @@ internal sealed class LiveState
                 ["name"] = q.Name, ["description"] = q.Description,
             })).ToArray()),
             ["automations"] = new JsonArray(Automations.Select(a => (JsonNode)ToFile(a)).ToArray()),
+            ["teamAutomations"] = new JsonArray(TeamAutomations.Select(a => (JsonNode)ToFile(a)).ToArray()),
         };
         return file;
     }
@@ -164,7 +168,7 @@ internal sealed class LiveState
         var run = RunFilter.FromJson(a.RunFilter);
         var ev = Compact(new JsonObject
         {
-            ["type"] = a.EventType, ["collection"] = a.Collection, ["aliasRegex"] = a.AliasRegex, ["tagRegex"] = a.TagRegex,
+            ["type"] = a.EventType, ["projectRegex"] = a.ProjectRegex, ["collection"] = a.Collection, ["aliasRegex"] = a.AliasRegex, ["tagRegex"] = a.TagRegex,
             ["state"] = run?.State, ["runNameRegex"] = run?.RunNameRegex, ["user"] = run?.User,
             ["metric"] = run?.Metric is { } m ? Compact(JsonSerializer.SerializeToNode(m, Persistence.Json.Options)!.AsObject()) : null,
         });
@@ -185,7 +189,7 @@ internal sealed class LiveState
         };
         return Compact(new JsonObject
         {
-            ["project"] = a.Project, ["name"] = a.Name, ["description"] = a.Description, ["enabled"] = a.Enabled,
+            ["project"] = a.Project is "" ? null : a.Project, ["name"] = a.Name, ["description"] = a.Description, ["enabled"] = a.Enabled,
             ["event"] = ev, ["action"] = Compact(action),
         });
     }
