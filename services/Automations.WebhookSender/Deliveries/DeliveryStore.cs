@@ -250,12 +250,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                 w.Publish(new WebhookDeliveryCompleted(d.CommandId, d.RunId, d.Id, result.StatusCode ?? 0, number, now), when: moved);
                 break;
             case Outcome.Gone:
-                w.Execute(
-                    $"""
-                    insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) select @WebhookId, @Entity, now(), @reason from {moved}
-                    on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @reason
-                    """, new { d.WebhookId, d.Entity, reason = "the endpoint answered 410 Gone" });
-                w.Publish(new WebhookDisabled(d.WebhookId, webhookEntity ?? d.Entity, "the endpoint answered 410 Gone", now), when: moved);
+                Disable(w, moved, d.WebhookId, d.Entity, webhookEntity ?? d.Entity, "the endpoint answered 410 Gone", now);
                 if (!alert) w.Publish(new WebhookDeliveryFailed(d.CommandId, d.RunId, d.Id, "410 Gone: webhook disabled", 410, number, now), when: moved);
                 break;
             case Outcome.Failed when alert:
@@ -345,14 +340,23 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             changes.Add((disabling, IncidentChanges.Disabled));
             disabled = w.Execute($"select 1 from {disabledOnOpening} union all select 1 from {disabling}");
         }
-        // Disabled as a 410 disables it: the sender's own state, and WebhookDisabled for the Api to show the reason.
+        // Disabled as a 410 disables it.
+        Disable(w, disabled, d.WebhookId, entity, entity, h.DisabledReason, now);
+        return changes;
+    }
+
+    /// <summary>
+    /// Disables a webhook when <paramref name="when"/> wrote a row (a 410, or a failure past the window): the sender's own
+    /// state, and <see cref="WebhookDisabled"/> for the Api to show the reason.
+    /// </summary>
+    private static void Disable(WriteUnit w, Step when, Guid webhookId, string rowEntity, string messageEntity, string reason, DateTimeOffset now)
+    {
         w.Execute(
             $"""
-            insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) select @WebhookId, @Entity, now(), @disabledReason from {disabled} limit 1
-            on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @disabledReason
-            """, args);
-        w.Publish(new WebhookDisabled(d.WebhookId, entity, h.DisabledReason, now), when: disabled);
-        return changes;
+            insert into delivery.webhook_states (webhook_id, entity, disabled_at, disabled_reason) select @webhookId, @rowEntity, now(), @reason from {when} limit 1
+            on conflict (webhook_id) do update set disabled_at = now(), disabled_reason = @reason
+            """, new { webhookId, rowEntity, reason });
+        w.Publish(new WebhookDisabled(webhookId, messageEntity, reason, now), when: when);
     }
 
     /// <summary>
