@@ -321,21 +321,30 @@ public static class ConfigSync
                 if (v is null || Errors.Items.Any(e => e.Field.StartsWith(path + ".", StringComparison.Ordinal))) continue;
                 var project = a.Project!;
                 named[(project, v.Name)] = i;
-                var existing = live.Automations.Find(l => l.Project == project && l.Name == v.Name);
-                if (existing is null)
-                {
-                    await AutomationsEndpoints.InsertRowAsync(c, tx, Guid.CreateVersion7(), EntityId, project, v, caller.UserId);
+                if (await SyncAutomationAsync(live.Automations.Find(l => l.Project == project && l.Name == v.Name), project, v, path))
                     ChangedProjects.Add(project);
-                    Add("automation", v.Name, project, path, Actions.Create);
-                    continue;
-                }
-                var fields = Differences(existing, v);
-                if (fields.Count == 0) { Add("automation", v.Name, project, path, Actions.Unchanged); continue; }
-                await AutomationsEndpoints.UpdateRowAsync(c, tx, existing.Id, EntityId, project, v);
-                ChangedProjects.Add(project);
-                Add("automation", v.Name, project, path, Actions.Update, fields);
             }
             return named;
+        }
+
+        /// <summary>
+        /// One automation of the file against its live twin (null: none), in a project or, with a null
+        /// <paramref name="project"/>, the team scope: created, updated or unchanged. True when a row was written.
+        /// </summary>
+        private async Task<bool> SyncAutomationAsync(LiveState.Automation? existing, string? project, AutomationValidator.Resolved v, string path)
+        {
+            var kind = project is null ? AuditKinds.TeamAutomation : AuditKinds.Automation;
+            if (existing is null)
+            {
+                await AutomationsEndpoints.InsertRowAsync(c, tx, Guid.CreateVersion7(), EntityId, project, v, caller.UserId);
+                Add(kind, v.Name, project, path, Actions.Create);
+                return true;
+            }
+            var fields = Differences(existing, v);
+            if (fields.Count == 0) { Add(kind, v.Name, project, path, Actions.Unchanged); return false; }
+            await AutomationsEndpoints.UpdateRowAsync(c, tx, existing.Id, EntityId, project, v);
+            Add(kind, v.Name, project, path, Actions.Update, fields);
+            return true;
         }
 
         /// <summary>Team automations, as project automations but in the team scope (a null project), validated as the team create endpoint does.</summary>
@@ -348,19 +357,8 @@ public static class ConfigSync
                 Errors.AddAll(errors, path + ".");
                 if (v is null) continue;
                 _teamNamed[v.Name] = i;
-                var existing = live.TeamAutomations.Find(l => l.Name == v.Name);
-                if (existing is null)
-                {
-                    await AutomationsEndpoints.InsertRowAsync(c, tx, Guid.CreateVersion7(), EntityId, null, v, caller.UserId);
+                if (await SyncAutomationAsync(live.TeamAutomations.Find(l => l.Name == v.Name), null, v, path))
                     ChangedTeam = true;
-                    Add(AuditKinds.TeamAutomation, v.Name, null, path, Actions.Create);
-                    continue;
-                }
-                var fields = Differences(existing, v);
-                if (fields.Count == 0) { Add(AuditKinds.TeamAutomation, v.Name, null, path, Actions.Unchanged); continue; }
-                await AutomationsEndpoints.UpdateRowAsync(c, tx, existing.Id, EntityId, null, v);
-                ChangedTeam = true;
-                Add(AuditKinds.TeamAutomation, v.Name, null, path, Actions.Update, fields);
             }
         }
 
