@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A webhook receiver for the example of docs/automations-as-code.md, Python 3 standard library only.
 
-Usage: CI_SIGNING=<the secret's value> python3 receiver.py PORT
+Usage: CI_SIGNING=<the secret's value> python3 receiver.py PORT   (0: any free port; the port is printed on stderr)
 
 Verifies the Standard Webhooks signature of each POST (docs/webhooks.md): webhook-signature holds
 "v1,<base64 HMAC-SHA256 of '{webhook-id}.{webhook-timestamp}.{body}'>"; the key is the base64-decoded part after
@@ -46,4 +46,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 if __name__ == "__main__":
     if len(sys.argv) != 2 or "CI_SIGNING" not in os.environ:
         sys.exit("usage: CI_SIGNING=<secret value> python3 receiver.py PORT")
-    http.server.ThreadingHTTPServer(("", int(sys.argv[1])), Handler).serve_forever()
+    server = http.server.ThreadingHTTPServer(("", int(sys.argv[1])), Handler)
+    print(f"receiver.py listening on port {server.server_address[1]}", file=sys.stderr, flush=True)
+    server.serve_forever()

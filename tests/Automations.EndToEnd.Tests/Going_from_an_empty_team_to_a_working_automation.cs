@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -110,52 +109,45 @@ public class Going_from_an_empty_team_to_a_working_automation(PipelineFixture fx
     private sealed class PythonReceiver : IAsyncDisposable
     {
         private readonly Process _process;
-        private readonly BlockingCollection<string> _lines = [];
+        private readonly BlockingCollection<string> _lines;
         private readonly HttpClient _client;
 
-        private PythonReceiver(Process process, int port)
+        private PythonReceiver(Process process, BlockingCollection<string> lines, int port)
         {
             _process = process;
+            _lines = lines;
             _client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
-            process.OutputDataReceived += (_, e) => { if (e.Data is { } line) _lines.Add(line); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) _lines.Add("stderr: " + line); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
         }
 
         public static async Task<PythonReceiver> StartAsync(string script, string secret)
         {
-            int port;
-            using (var probe = new TcpListener(IPAddress.Loopback, 0))
-            {
-                probe.Start();
-                port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            }
+            // Port 0: the script binds a free port itself and prints it, so no other process can take the port between
+            // a probe and the bind (a port picked here first could, and then the replay would reach that process).
             var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             start.ArgumentList.Add(script);
-            start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            start.ArgumentList.Add("0");
             start.Environment["CI_SIGNING"] = secret;
-            var receiver = new PythonReceiver(Process.Start(start) ?? throw new InvalidOperationException("python3 did not start"), port);
-            await Eventually.TrueAsync(async () =>
+            var process = Process.Start(start) ?? throw new InvalidOperationException("python3 did not start");
+            var lines = new BlockingCollection<string>();
+            process.OutputDataReceived += (_, e) => { if (e.Data is { } line) lines.Add(line); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) lines.Add("stderr: " + line); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            const string listening = "stderr: receiver.py listening on port ";
+            var first = await Task.Run(() => lines.TryTake(out var line, TimeSpan.FromSeconds(20)) ? line : "(nothing within 20 s)");
+            if (!first.StartsWith(listening, StringComparison.Ordinal))
             {
-                using var tcp = new TcpClient();
-                try
-                {
-                    await tcp.ConnectAsync(IPAddress.Loopback, port);
-                    return true;
-                }
-                catch (SocketException)
-                {
-                    return false;
-                }
-            }, "receiver.py listens", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
-            return receiver;
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+                throw new InvalidOperationException("receiver.py did not start: " + first);
+            }
+            return new PythonReceiver(process, lines, int.Parse(first[listening.Length..], System.Globalization.CultureInfo.InvariantCulture));
         }
 
         public async Task<HttpStatusCode> ReplayAsync(Receiver.Request delivery, byte[] body)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Path) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Headers.ConnectionClose = true; // the script's server speaks HTTP/1.0: one request per connection
             foreach (var name in new[] { "webhook-id", "webhook-timestamp", "webhook-signature" })
                 request.Headers.TryAddWithoutValidation(name, delivery.Header(name));
             using var response = await _client.SendAsync(request);
