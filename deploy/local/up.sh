@@ -55,6 +55,9 @@ export DOTNET_gcServer="${DOTNET_gcServer:-0}"
 export DOTNET_GCHeapHardLimit="${DOTNET_GCHeapHardLimit:-0x6000000}"
 export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x1000000}"
 export DOTNET_GCConserveMemory="${DOTNET_GCConserveMemory:-7}"
+# Ingestion's heap is bounded lower (64 MiB): its live heap is small (the requests and AMQP messages in flight, at most
+# ~35 MiB of bodies at the limits), and with 96 MiB a flood after hours of traffic took it past 200 MB resident.
+INGESTION_GCHeapHardLimit="${INGESTION_GCHeapHardLimit:-0x4000000}"
 
 echo "[up] applying migrations"
 dotnet "$(service_dll Automations.Api)" migrate >"$RUN_DIR/logs/migrate.log" 2>&1 || { cat "$RUN_DIR/logs/migrate.log" >&2; exit 1; }
@@ -71,8 +74,10 @@ for entry in "${SERVICES[@]}"; do
   dll=$(service_dll "$name")
   [ -f "$dll" ] || continue
   urls="http://127.0.0.1:$port"
+  heap=$DOTNET_GCHeapHardLimit
+  [ "$name" = Automations.Ingestion ] && heap=$INGESTION_GCHeapHardLimit
   # exec: the recorded pid is the service itself, and nothing keeps this script's stdout open.
-  (cd "$(dirname "$dll")" && exec nohup dotnet "$dll" --urls "$urls" >"$RUN_DIR/logs/$name.log" 2>&1 </dev/null) &
+  (cd "$(dirname "$dll")" && DOTNET_GCHeapHardLimit=$heap exec nohup dotnet "$dll" --urls "$urls" >"$RUN_DIR/logs/$name.log" 2>&1 </dev/null) &
   echo $! >"$RUN_DIR/pids/$name.pid"
 done
 
