@@ -19,6 +19,12 @@ public abstract class TeamPage : ComponentBase
     /// <summary>The status and message when the page shows nothing but why.</summary>
     protected (int Status, string Message)? Refused { get; private set; }
 
+    /// <summary>
+    /// The page's data is in. The framework renders once already at the page's first await, before it is: a page's body
+    /// renders only when this is true.
+    /// </summary>
+    protected bool Loaded { get; private set; }
+
     protected string Team => Uri.EscapeDataString(Entity);
     protected string Settings(string rest = "") => $"/{Team}/settings{(rest.Length > 0 ? "/" + rest : "")}";
 
@@ -30,6 +36,7 @@ public abstract class TeamPage : ComponentBase
             return;
         }
         await LoadAsync();
+        Loaded = true;
     }
 
     protected abstract Task LoadAsync();
