@@ -128,6 +128,12 @@ public class Keeping_team_secrets_in_the_console(TeamSettingsFixture fx) : IClas
         var received = Assert.Single(fx.Receiver.On(path));
         var expected = Convert.ToBase64String(System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(newValue), received.Body));
         Assert.Equal(expected, received.Header("X-Wandb-Signature"));
+
+        // Neither the value nor the key reaches a log line of the console, the Api or the sender (all at Debug).
+        var logs = string.Join("\n", fx.Logs.Lines);
+        Assert.Contains("/acme/settings/secrets", logs);
+        Assert.DoesNotContain(newValue, logs);
+        Assert.DoesNotContain(fx.AdminKey, logs);
     }
 
     [Fact]
