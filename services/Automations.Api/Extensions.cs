@@ -57,6 +57,7 @@ public static class Extensions
             .MapJobs()
             .MapConfig()
             .MapAudit();
+        app.MapWhoAmI();
         app.MapRuns();
         app.MapDeliveries();
         app.MapQueueItems();

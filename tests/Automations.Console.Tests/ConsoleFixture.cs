@@ -63,8 +63,11 @@ public class ConsoleFixture : TestEnvironment
         using var key = await CallAsync(HttpMethod.Post, "/v1/entities/acme/keys", new { name = "bob's key", scopes = new[] { "api" }, user = "bob" });
         Assert.Equal(HttpStatusCode.Created, key.StatusCode);
         MemberKey = (await key.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        Browser = Browser.Start(Api.BaseAddress);
+        Browser = Browser.Start(await StartFrontEndAsync(config));
     }
+
+    /// <summary>Where the browser goes: the Api's own console here; a fixture of another front end starts it and answers its address.</summary>
+    protected virtual Task<Uri> StartFrontEndAsync(Dictionary<string, string?> config) => Task.FromResult(Api.BaseAddress);
 
     public override async Task DisposeAsync()
     {
