@@ -101,7 +101,7 @@ public class Configuring_alerts_in_the_console(TeamSettingsFixture fx) : IClassF
         using var admin = fx.ConsoleClient(B.Cookies());
         using (var unknown = await admin.GetAsync($"/acme/settings/alerts/incidents?webhook={Guid.NewGuid()}"))
         {
-            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
             Assert.Contains("There is no such webhook or integration in this team", await unknown.Content.ReadAsStringAsync());
         }
         B.Go("/acme/settings/alerts/incidents?webhook=%27%20or%201%3D1");
