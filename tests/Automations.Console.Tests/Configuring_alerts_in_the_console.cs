@@ -98,6 +98,19 @@ public class Configuring_alerts_in_the_console(TeamSettingsFixture fx) : IClassF
         B.AssertEveryInputLabelled();
         B.Screenshot("settings-alerts-incidents");
 
+        // Disabled (as the sender does after disableAfter): an admin enables it here, sending again what failed.
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            await c.ExecuteAsync("update control.webhooks set disabled_at = now(), disabled_reason = 'no attempt succeeded for more than 5 days' where id = @id", new { id });
+        B.Driver.Navigate().Refresh();
+        Assert.Contains("disabled", B.Text("#incident-webhook-state"));
+        B.Find("#enable-redeliver").Click();
+        B.Submit("#enable-webhook button[type=submit]");
+        Assert.Equal($"?webhook={id}", new Uri(B.Driver.Url).Query);
+        Assert.StartsWith($"{hook} is enabled: automations send to it again.", B.Text("#incident-webhook-message"));
+        Assert.Single(B.FindAll(".message"));
+        Assert.Equal("active", B.Text("#incident-webhook-state .badge"));
+        Assert.Empty(B.FindAll("#enable-webhook"));
+
         using var admin = fx.ConsoleClient(B.Cookies());
         using (var unknown = await admin.GetAsync($"/acme/settings/alerts/incidents?webhook={Guid.NewGuid()}"))
         {

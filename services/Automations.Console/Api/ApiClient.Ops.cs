@@ -57,6 +57,10 @@ public static class OpsApi
 
     public static Task<ApiAnswer> IncidentsAsync(this TeamSession s, Guid webhook) => s.GetAsync($"/webhooks/{webhook}/incidents");
 
+    /// <summary>Enables a disabled webhook or integration; with <paramref name="redeliverFailed"/>, what failed during its latest incident is sent again.</summary>
+    public static Task<ApiAnswer> EnableWebhookAsync(this TeamSession s, Guid webhook, bool redeliverFailed) =>
+        s.PostAsync($"/webhooks/{webhook}/enable", redeliverFailed ? new { redeliverFailed = true } : new { });
+
     public static Task<ApiAnswer> WebhooksAsync(this TeamSession s) => s.GetAsync("/webhooks");
 
     /// <summary>Integrations are listed to admins only; a member's picker shows the webhooks alone.</summary>
