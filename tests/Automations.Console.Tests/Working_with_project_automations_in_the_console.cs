@@ -243,6 +243,11 @@ public class Working_with_project_automations_in_the_console(TeamSettingsFixture
         Assert.Contains("To must be after", B.Text("#filter-until-error"));
         Assert.Equal("true", B.Find("#filter-until").GetAttribute("aria-invalid"));
         Assert.DoesNotContain("/v1/", B.Find("main").Text);
+        B.Go($"{page}?status=<script>&before=not-a-run");
+        Assert.Contains("Status must be one of", B.Text("#filter-status-error"));
+        B.Go($"{page}?before={Guid.NewGuid()}");
+        Assert.Equal(page, B.Path0);
+        Assert.Equal(2, B.FindAll("#runs tbody tr").Count);
         B.Go($"{page}?status=Failed&since=nonsense");
         Assert.Contains("From must be a date and time", B.Text("#filter-since-error"));
         B.Screenshot("automation-history-filter-error");
