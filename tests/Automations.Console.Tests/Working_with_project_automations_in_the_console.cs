@@ -122,8 +122,9 @@ public class Working_with_project_automations_in_the_console(TeamSettingsFixture
         B.Driver.Navigate().Refresh();
         Assert.Empty(B.FindAll(".message"));
 
-        OpenMenu(created);
-        B.Submit(B.Find($"#automation-{created} button[aria-label='Enable {createdName}']"));
+        // By keyboard: the menu opens with Enter on its summary, the button submits with Enter.
+        B.Find($"#automation-{created} details.menu summary").SendKeys(Keys.Enter);
+        B.Submit(B.Find($"#automation-{created} button[aria-label='Enable {createdName}']"), Keys.Enter);
         Assert.Equal("enabled", B.Find($"#automation-{created} .badge.on").Text);
         Assert.Contains("enabled", Assert.Single(B.FindAll(".message")).Text);
 
@@ -166,6 +167,14 @@ public class Working_with_project_automations_in_the_console(TeamSettingsFixture
         Assert.Contains("\"lr\": 0.01", overrides);
         Assert.Contains("\"epochs\": 3", overrides);
         B.Screenshot("automation-launch");
+
+        // A member changes a project's automation from its page too: one message there.
+        B.Submit("#toggle");
+        Assert.Equal("disabled", B.Text("#enabled"));
+        Assert.Contains("disabled", Assert.Single(B.FindAll(".message")).Text);
+        Assert.Equal("automation-message", B.Find(".message").GetAttribute("id"));
+        foreach (var field in new[] { "filter-status", "filter-since", "filter-until" })
+            Assert.NotEmpty(B.Find($"label[for={field}]").Text);
     }
 
     [Fact]
