@@ -9,7 +9,13 @@ SERVICES=(
   "Automations.Rules:5082"
   "Automations.WebhookSender:5083"
   "Automations.LaunchEnqueuer:5084"
+  "Automations.Console:5085"
 )
+# The port of one service in SERVICES.
+service_port() {
+  local entry
+  for entry in "${SERVICES[@]}"; do [ "${entry%%:*}" = "$1" ] && { echo "${entry##*:}"; return; }; done
+}
 # up.sh runs each service from a ReadyToRun publish (.run/publish/<name>) when it has one, else from the build output.
 service_dll() {
   if [ -f "$RUN_DIR/publish/$1/$1.dll" ]; then echo "$RUN_DIR/publish/$1/$1.dll"; else echo "$ROOT/services/$1/bin/Release/net10.0/$1.dll"; fi

@@ -53,6 +53,8 @@ export DOTNET_gcServer="${DOTNET_gcServer:-0}"
 # follows the CPU's cache and lets a flood's garbage take the heap to its limit). Same values in deploy/Dockerfile and
 # deploy/k8s/base/common.yaml.
 export DOTNET_GCHeapHardLimit="${DOTNET_GCHeapHardLimit:-0x6000000}"
+# The console (and the Api's own console pages) call the Api over HTTP at its port here.
+export Console__ApiBaseUrl="${Console__ApiBaseUrl:-http://127.0.0.1:$(service_port Automations.Api)}"
 export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x1000000}"
 export DOTNET_GCConserveMemory="${DOTNET_GCConserveMemory:-7}"
 # Ingestion's heap is bounded lower (64 MiB): its live heap is small (the requests and AMQP messages in flight, at most
@@ -99,6 +101,7 @@ cat <<EOT
 Automations is running.
   Api (control plane): http://127.0.0.1:5080   OpenAPI: http://127.0.0.1:5080/openapi/v1.json
   Ingestion:           http://127.0.0.1:5081   POST /v1/events
+  Console:             http://127.0.0.1:5085   (sign in with the admin key below)
   RabbitMQ UI:         http://127.0.0.1:15672  (guest/guest)
   Logs:                $RUN_DIR/logs/
   Admin key (team acme, shown here from $RUN_DIR/admin.key): $KEY

@@ -45,6 +45,29 @@ public class Managing_members_and_keys(ApiFixture fx) : IClassFixture<ApiFixture
     }
 
     [Fact]
+    public async Task Should_tell_a_key_who_it_is()
+    {
+        var admin = await fx.GetAsync("/v1/me", fx.AdminKey);
+        Assert.Equal(HttpStatusCode.OK, admin.Status);
+        Assert.Equal("acme", admin.Body.GetProperty("entity").GetString());
+        Assert.Equal("alice", admin.Body.GetProperty("user").GetString());
+        Assert.Equal("admin", admin.Body.GetProperty("role").GetString());
+        Assert.Contains("api", admin.Body.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+        Assert.DoesNotContain(fx.AdminKey, admin.Text, StringComparison.Ordinal);
+
+        var member = await fx.GetAsync("/v1/me", fx.MemberKey);
+        Assert.Equal(("bob", "member"), (member.Body.GetProperty("user").GetString(), member.Body.GetProperty("role").GetString()));
+        Assert.Equal("globex", (await fx.GetAsync("/v1/me", fx.OtherEntityKey)).Body.GetProperty("entity").GetString());
+        // A producer key learns its team and scopes, and that it is no member (no role).
+        var producer = await fx.GetAsync("/v1/me", fx.ProducerKey);
+        Assert.False(producer.Body.TryGetProperty("role", out var role) && role.ValueKind != System.Text.Json.JsonValueKind.Null);
+        Assert.DoesNotContain("api", producer.Body.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await fx.GetAsync("/v1/me", fx.RevokedKey)).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await fx.GetAsync("/v1/me", "not-a-key")).Status);
+    }
+
+    [Fact]
     public async Task Should_create_producer_and_agent_keys_that_cannot_use_the_control_plane()
     {
         var producer = await fx.PostAsync("/v1/entities/acme/keys", new { name = "registry", scopes = new[] { "events:write" } });

@@ -78,6 +78,13 @@ public static class TeamSettingsSteps
 
     public static void Submit(this Browser b, string css) => b.Submit(b.Find(css));
 
+    /// <summary>Follows a link (the framework's script may fetch the page and patch it in) and waits for the page at <paramref name="path"/>.</summary>
+    public static void Follow(this Browser b, IWebElement link, string path, string? key = null)
+    {
+        b.Submit(link, key);
+        new WebDriverWait(b.Driver, TimeSpan.FromSeconds(30)).Until(_ => b.Path0 == path);
+    }
+
     /// <summary>Every cookie of the browser, as a Cookie header (the session cookie is HttpOnly: only the driver sees it).</summary>
     public static string Cookies(this Browser b) =>
         string.Join("; ", b.Driver.Manage().Cookies.AllCookies.Select(c => $"{c.Name}={c.Value}"));

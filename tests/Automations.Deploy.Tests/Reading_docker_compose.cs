@@ -36,4 +36,18 @@ public class Reading_docker_compose
             Assert.True(env.Any(e => e.StartsWith(key, StringComparison.Ordinal)), $"{name} lacks {key} in docker-compose.yml");
         Assert.Contains("OTEL_EXPORTER_OTLP_ENDPOINT", env);
     }
+
+    [Fact]
+    public void Should_run_the_console_as_a_client_of_the_api_only()
+    {
+        var console = (YamlMappingNode)Services.At("console")!;
+        Assert.Equal("deploy/Dockerfile", console.Str("build", "dockerfile"));
+        Assert.Equal("Automations.Console", console.Str("build", "args", "SERVICE"));
+        Assert.Equal("5085:8080", console.Str("ports", "0"));
+        Assert.Contains("/health/ready", string.Join(" ", ((YamlSequenceNode)console.At("healthcheck", "test")!).Children.Select(c => c.ToString())), StringComparison.Ordinal);
+        Assert.Equal("service_healthy", console.Str("depends_on", "api", "condition"));
+        Assert.Equal("http://api:8080", console.Str("environment", "Console__ApiBaseUrl"));
+        var env = ((YamlMappingNode)console.At("environment")!).Children.Keys.Select(k => k.ToString()).ToList();
+        Assert.DoesNotContain(env, e => e.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || e.StartsWith("Secrets__", StringComparison.Ordinal));
+    }
 }

@@ -74,4 +74,28 @@ public class Rendering_the_kubernetes_manifests
             Assert.True(names.IndexOf("PG_PASSWORD") < names.IndexOf("ConnectionStrings__Postgres"), "variables are defined before they are expanded");
         }
     }
+
+    [Fact]
+    public void Should_run_the_console_locked_down_as_a_client_of_the_api_only()
+    {
+        foreach (var docs in new[] { Base, Operators })
+        {
+            var deployment = Find(docs, "Deployment", "console");
+            var pod = deployment.At("spec", "template", "spec")!;
+            var container = pod.At("containers", "0")!;
+            Assert.Equal("/health/live", container.Str("livenessProbe", "httpGet", "path"));
+            Assert.Equal("/health/ready", container.Str("readinessProbe", "httpGet", "path"));
+            Assert.NotNull(container.Str("resources", "requests", "cpu"));
+            Assert.NotNull(container.Str("resources", "limits", "memory"));
+            Assert.Equal("true", pod.Str("securityContext", "runAsNonRoot"));
+            Assert.Equal("true", container.Str("securityContext", "readOnlyRootFilesystem"));
+            Assert.Equal("false", container.Str("securityContext", "allowPrivilegeEscalation"));
+            Assert.Equal("http://api", Find(docs, "ConfigMap", "console").Str("data", "Console__ApiBaseUrl"));
+            Find(docs, "Service", "api");
+            Find(docs, "Service", "console");
+            var env = EnvNames(docs, deployment).ToList();
+            Assert.DoesNotContain(env, e => e.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || e.StartsWith("Secrets__", StringComparison.Ordinal)
+                                           || e.StartsWith("PG_", StringComparison.Ordinal) || e.StartsWith("RMQ_", StringComparison.Ordinal));
+        }
+    }
 }

@@ -33,6 +33,8 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         QueuesAgent,
         /// <summary>Console sign-in pages: a Bearer key changes nothing (the console's session is a cookie).</summary>
         Public,
+        /// <summary>Who a key is (GET /v1/me): every valid key, whatever its scopes and team; it learns only about itself.</summary>
+        AnyKey,
     }
 
     // ---- The expectations: who may call what. Paths under /v1/entities/{entity} are written from there. ----
@@ -105,6 +107,7 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         ["POST /config/plan"] = Admin,
         ["POST /config/apply"] = Admin,
         ["GET /audit"] = Admin,
+        ["GET /v1/me"] = AnyKey,
         ["GET /console"] = Public,
         ["GET /console/sign-in"] = Public,
         ["POST /console/sign-in"] = Public,
@@ -153,6 +156,7 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         var (entity, role, scopes) = Principals[principal];
         if (access == Public) return Outcome.SameAsWithoutKey;
         if (entity is null) return Outcome.Unauthorized;
+        if (access == AnyKey) return Outcome.Reached;
         return access switch
         {
             EventsWrite => scopes.Contains("events:write") ? Outcome.Reached : Outcome.Forbidden,
