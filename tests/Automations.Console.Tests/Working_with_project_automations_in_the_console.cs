@@ -65,7 +65,7 @@ public class Working_with_project_automations_in_the_console(TeamSettingsFixture
         await AddEventAsync("globex", otherTeams);
 
         B.SignInToConsole(fx.AdminKey);
-        B.Driver.FindElement(By.LinkText("Projects")).Click();
+        B.Follow(B.Driver.FindElement(By.LinkText("Projects")), "/acme/projects");
         Assert.Equal("/acme/projects", B.Path0);
         Assert.Equal("Projects", B.Title);
         var table = B.Text("#projects");
@@ -76,7 +76,7 @@ public class Working_with_project_automations_in_the_console(TeamSettingsFixture
         Assert.Empty(B.FindAll("main input"));
         B.Screenshot("projects");
 
-        B.Driver.FindElement(By.LinkText(withEvents)).Click();
+        B.Follow(B.Driver.FindElement(By.LinkText(withEvents)), $"/acme/projects/{withEvents}/automations");
         Assert.Equal($"/acme/projects/{withEvents}/automations", B.Path0);
         Assert.Equal(withEvents, B.Title);
         Assert.Equal("page", B.Find(".tabs a[aria-current]").GetAttribute("aria-current"));
@@ -84,7 +84,7 @@ public class Working_with_project_automations_in_the_console(TeamSettingsFixture
         Assert.Empty(B.FindAll("#automations tbody tr[data-scope=project]"));
         Assert.EndsWith($"/acme/projects/{withEvents}/automations/new", B.Find("#new-automation").GetAttribute("href"));
 
-        B.Driver.FindElement(By.LinkText("Team automations")).Click();
+        B.Follow(B.Driver.FindElement(By.LinkText("Team automations")), "/acme/automations");
         Assert.Equal("/acme/automations", B.Path0);
         Assert.EndsWith("/acme/automations/new", B.Find("#new-automation").GetAttribute("href"));
     }
@@ -129,7 +129,7 @@ public class Working_with_project_automations_in_the_console(TeamSettingsFixture
         Assert.Contains("enabled", Assert.Single(B.FindAll(".message")).Text);
 
         OpenMenu(created);
-        B.Find($"#automation-{created} a[aria-label='Delete {createdName}']").Click();
+        B.Follow(B.Find($"#automation-{created} a[aria-label='Delete {createdName}']"), $"{tab}/{created}/delete");
         Assert.Equal($"{tab}/{created}/delete", B.Path0);
         Assert.Contains(createdName, B.Text("#confirm-h"));
         B.Screenshot("automation-delete-confirm");
