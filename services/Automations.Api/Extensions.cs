@@ -11,6 +11,7 @@ using Automations.Api.QueueItems;
 using Automations.Api.Runs;
 using Automations.Api.Deliveries;
 using Automations.Api.History;
+using Automations.Api.Projects;
 using Automations.Api.TeamConfig;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
@@ -56,7 +57,8 @@ public static class Extensions
             .MapQueues()
             .MapJobs()
             .MapConfig()
-            .MapAudit();
+            .MapAudit()
+            .MapProjects();
         app.MapWhoAmI();
         app.MapRuns();
         app.MapDeliveries();

@@ -16,7 +16,8 @@ namespace Automations.Api.Tests;
 public partial class Reading_what_other_services_wrote(ApiFixture fx) : IClassFixture<ApiFixture>
 {
     private static readonly string[] Views =
-        ["rules.run_history", "delivery.delivery_history", "delivery.attempt_history", "delivery.incident_history", "launch.queue_item_history"];
+        ["rules.run_history", "delivery.delivery_history", "delivery.attempt_history", "delivery.incident_history", "launch.queue_item_history",
+         "ingestion.event_projects"];
 
     [GeneratedRegex(@"\b(?:ingestion|rules|delivery|launch)\.[a-z_]+\b")]
     private static partial Regex OtherSchemaObject();
@@ -60,6 +61,8 @@ public partial class Reading_what_other_services_wrote(ApiFixture fx) : IClassFi
             Assert.Equal(("train", 3), (item.GetProperty("job").GetProperty("name").GetString(), item.GetProperty("job").GetProperty("version").GetInt32()));
             Assert.Equal(0.2, item.GetProperty("config").GetProperty("lr").GetDouble());
             Assert.Equal(0, item.GetProperty("exitCode").GetInt32());
+
+            Assert.Equal(HttpStatusCode.OK, (await fx.GetAsync("/v1/entities/acme/projects", fx.MemberKey)).Status);
         }
 
         var named = statements.SelectMany(s => OtherSchemaObject().Matches(s).Select(m => m.Value)).ToHashSet();

@@ -66,6 +66,7 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         ["POST /webhooks/{id}/redeliver-failed"] = Admin,
         ["GET /webhooks/{id}/incidents"] = Member,
         ["POST /webhooks/{id}/enable"] = Admin,
+        ["GET /projects"] = Member,
         ["GET /alerts"] = Admin,
         ["PUT /alerts"] = Admin,
         ["GET /deliveries/{id}"] = Member,

@@ -23,8 +23,9 @@ public static class RunsEndpoints
             .WithName("ListAutomationRuns")
             .WithTags("Runs");
         app.MapGet("/v1/entities/{entity}/automations/{id}/runs",
-                (string entity, string id, int? limit, string? before, HttpContext http, NpgsqlDataSource dataSource, CancellationToken ct) =>
-                    ListAsync(entity, null, id, limit, before, http, dataSource, ct))
+                (string entity, string id, int? limit, string? before, string? status, string? since, string? until, HttpContext http,
+                        NpgsqlDataSource dataSource, CancellationToken ct) =>
+                    ListAsync(entity, null, id, limit, before, status, since, until, http, dataSource, ct))
             .WithName("ListTeamAutomationRuns")
             .WithTags("Runs");
         return app;
@@ -41,8 +42,11 @@ public static class RunsEndpoints
     public sealed record RunPage(IReadOnlyList<RunView> Runs, Guid? NextBefore, HistoryReach Retention);
 
     /// <param name="project">Null: the team route (a team automation's runs in every project).</param>
+    /// <param name="status">Only runs in this state (<see cref="Statuses"/>).</param>
+    /// <param name="since">Only runs created at or after this time (ISO 8601).</param>
+    /// <param name="until">Only runs created before this time (ISO 8601).</param>
     private static async Task<IResult> ListAsync(string entity, string? project, string id, int? limit, string? before,
-        HttpContext http, NpgsqlDataSource dataSource, CancellationToken ct)
+        string? status, string? since, string? until, HttpContext http, NpgsqlDataSource dataSource, CancellationToken ct)
     {
         var (principal, error) = await EntityAccess.AuthorizeAsync(http, admin: false);
         if (principal is null) return error!;
@@ -58,6 +62,11 @@ public static class RunsEndpoints
             if (Guid.TryParse(before, out var b)) beforeId = b;
             else errors["before"] = ["must be a run id (the nextBefore of the previous page)"];
         }
+        if (status is not null && !Statuses.Contains(status, StringComparer.Ordinal))
+            errors["status"] = [$"must be one of {string.Join(", ", Statuses)}"];
+        var from = Time(since, "since", errors);
+        var to = Time(until, "until", errors);
+        if (from is not null && to is not null && from >= to) errors["until"] = ["must be after since"];
         if (errors.Count > 0) return Results.ValidationProblem(errors);
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -88,12 +97,26 @@ public static class RunsEndpoints
             left join control.launch_queues q on q.id = r.queue_id
             where r.automation_id = @automationId and r.entity = @entity and (@project::text is null or r.project = @project)
               and (@cursor::uuid is null or (r.created_at, r.id) < (select created_at, id from rules.run_history where id = @cursor))
+              and (@status::text is null or r.status = @status)
+              and (@from::timestamptz is null or r.created_at >= @from) and (@to::timestamptz is null or r.created_at < @to)
             order by r.created_at desc, r.id desc
             limit @fetch
-            """, new { automationId, entity, project, cursor = beforeId, fetch = take + 1 }, cancellationToken: ct))).AsList();
+            """, new { automationId, entity, project, cursor = beforeId, status, from, to, fetch = take + 1 }, cancellationToken: ct))).AsList();
 
         var page = rows.Take(take).Select(ToView).ToList();
         return Results.Ok(new RunPage(page, rows.Count > take ? page[^1].Id : null, HistoryReach.Announce(http)));
+    }
+
+    /// <summary>A run's states (Rules' rules.runs): Pending until matched, Enqueued once its command is sent, then Finished or Failed.</summary>
+    public static readonly string[] Statuses = ["Pending", "Enqueued", "Finished", "Failed"];
+
+    private static DateTimeOffset? Time(string? text, string field, Dictionary<string, string[]> errors)
+    {
+        if (text is null) return null;
+        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t))
+            return t.ToUniversalTime();
+        errors[field] = ["must be an ISO 8601 time, such as 2026-11-27T09:00:00Z"];
+        return null;
     }
 
     private static IResult NotFound() =>
