@@ -31,7 +31,7 @@ public static class WizardApi
         var queuesTask = session.GetAsync("/queues");
         var secretsTask = session.IsAdmin ? Maybe(session.GetAsync("/secrets")) : Task.FromResult<ApiAnswer?>(null);
         var integrationsTask = session.IsAdmin ? Maybe(session.GetAsync("/integrations")) : Task.FromResult<ApiAnswer?>(null);
-        await Task.WhenAll(webhooksTask, jobsTask, queuesTask, secretsTask, integrationsTask);
+        await Task.WhenAll((Task[])[webhooksTask, jobsTask, queuesTask, secretsTask, integrationsTask]);
 
         var webhooks = webhooksTask.Result.Items()
             .Where(x => ApiAnswer.Str(x, "kind") is "" or "generic")

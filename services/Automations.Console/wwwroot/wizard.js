@@ -20,7 +20,7 @@
     if (job && ver) {
       ver.querySelectorAll('optgroup').forEach(function (g) { var mine = g.getAttribute('data-job') === job.value; g.hidden = !mine; g.disabled = !mine; });
       var opt = ver.selectedOptions[0];
-      if (!opt || (opt.value && opt.parentNode.getAttribute('data-job') !== job.value)) {
+      if (!opt || !opt.value || opt.parentNode.getAttribute('data-job') !== job.value) {
         var first = null;
         ver.querySelectorAll('optgroup').forEach(function (g) { if (!first && g.getAttribute('data-job') === job.value) first = g.querySelector('option'); });
         ver.value = first ? first.value : '';

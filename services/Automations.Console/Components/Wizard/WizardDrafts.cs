@@ -32,7 +32,7 @@ public static class WizardDrafts
     {
         if (id is not { Length: > 0 and <= 64 } || !cache.TryGetValue("wizard:" + id, out WizardDraft? draft) || draft is null
             || draft.Owner != owner || draft.Page != page) return null;
-        cache.Set("wizard:" + id, draft with { Errors = [], Message = null, Preview = null, PreviewProblem = null },
+        cache.Set("wizard:" + id, draft with { Errors = new(StringComparer.Ordinal), Message = null, Preview = null, PreviewProblem = null },
             new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = Keep });
         return draft;
     }

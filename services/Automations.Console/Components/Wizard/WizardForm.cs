@@ -234,8 +234,8 @@ public sealed class WizardForm
                 if (T(JobVersion) is { } jv)
                 {
                     var hash = jv.LastIndexOf('#');
-                    var (ofJob, number) = hash < 0 ? (T(Job), jv) : (jv[..hash], jv[(hash + 1)..]);
-                    if (!int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var v)) errors["job-version"] = "Job version must be a version number.";
+                    var ofJob = hash < 0 ? T(Job) : jv[..hash];
+                    if (!int.TryParse(jv.AsSpan(hash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var v)) errors["job-version"] = "Job version must be a version number.";
                     else if (!string.Equals(ofJob, T(Job), StringComparison.Ordinal)) errors["job-version"] = $"Job version: choose a version of the job {T(Job) ?? "chosen above"} (this one is of {ofJob}).";
                     else action["jobVersion"] = v;
                 }
