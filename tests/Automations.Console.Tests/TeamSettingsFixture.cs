@@ -19,6 +19,9 @@ public class TeamSettingsFixture : ConsoleFixture
         Console = await ServiceHost.StartAsync(args =>
         {
             var app = Automations.Console.Program.Build(args);
+            // Outside Development the host has no wwwroot of its own: its stylesheet and scripts (the framework's,
+            // wwwroot/wizard.js) come from the build's runtime manifest, as in Development.
+            Microsoft.AspNetCore.Hosting.StaticWebAssets.StaticWebAssetsLoader.UseStaticWebAssets(app.Environment, app.Configuration);
             app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
             return app;
         }, new Dictionary<string, string?>
