@@ -355,6 +355,17 @@ public class Creating_automations_with_the_console_wizard(WizardFixture fx) : IC
             Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
             using var badProject = await client.GetAsync("/acme/projects/no%20such%20project!/automations/new");
             Assert.Equal(HttpStatusCode.NotFound, badProject.StatusCode);
+
+            // Without script every section is there, none hidden; a draft that is not this user's (or is gone) is said so.
+            using var page = await client.GetAsync("/acme/projects/mnist/automations/new?draft=" + new string('z', 24));
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            var html = await page.Content.ReadAsStringAsync();
+            foreach (var id in new[] { "collection", "alias-regex", "run-state", "metric-threshold", "payload", "job-version", "queue", "integration", "title", "sample" })
+                Assert.Contains($"id=\"{id}\"", html);
+            Assert.DoesNotMatch(@"\shidden[\s>=]", html);
+            Assert.Contains("no longer here", html);
+            using var hostile = await client.GetAsync("/acme/projects/mnist/automations/new?draft=" + new string('x', 5000));
+            Assert.Equal(HttpStatusCode.OK, hostile.StatusCode);
         }
 
         var name = Unique("team watch ");
