@@ -10,15 +10,9 @@ using OpenQA.Selenium.Support.UI;
 
 namespace Automations.Console.Tests;
 
-/// <summary>The console with the framework's script running (enhanced navigation and form posts), as in a browser.</summary>
-public class WizardFixture : TeamSettingsFixture
-{
-    protected override bool FrameworkScript => true;
-}
-
 /// <summary>The New automation wizard of the console of its own (Components/Wizard), in headless Chromium.</summary>
 [Collection("browser")]
-public class Creating_automations_with_the_console_wizard(WizardFixture fx) : IClassFixture<WizardFixture>
+public class Creating_automations_with_the_console_wizard(TeamSettingsFixture fx) : IClassFixture<TeamSettingsFixture>
 {
     private Browser B => fx.Browser;
 

@@ -1,5 +1,4 @@
 using Automations.Testing;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenQA.Selenium;
@@ -20,15 +19,6 @@ public class TeamSettingsFixture : ConsoleFixture
         Console = await ServiceHost.StartAsync(args =>
         {
             var app = Automations.Console.Program.Build(args);
-            // Outside Development the host has no wwwroot of its own: its stylesheet and scripts (the framework's,
-            // wwwroot/wizard.js) come from the build's runtime manifest, as in Development.
-            Microsoft.AspNetCore.Hosting.StaticWebAssets.StaticWebAssetsLoader.UseStaticWebAssets(app.Environment, app.Configuration);
-            if (!FrameworkScript)
-                app.Use(async (Microsoft.AspNetCore.Http.HttpContext http, Func<Task> next) =>
-                {
-                    if (http.Request.Path.StartsWithSegments("/_framework")) http.Response.StatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status404NotFound;
-                    else await next();
-                });
             app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
             return app;
         }, new Dictionary<string, string?>
@@ -38,12 +28,6 @@ public class TeamSettingsFixture : ConsoleFixture
         });
         return Console.BaseAddress;
     }
-
-    /// <summary>
-    /// Whether the framework's script runs (enhanced navigation and form posts). Off by default: the pages must work
-    /// without it, and those tests were written so.
-    /// </summary>
-    protected virtual bool FrameworkScript => false;
 
     public override async Task DisposeAsync()
     {
