@@ -1,5 +1,6 @@
 using System.Net;
 using OpenQA.Selenium;
+using OpenQA.Selenium.Support.UI;
 using static Automations.Console.Tests.OpsSteps;
 
 namespace Automations.Console.Tests;
@@ -71,7 +72,13 @@ public class Auditing_the_team_in_the_console(TeamSettingsFixture fx) : IClassFi
         Assert.Equal(50, first.Count);
         Assert.Contains("change 51", B.FindAll("#audit tbody tr")[0].Text + B.FindAll("#audit tbody tr")[0].FindElement(By.CssSelector("details.after pre")).GetAttribute("textContent"));
 
-        B.ClickAndWait("#audit-older");
+        // Blazor's enhanced navigation patches the page in place (the document is not replaced): wait for the next page's rows.
+        B.Find("#audit-older").Click();
+        new WebDriverWait(B.Driver, TimeSpan.FromSeconds(60)).Until(_ =>
+        {
+            try { return B.Driver.Url.Contains("cursor=", StringComparison.Ordinal) && B.FindAll("#audit tbody tr").Count == 3; }
+            catch (WebDriverException) { return false; }
+        });
         Assert.Contains("cursor=", B.Driver.Url);
         Assert.Contains($"target={queue}", B.Driver.Url);
         var second = B.FindAll("#audit tbody tr").Select(r => r.GetAttribute("id")).ToList();
