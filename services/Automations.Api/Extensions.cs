@@ -1,6 +1,5 @@
 using Automations.Api.Access;
 using Automations.Api.AuditTrail;
-using Automations.Api.WebConsole;
 using Automations.Api.ProjectAutomations;
 using Automations.Api.Keys;
 using Automations.Api.Launch;
@@ -39,7 +38,6 @@ public static class Extensions
         builder.Services.AddWrites(Schema);
         // Also the Retention options the history endpoints state their reach from (HistoryReach).
         builder.Services.AddRetention(AuditTable, Inbox.Table(Schema));
-        builder.AddConsole();
         return builder;
     }
 
@@ -63,7 +61,6 @@ public static class Extensions
         app.MapRuns();
         app.MapDeliveries();
         app.MapQueueItems();
-        app.MapConsole();
         return app;
     }
 }

@@ -124,13 +124,11 @@ public static class Extensions
 }
 
 /// <summary>Console:* configuration.</summary>
-public sealed record ConsoleOptions(Uri ApiBaseUrl, Uri ApiPublicUrl, double SessionHours, string? DataProtectionKeysPath)
+public sealed record ConsoleOptions(Uri ApiBaseUrl, double SessionHours, string? DataProtectionKeysPath)
 {
     public static ConsoleOptions From(IConfiguration c)
     {
         var api = new Uri(c["Console:ApiBaseUrl"] is { Length: > 0 } a ? a : "http://127.0.0.1:5080");
-        // The browser follows links to the Api's own pages (the automation pages not moved yet) at this address.
-        var publicUrl = c["Console:ApiPublicUrl"] is { Length: > 0 } p ? new Uri(p) : api;
-        return new ConsoleOptions(api, publicUrl, c.GetValue("Console:SessionHours", 8.0), c["Console:DataProtectionKeysPath"]);
+        return new ConsoleOptions(api, c.GetValue("Console:SessionHours", 8.0), c["Console:DataProtectionKeysPath"]);
     }
 }

@@ -91,14 +91,6 @@ public sealed class Browser : IDisposable
         });
     }
 
-    public void SignIn(string key)
-    {
-        Driver.Manage().Cookies.DeleteAllCookies();
-        Go("/console/sign-in");
-        Fill("#key", key);
-        ClickAndWait("form[action='/console/sign-in'] button[type=submit]");
-    }
-
     public string? Cookie(string name) => Driver.Manage().Cookies.GetCookieNamed(name) is { } c ? $"{c.Name}={c.Value}" : null;
 
     /// <summary>Saves the current page at laptop (1280 px) and phone (390 px) widths.</summary>

@@ -17,10 +17,11 @@ using Microsoft.Extensions.Logging;
 namespace Automations.Console.Tests;
 
 /// <summary>
-/// The real Api (with the console) and WebhookSender on a migrated database and vhost, a local webhook receiver, and
-/// headless Chromium. acme: admin alice (AdminKey), member bob (MemberKey). globex: admin carol (GlobexKey).
+/// The real Api and WebhookSender on a migrated database and vhost, a local webhook receiver, and headless Chromium
+/// opening the front end a subclass starts (<see cref="TeamSettingsFixture"/>: the console). acme: admin alice
+/// (AdminKey), member bob (MemberKey). globex: admin carol (GlobexKey).
 /// </summary>
-public class ConsoleFixture : TestEnvironment
+public abstract class ConsoleFixture : TestEnvironment
 {
     public ServiceHost Api { get; private set; } = null!;
     public ServiceHost Sender { get; private set; } = null!;
@@ -66,8 +67,8 @@ public class ConsoleFixture : TestEnvironment
         Browser = Browser.Start(await StartFrontEndAsync(config));
     }
 
-    /// <summary>Where the browser goes: the Api's own console here; a fixture of another front end starts it and answers its address.</summary>
-    protected virtual Task<Uri> StartFrontEndAsync(Dictionary<string, string?> config) => Task.FromResult(Api.BaseAddress);
+    /// <summary>Starts the front end the browser opens and answers its address.</summary>
+    protected abstract Task<Uri> StartFrontEndAsync(Dictionary<string, string?> config);
 
     public override async Task DisposeAsync()
     {
@@ -93,14 +94,5 @@ public class ConsoleFixture : TestEnvironment
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST {path}: {(int)response.StatusCode} {text}");
         return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
-    /// <summary>A plain HTTP client carrying only the given console cookie (no redirects followed), to see real status codes.</summary>
-    public HttpClient CookieClient(string? cookie)
-    {
-        var handler = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false };
-        var client = new HttpClient(handler) { BaseAddress = Api.BaseAddress };
-        if (cookie is not null) client.DefaultRequestHeaders.Add("Cookie", cookie);
-        return client;
     }
 }

@@ -31,8 +31,6 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         EventsWrite,
         /// <summary>Agent API: keys with queues:agent.</summary>
         QueuesAgent,
-        /// <summary>Console sign-in pages: a Bearer key changes nothing (the console's session is a cookie).</summary>
-        Public,
         /// <summary>Who a key is (GET /v1/me): every valid key, whatever its scopes and team; it learns only about itself.</summary>
         AnyKey,
     }
@@ -109,16 +107,11 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         ["POST /config/apply"] = Admin,
         ["GET /audit"] = Admin,
         ["GET /v1/me"] = AnyKey,
-        ["GET /console"] = Public,
-        ["GET /console/sign-in"] = Public,
-        ["POST /console/sign-in"] = Public,
-        ["POST /console/sign-out"] = Public,
     };
 
     /// <summary>Routes the Api keeps out of its OpenAPI document, each with how it is checked instead.</summary>
     private static readonly Dictionary<string, string> ExcludedFromTheDocument = new()
     {
-        ["/console/{entity}"] = "console pages (cookie session): every one redirects a caller without a session to sign-in, whatever its key",
         ["/openapi/{documentName}.json"] = "the document itself, public",
         ["/health"] = "health probes, public, no data",
     };
@@ -155,7 +148,6 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
     private static Outcome Expected(Access access, Principal principal)
     {
         var (entity, role, scopes) = Principals[principal];
-        if (access == Public) return Outcome.SameAsWithoutKey;
         if (entity is null) return Outcome.Unauthorized;
         if (access == AnyKey) return Outcome.Reached;
         return access switch
@@ -201,20 +193,6 @@ public partial class Authorizing_every_operation(SecurityFixture fx, ITestOutput
         var undescribed = Routes(fx.Api).Where(r => !described.Contains($"{r.Method} {r.Path}")).ToList();
         var unexplained = undescribed.Where(r => !ExcludedFromTheDocument.Keys.Any(prefix => Under(r.Path, prefix))).ToList();
         Assert.True(unexplained.Count == 0, "Routes neither in the OpenAPI document nor in ExcludedFromTheDocument: " + string.Join(", ", unexplained));
-
-        var consolePages = undescribed.Where(r => Under(r.Path, "/console/{entity}")).ToList();
-        Assert.NotEmpty(consolePages);
-        using var client = NoRedirects(fx.Api);
-        var wrong = new List<string>();
-        foreach (var (method, path) in consolePages)
-            foreach (var principal in Enum.GetValues<Principal>())
-            {
-                using var response = await SendAsync(client, method, Fill(path, "acme"), fx.KeyOf(principal));
-                var location = response.Headers.Location?.OriginalString ?? "";
-                if (response.StatusCode != HttpStatusCode.Redirect || !location.StartsWith("/console/sign-in", StringComparison.Ordinal))
-                    wrong.Add($"{method} {path} as {principal}: {(int)response.StatusCode} {location}");
-            }
-        Assert.True(wrong.Count == 0, "Console pages that did not send a caller without a session to sign-in:\n" + string.Join("\n", wrong));
     }
 
     [Fact]

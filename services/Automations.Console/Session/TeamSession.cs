@@ -4,7 +4,7 @@ using Automations.Console.Api;
 namespace Automations.Console.Session;
 
 /// <summary>The signed-in user of this request (claims refreshed from the Api by <see cref="ConsoleSignIn.RecheckKeyAsync"/>) and their team's Api.</summary>
-public sealed class TeamSession(IHttpContextAccessor accessor, ApiClient api, ConsoleOptions options)
+public sealed class TeamSession(IHttpContextAccessor accessor, ApiClient api)
 {
     private ClaimsPrincipal User => accessor.HttpContext?.User ?? new ClaimsPrincipal();
     private CancellationToken Aborted => accessor.HttpContext?.RequestAborted ?? CancellationToken.None;
@@ -18,9 +18,6 @@ public sealed class TeamSession(IHttpContextAccessor accessor, ApiClient api, Co
 
     /// <summary>Pages of another team answer 404 (as the Api does), so other teams' names are not revealed.</summary>
     public bool Owns(string? entity) => SignedIn && string.Equals(entity, Entity, StringComparison.Ordinal);
-
-    /// <summary>The Api's pages for what this console does not show yet (projects, automations, queues, audit).</summary>
-    public string ApiConsole(string rest) => new Uri(options.ApiPublicUrl, $"/console/{ApiClient.Seg(Entity)}/{rest}").ToString();
 
     private string Team(string path) => $"/v1/entities/{ApiClient.Seg(Entity)}{path}";
 
