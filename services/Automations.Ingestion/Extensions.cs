@@ -25,6 +25,8 @@ public static class Extensions
         builder.AddAutomationsBus();
         builder.Services.AddWrites(Schema);
         builder.Services.AddRetention(Events, RejectedEvents, Inbox.Table(Schema));
+        builder.Services.Configure<ProjectSummaryOptions>(builder.Configuration.GetSection("Ingestion:Projects"));
+        builder.Services.AddHostedService<ProjectSummary>();
         return builder;
     }
 

@@ -21,6 +21,9 @@ public class Listing_a_teams_projects(ApiFixture fx) : IClassFixture<ApiFixture>
             insert into ingestion.events (id, entity, event_id, event_type, project, collection, occurred_at, received_at, source)
             values (gen_random_uuid(), @entity, gen_random_uuid()::text, 'CREATE_ARTIFACT', @project, 'model', @receivedAt, @receivedAt, 'http')
             """, new { entity, project, receivedAt = receivedAt.UtcDateTime });
+        // What Ingestion's ProjectSummary does every few seconds, from before this event's backdated received_at.
+        await c.ExecuteAsync("update ingestion.projects_scanned set upto = least(upto, @receivedAt)", new { receivedAt = receivedAt.UtcDateTime });
+        await c.ExecuteAsync("select ingestion.refresh_projects(interval '30 days')");
     }
 
     private static List<JsonElement> Projects(JsonElement page) => page.GetProperty("projects").EnumerateArray().ToList();

@@ -29,6 +29,8 @@ public class Working_with_project_automations_in_the_console(TeamSettingsFixture
             insert into ingestion.events (id, entity, event_id, event_type, project, collection, occurred_at, received_at, source)
             values (gen_random_uuid(), @entity, gen_random_uuid()::text, 'CREATE_ARTIFACT', @project, 'model', now(), now(), 'http')
             """, new { entity, project });
+        // What Ingestion's ProjectSummary does every few seconds.
+        await c.ExecuteAsync("select ingestion.refresh_projects(interval '30 days')");
     }
 
     private async Task<(Guid Id, string Name)> WebhookAutomationAsync(string project, string hook, string type = "CREATE_ARTIFACT", string? path = null)
