@@ -43,6 +43,12 @@ public sealed class WebhookOptions
     /// </summary>
     public TimeSpan ControlCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a webhook host's resolved addresses are reused (the SSRF guard checks them on every request all the
+    /// same); zero looks the name up for every request.
+    /// </summary>
+    public TimeSpan DnsCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+
     public TimeSpan Lease => Timeout + ClaimMargin;
 
     public RetrySchedule Schedule() => Core.Webhooks.RetrySchedule.Parse(RetrySchedule, RetryJitter);
