@@ -76,7 +76,8 @@ public class Managing_webhooks_in_the_console(TeamSettingsFixture fx) : IClassFi
 
         B.SignInToConsole(fx.AdminKey);
         B.Go("/acme/settings/webhooks");
-        B.Submit(B.Find($"#webhook-{id} button.danger"));
+        B.Follow(B.Find($"#webhook-{id} a.button.danger"), "/acme/settings/webhooks");
+        B.Submit("#confirm-delete-button");
 
         Assert.Equal("/acme/settings/webhooks", B.Path0);
         var message = Assert.Single(B.FindAll(".message"));

@@ -59,7 +59,6 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
     private string Encode(Stored s)
     {
         (int Body, int Header, int Payload)[] steps = [(2000, 300, 4000), (1000, 200, 2000), (500, 120, 1000), (200, 80, 400), (60, 40, 0)];
-        string value = "";
         foreach (var (body, header, payload) in steps)
         {
             var cut = s.Run.Payload.Length > payload;
@@ -71,7 +70,7 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
                 PayloadError = Cut(s.Run.PayloadError, 300),
                 Message = Cut(s.Run.Message, 300),
             };
-            value = Protect(s with { Run = run });
+            var value = Protect(s with { Run = run });
             if (value.Length <= MaxCookie) return value;
         }
         // Only a report with very many headers gets here: the outcome without them.

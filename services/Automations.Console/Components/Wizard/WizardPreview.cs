@@ -57,9 +57,11 @@ public static class WizardPreview
 
     private static async Task<IResult> LiveAsync(HttpContext http, TeamSession session, IAntiforgery antiforgery, string entity, string? project)
     {
-        if (!session.SignedIn) return Results.StatusCode(StatusCodes.Status401Unauthorized);
-        if (!session.Owns(entity)) return Results.NotFound();
-        if (project is null && !session.IsAdmin) return Results.StatusCode(StatusCodes.Status403Forbidden);
+        // Problem bodies: an empty 4xx would be re-executed as the not-found page.
+        if (!session.SignedIn) return Results.Problem(statusCode: 401, title: "Signed out", detail: "Sign in again to preview.");
+        if (!session.Owns(entity)) return Results.Problem(statusCode: 404, title: "Not found", detail: "There is no such page for your team.");
+        if (project is null && !session.IsAdmin)
+            return Results.Problem(statusCode: 403, title: "Forbidden", detail: "Only team admins create team automations.");
         if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
             return Results.Problem(statusCode: 400, title: "Form expired", detail: "Reload the page to preview again.");
 
