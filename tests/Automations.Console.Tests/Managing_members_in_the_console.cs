@@ -19,7 +19,7 @@ public class Managing_members_in_the_console(TeamSettingsFixture fx) : IClassFix
 
     private string? Value(string css) => B.Driver.ExecuteScript("return document.querySelector(arguments[0]).value", css) as string;
 
-    private int Occurrences(string text) => Regex.Matches(B.Find("main").Text, Regex.Escape(text)).Count;
+    private int Occurrences(string text) => Regex.Count(B.Find("main").Text, Regex.Escape(text));
 
     /// <summary>alice is the team's only admin again (another test may have made someone admin).</summary>
     private async Task OnlyAliceIsAdminAsync()
