@@ -27,6 +27,8 @@ public class Previewing_a_payload_live_in_the_console(TeamSettingsFixture fx) : 
         new WebDriverWait(B.Driver, TimeSpan.FromSeconds(30)) { Message = $"the live preview's {css} never said {text}" }
             .Until(_ => Live(css).Contains(text, StringComparison.Ordinal));
 
+    private void ShowPreview() => B.Driver.ExecuteScript("document.getElementById('preview-live').scrollIntoView({block: 'center'});");
+
     [Fact]
     public async Task Should_show_the_rendered_payload_as_it_is_typed_with_secrets_masked_and_json_errors_at_their_position()
     {
@@ -51,6 +53,7 @@ public class Previewing_a_payload_live_in_the_console(TeamSettingsFixture fx) : 
         Assert.DoesNotContain("draft=", B.Driver.Url);
         Assert.DoesNotContain(value, B.Source);
         Assert.DoesNotContain(fx.AdminKey, B.Source);
+        ShowPreview();
         B.Screenshot("wizard-live-preview");
 
         // Not JSON: why, at its line and character, in the preview and under the field; the rendered payload is gone.
@@ -60,6 +63,7 @@ public class Previewing_a_payload_live_in_the_console(TeamSettingsFixture fx) : 
         Assert.Equal("", Live("#preview-body"));
         Assert.Contains("line 1, character 13", B.Text("#payload-live"));
         Assert.DoesNotContain("BytePositionInLine", B.Source);
+        ShowPreview();
         B.Screenshot("wizard-live-preview-error");
 
         // The sample edited: the preview follows it too.
