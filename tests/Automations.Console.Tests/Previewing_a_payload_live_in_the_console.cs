@@ -107,6 +107,14 @@ public class Previewing_a_payload_live_in_the_console(TeamSettingsFixture fx) : 
         }
         using (var forged = await member.PostAsync($"{Wizard(project)}/preview", Form(false)))
             Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        using (var json = await member.PostAsync($"{Wizard(project)}/preview", new StringContent("{\"payload\": 1}", System.Text.Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.BadRequest, json.StatusCode);
+        using (var huge = await member.PostAsync($"{Wizard(project)}/preview", new StringContent(
+                   "__RequestVerificationToken=" + Uri.EscapeDataString(token) + "&Form.Payload=" + new string('x', 5_000_000), System.Text.Encoding.ASCII, "application/x-www-form-urlencoded")))
+        {
+            if (huge.StatusCode == HttpStatusCode.InternalServerError) Assert.Fail(string.Join("\n", fx.Logs.Lines.Where(l => l.Contains("xception", StringComparison.Ordinal)).Take(3)));
+            Assert.Equal(HttpStatusCode.BadRequest, huge.StatusCode);
+        }
         using (var team = await member.PostAsync("/acme/automations/new/preview", Form(true)))
             Assert.Equal(HttpStatusCode.Forbidden, team.StatusCode);
         using (var other = await member.PostAsync($"/globex/projects/{project}/automations/new/preview", Form(true)))

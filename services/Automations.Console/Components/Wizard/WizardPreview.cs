@@ -62,11 +62,20 @@ public static class WizardPreview
         if (!session.Owns(entity)) return Results.Problem(statusCode: 404, title: "Not found", detail: "There is no such page for your team.");
         if (project is null && !session.IsAdmin)
             return Results.Problem(statusCode: 403, title: "Forbidden", detail: "Only team admins create team automations.");
-        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
-            return Results.Problem(statusCode: 400, title: "Form expired", detail: "Reload the page to preview again.");
+        IFormCollection posted;
+        try
+        {
+            if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+                return Results.Problem(statusCode: 400, title: "Form expired", detail: "Reload the page to preview again.");
+            posted = await http.Request.ReadFormAsync(http.RequestAborted);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException or AntiforgeryValidationException)
+        {
+            // A form over the framework's limits (a value of more than 4 MB, too many fields): antiforgery cannot read its token.
+            return Results.Problem(statusCode: 400, title: "Form too large", detail: "The form could not be read; shorten the payload or the sample.");
+        }
 
         // The fields as the wizard's EditForm names them (Form.Payload, …): the same form, so the same checks.
-        var posted = await http.Request.ReadFormAsync(http.RequestAborted);
         var form = new WizardForm();
         foreach (var p in FormFields)
             if (posted.TryGetValue($"Form.{p.Name}", out var value)) p.SetValue(form, value.ToString());
