@@ -94,6 +94,26 @@ public class Confirming_a_delete_in_the_console(TeamSettingsFixture fx) : IClass
     }
 
     [Fact]
+    public async Task Should_answer_403_without_a_confirmation_to_a_member()
+    {
+        var hook = Unique("member sees ");
+        var id = (await fx.CreateAsync("/v1/entities/acme/webhooks", new { name = hook, url = fx.Receiver.Url("/member-sees") })).GetProperty("id").GetString();
+        B.SignInToConsole(fx.MemberKey);
+        B.Go($"/acme/settings/webhooks?confirm={id}");
+        Assert.Equal("Forbidden", B.Text("#refused-h"));
+        Assert.Empty(B.FindAll("#confirm-delete, main form"));
+        using var member = fx.ConsoleClient(B.Cookies());
+        foreach (var page in new[] { $"/acme/settings/webhooks?confirm={id}", "/acme/settings/secrets?confirm=ANY", "/acme/settings/members?confirm=alice" })
+        {
+            using var answer = await member.GetAsync(page);
+            Assert.Equal(HttpStatusCode.Forbidden, answer.StatusCode);
+            Assert.DoesNotContain("confirm-delete", await answer.Content.ReadAsStringAsync());
+        }
+        using (var list = await fx.CallAsync(HttpMethod.Get, $"/v1/entities/acme/webhooks/{id}"))
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+    }
+
+    [Fact]
     public async Task Should_confirm_a_delete_with_the_keyboard_alone()
     {
         var name = Unique("KEYS_").ToUpperInvariant();

@@ -158,11 +158,14 @@ public class Managing_members_in_the_console(TeamSettingsFixture fx) : IClassFix
         Assert.Contains("Only team admins", B.Text("#members-note"));
         B.Screenshot("settings-members-member");
         B.Go("/acme/settings/members?confirm=alice");
+        Assert.Equal("Forbidden", B.Text("#refused-h"));
         Assert.Empty(B.FindAll("#confirm-delete, main form"));
 
         using var member = fx.ConsoleClient(B.Cookies());
         using (var own = await member.GetAsync("/acme/settings/members"))
             Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        using (var confirm = await member.GetAsync("/acme/settings/members?confirm=alice"))
+            Assert.Equal(HttpStatusCode.Forbidden, confirm.StatusCode);
         using var other = await member.GetAsync("/globex/settings/members");
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
         Assert.DoesNotContain("carol", await other.Content.ReadAsStringAsync());
