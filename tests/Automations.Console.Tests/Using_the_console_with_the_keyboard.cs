@@ -131,7 +131,10 @@ public class Using_the_console_with_the_keyboard(TeamSettingsFixture fx) : IClas
         Enter();
         Assert.Contains(integration, B.Text("#integrations"));
         StartAtTheTop();
-        TabTo($"button[aria-label='Delete integration {integration}']");
+        TabTo($"a[aria-label='Delete integration {integration}']");
+        B.Follow(B.Driver.SwitchTo().ActiveElement(), "/acme/settings/integrations", Keys.Enter);
+        StartAtTheTop();
+        TabTo("#confirm-delete-button");
         Enter();
         Assert.Equal($"Integration {integration} deleted.", B.Text("#integrations-message"));
     }
