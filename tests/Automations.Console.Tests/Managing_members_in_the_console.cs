@@ -116,6 +116,23 @@ public class Managing_members_in_the_console(TeamSettingsFixture fx) : IClassFix
     }
 
     [Fact]
+    public async Task Should_show_an_admin_who_makes_themselves_a_member_the_read_only_list_with_the_message_above_it()
+    {
+        var user = Unique("frank-");
+        (await fx.CallAsync(HttpMethod.Post, "/v1/entities/acme/members", new { user, role = "admin" })).EnsureSuccessStatusCode();
+        var key = (await fx.CreateAsync("/v1/entities/acme/keys", new { name = user + " key", scopes = new[] { "api" }, user })).GetProperty("key").GetString()!;
+        B.SignInToConsole(key);
+        B.Go("/acme/settings/members");
+        B.ChooseValue($"#role-{user}", "member");
+        B.Submit(B.Find($"button[aria-label='Change the role of {user}']"));
+        Assert.Equal($"You ({user}) are now a member: team admins change the team's settings.", B.Text("#members-message"));
+        Assert.Single(B.FindAll(".message"));
+        Assert.Empty(B.FindAll("main form, main select"));
+        Assert.Contains($"{user} (you)", B.Text($"#member-{user}"));
+        await OnlyAliceIsAdminAsync();
+    }
+
+    [Fact]
     public async Task Should_remove_a_member_only_after_the_confirmation_and_revoke_their_key()
     {
         var user = Unique("erin-");
