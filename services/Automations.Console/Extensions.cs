@@ -1,5 +1,6 @@
 using Automations.Console.Api;
 using Automations.Console.Components;
+using Automations.Console.Components.Wizard;
 using Automations.Console.Session;
 using Automations.ServiceDefaults;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -83,7 +84,7 @@ public static class Extensions
         builder.Services.AddScoped<TeamSession>();
         builder.Services.AddScoped<Flash>();
         builder.Services.AddMemoryCache(o => o.SizeLimit = 2000);
-        builder.Services.AddSingleton<TestResults>();
+        builder.Services.AddScoped<TestResults>();
         builder.Services.AddRazorComponents();
         return builder;
     }
@@ -97,6 +98,7 @@ public static class Extensions
         app.UseAntiforgery();
         app.MapStaticAssets(Path.Combine(AppContext.BaseDirectory, "Automations.Console.staticwebassets.endpoints.json"));
         app.MapPost("/sign-out", ConsoleSignIn.SignOutAsync);
+        app.MapWizardLivePreview();
         app.MapRazorComponents<App>();
         app.MapDefaultEndpoints();
         return app;

@@ -86,7 +86,8 @@ public class Keeping_team_secrets_in_the_console(TeamSettingsFixture fx) : IClas
 
         B.SignInToConsole(fx.AdminKey);
         B.Go("/acme/settings/secrets");
-        B.Submit(B.Find($"#secret-{name} button.danger"));
+        B.Follow(B.Find($"#secret-{name} a.button.danger"), "/acme/settings/secrets");
+        B.Submit("#confirm-delete-button");
 
         Assert.Equal("/acme/settings/secrets", B.Path0);
         var messages = B.FindAll(".message");

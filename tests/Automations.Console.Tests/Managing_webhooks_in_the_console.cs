@@ -76,7 +76,8 @@ public class Managing_webhooks_in_the_console(TeamSettingsFixture fx) : IClassFi
 
         B.SignInToConsole(fx.AdminKey);
         B.Go("/acme/settings/webhooks");
-        B.Submit(B.Find($"#webhook-{id} button.danger"));
+        B.Follow(B.Find($"#webhook-{id} a.button.danger"), "/acme/settings/webhooks");
+        B.Submit("#confirm-delete-button");
 
         Assert.Equal("/acme/settings/webhooks", B.Path0);
         var message = Assert.Single(B.FindAll(".message"));
@@ -214,7 +215,9 @@ public class Managing_webhooks_in_the_console(TeamSettingsFixture fx) : IClassFi
         Assert.Contains("created", row.Text);
         B.Screenshot("settings-integrations");
 
-        B.Submit(row.FindElement(By.CssSelector("button.danger")));
+        B.Follow(row.FindElement(By.CssSelector("a.button.danger")), "/acme/settings/integrations");
+        Assert.Equal($"Delete integration “{name}”?", B.Text("#confirm-delete-h"));
+        B.Submit("#confirm-delete-button");
         Assert.DoesNotContain(name, B.FindAll("#integrations") is [var table, ..] ? table.Text : "");
         Assert.Equal($"Integration {name} deleted.", B.Text("#integrations-message"));
     }

@@ -14,25 +14,33 @@ public class TeamSettingsFixture : ConsoleFixture
 {
     public ServiceHost Console { get; private set; } = null!;
 
+    /// <summary>The console's Data Protection keys, on disk so that a second replica (a test starts one) reads its cookies.</summary>
+    public string KeysPath { get; } = Directory.CreateTempSubdirectory("console-keys-").FullName;
+
     protected override async Task<Uri> StartFrontEndAsync(Dictionary<string, string?> config)
     {
-        Console = await ServiceHost.StartAsync(args =>
-        {
-            var app = Automations.Console.Program.Build(args);
-            app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
-            return app;
-        }, new Dictionary<string, string?>
-        {
-            ["Console:ApiBaseUrl"] = Api.BaseAddress.ToString(),
-            ["Logging:LogLevel:Default"] = "Debug",
-        });
+        Console = await StartConsoleAsync();
         return Console.BaseAddress;
     }
+
+    /// <summary>A console replica pointed at the Api, sharing the Data Protection keys (as Console:DataProtectionKeysPath tells replicas to).</summary>
+    public Task<ServiceHost> StartConsoleAsync() => ServiceHost.StartAsync(args =>
+    {
+        var app = Automations.Console.Program.Build(args);
+        app.Services.GetRequiredService<ILoggerFactory>().AddProvider(Logs);
+        return app;
+    }, new Dictionary<string, string?>
+    {
+        ["Console:ApiBaseUrl"] = Api.BaseAddress.ToString(),
+        ["Console:DataProtectionKeysPath"] = KeysPath,
+        ["Logging:LogLevel:Default"] = "Debug",
+    });
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
         if (Console is not null) await Console.DisposeAsync();
+        try { Directory.Delete(KeysPath, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>A plain HTTP client to the console carrying only the given cookies (no redirects followed), to see real status codes.</summary>

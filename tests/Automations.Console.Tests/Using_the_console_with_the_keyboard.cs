@@ -80,7 +80,10 @@ public class Using_the_console_with_the_keyboard(TeamSettingsFixture fx) : IClas
         Assert.Equal($"The value of {name} was changed.", B.Text($"#secret-{name}-message"));
 
         StartAtTheTop();
-        TabTo($"button[aria-label='Delete secret {name}']");
+        TabTo($"a[aria-label='Delete secret {name}']");
+        B.Follow(B.Driver.SwitchTo().ActiveElement(), "/acme/settings/secrets", Keys.Enter);
+        StartAtTheTop();
+        TabTo("#confirm-delete-button");
         Enter();
         Assert.Equal($"Secret {name} deleted.", B.Text("#secrets-message"));
         Assert.Empty(B.FindAll($"#secret-{name}"));
@@ -128,7 +131,10 @@ public class Using_the_console_with_the_keyboard(TeamSettingsFixture fx) : IClas
         Enter();
         Assert.Contains(integration, B.Text("#integrations"));
         StartAtTheTop();
-        TabTo($"button[aria-label='Delete integration {integration}']");
+        TabTo($"a[aria-label='Delete integration {integration}']");
+        B.Follow(B.Driver.SwitchTo().ActiveElement(), "/acme/settings/integrations", Keys.Enter);
+        StartAtTheTop();
+        TabTo("#confirm-delete-button");
         Enter();
         Assert.Equal($"Integration {integration} deleted.", B.Text("#integrations-message"));
     }
@@ -144,7 +150,7 @@ public class Using_the_console_with_the_keyboard(TeamSettingsFixture fx) : IClas
         var pages = new[]
         {
             "/sign-in", "/acme/settings/secrets", $"/acme/settings/secrets/{secret}", "/acme/settings/webhooks", $"/acme/settings/webhooks/{id}",
-            $"/acme/settings/webhooks/{id}/test", "/acme/settings/integrations",
+            $"/acme/settings/webhooks/{id}/test", "/acme/settings/integrations", "/acme/settings/members",
         };
         foreach (var page in pages)
         {

@@ -1,7 +1,8 @@
 // The New automation wizard's little script. Without it every section shows and the form works the same (the server
 // checks everything again); with it: only the sections of the chosen event and action show, the job version list shows
 // the chosen job's versions, JSON fields say where they stop being JSON as you type, `$` in the payload offers the team's
-// secret names and the variables, and the example buttons fill the editor without a round trip.
+// secret names and the variables, the example buttons fill the editor without a round trip, and the preview follows
+// the edits (the live preview below).
 // Listeners sit on the document once: the framework's enhanced navigation patches the page without re-running scripts.
 (function () {
   'use strict';
@@ -161,17 +162,61 @@
     t.setRangeText('${' + name + '}', start, t.selectionStart, 'end');
     close(t); t.focus();
     checkJson(t);
+    schedule();
   }
+
+  // The live preview: ~400 ms after the last edit the form goes, with its antiforgery token, to the console's own preview
+  // endpoint (same origin, the session's cookie), which asks the Api with the session's key and answers an HTML fragment;
+  // the key never reaches the page. Only the newest answer is shown. Without the script the Preview button does it.
+  var timer = 0, seq = 0, inflight = null;
+  function schedule() {
+    var f = wizard();
+    if (!f || !f.getAttribute('data-live-preview') || !window.fetch || !window.FormData) return;
+    clearTimeout(timer);
+    timer = setTimeout(livePreview, 400);
+  }
+  function livePreview() {
+    var f = wizard(), area = document.getElementById('preview-live'), status = document.getElementById('preview-live-status');
+    if (!f || !area) return;
+    var mine = ++seq;
+    if (inflight) inflight.abort();
+    inflight = window.AbortController ? new AbortController() : null;
+    if (status) status.textContent = 'Updating the preview…';
+    fetch(f.getAttribute('data-live-preview'), {
+      method: 'POST', body: new FormData(f), credentials: 'same-origin', headers: { 'Accept': 'text/html' },
+      signal: inflight ? inflight.signal : undefined
+    }).then(function (r) {
+      if (!r.ok) throw { status: r.status };
+      return r.text();
+    }).then(function (html) {
+      if (mine !== seq) return;
+      area.innerHTML = html;
+      if (status) status.textContent = 'Preview updated.';
+    }).catch(function (e) {
+      if (mine !== seq || (e && e.name === 'AbortError')) return;
+      if (status) status.textContent = 'The preview could not be updated' + (e && e.status === 400 ? ' (the form expired: reload the page)' : '') + '; use Preview with this event.';
+    });
+  }
+
+  // A post (Create, Preview) or a new page makes a pending or unanswered live preview stale: it must not land on the next page.
+  function cancelPreview() {
+    clearTimeout(timer);
+    seq++;
+    if (inflight) { inflight.abort(); inflight = null; }
+  }
+  document.addEventListener('submit', function (e) { if (inWizard(e.target)) cancelPreview(); }, true);
 
   document.addEventListener('change', function (e) {
     if (!inWizard(e.target)) return;
     if (e.target.type === 'radio' || e.target.tagName === 'SELECT') clearStale(e.target);
     sync();
+    schedule();
   });
   document.addEventListener('input', function (e) {
     var t = e.target;
     if (!inWizard(t)) return;
     clearStale(t);
+    schedule();
     if (t.hasAttribute('data-json')) checkJson(t);
     if (t.id === 'payload' && t.hasAttribute('data-complete')) {
       var p = t.selectionStart;
@@ -206,5 +251,5 @@
   });
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', sync); else sync();
-  if (window.Blazor && window.Blazor.addEventListener) window.Blazor.addEventListener('enhancedload', sync);
+  if (window.Blazor && window.Blazor.addEventListener) window.Blazor.addEventListener('enhancedload', function () { cancelPreview(); sync(); });
 })();

@@ -297,6 +297,8 @@ public sealed class WizardForm
         }
     }
 
+    public static string Summary(int count) => count == 1 ? "Please correct the field marked below." : $"Please correct the {count} fields marked below.";
+
     /// <summary>Where a JSON text stops being JSON, in words (line and character, counted from 1), or null when it parses.</summary>
     public static string? JsonError(string label, string? text)
     {
