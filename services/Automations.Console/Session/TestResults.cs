@@ -1,9 +1,7 @@
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.WebUtilities;
 
 namespace Automations.Console.Session;
 
@@ -23,7 +21,7 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
 {
     public const string CookieName = "automations.console.test";
     /// <summary>Browsers keep a cookie of up to 4 KB, name and attributes included.</summary>
-    public const int MaxCookie = 3000;
+    public const int MaxCookie = SealedCookie.MaxChars;
     private const int OwnerChars = 16;
     private static readonly TimeSpan Kept = TimeSpan.FromMinutes(10);
     private readonly IDataProtector _protector = protection.CreateProtector("Automations.Console.TestResults");
@@ -35,15 +33,7 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
     {
         var http = accessor.HttpContext ?? throw new InvalidOperationException("No request");
         var id = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
-        http.Response.Cookies.Append(CookieName, Encode(new Stored(id, run with { Owner = Short(run.Owner) })), new CookieOptions
-        {
-            HttpOnly = true,
-            SameSite = SameSiteMode.Strict,
-            Secure = http.Request.IsHttps,
-            Path = pagePath,
-            MaxAge = Kept,
-            IsEssential = true,
-        });
+        http.Response.Cookies.Append(CookieName, Encode(new Stored(id, run with { Owner = Short(run.Owner) })), SealedCookie.Options(http, pagePath, Kept));
         return id;
     }
 
@@ -77,27 +67,9 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
         return Protect(s with { Run = s.Run with { Report = s.Run.Report is { } rr ? Bound(rr, 60, 0) : null, Payload = "", PayloadCut = true } });
     }
 
-    private Stored? Decode(string raw)
-    {
-        try
-        {
-            var bytes = _protector.Unprotect(WebEncoders.Base64UrlDecode(raw));
-            using var input = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
-            return JsonSerializer.Deserialize<Stored>(input);
-        }
-        catch (Exception ex) when (ex is CryptographicException or JsonException or FormatException or InvalidDataException)
-        {
-            return null;
-        }
-    }
+    private Stored? Decode(string raw) => SealedCookie.Open<Stored>(_protector, raw);
 
-    private string Protect(Stored stored)
-    {
-        using var buffer = new MemoryStream();
-        using (var zip = new GZipStream(buffer, CompressionLevel.SmallestSize))
-            JsonSerializer.Serialize(zip, stored);
-        return WebEncoders.Base64UrlEncode(_protector.Protect(buffer.ToArray()));
-    }
+    private string Protect(Stored stored) => SealedCookie.Seal(_protector, stored);
 
     /// <summary>The report with its bodies at most <paramref name="body"/> characters (marked truncated) and at most 20 headers of <paramref name="header"/>.</summary>
     private static JsonElement Bound(JsonElement report, int body, int header)
