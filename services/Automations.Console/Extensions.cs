@@ -85,6 +85,7 @@ public static class Extensions
         builder.Services.AddScoped<Flash>();
         builder.Services.AddMemoryCache(o => o.SizeLimit = 2000);
         builder.Services.AddScoped<TestResults>();
+        builder.Services.AddScoped<NewKeys>();
         builder.Services.AddRazorComponents();
         return builder;
     }
