@@ -59,7 +59,7 @@ public class Managing_api_keys_in_the_console(TeamSettingsFixture fx) : IClassFi
         Assert.StartsWith("Revoked ", old1.FindElement(By.CssSelector("td[data-label=Revoked]")).Text);
         Assert.Empty(old1.FindElements(By.CssSelector("a.button")));
         var states = B.FindAll("#keys tbody tr").Select(r => r.GetAttribute("class") == "revoked").ToList();
-        Assert.Equal(states.OrderBy(r => r), states);
+        Assert.Equal(states.OrderBy(r => r).ToList(), states);
 
         var name = Unique("registry producer ");
         B.Fill("#key-name", name);
