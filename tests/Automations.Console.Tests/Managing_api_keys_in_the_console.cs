@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Interactions;
+using OpenQA.Selenium.Support.UI;
 
 namespace Automations.Console.Tests;
 
@@ -77,6 +78,8 @@ public class Managing_api_keys_in_the_console(TeamSettingsFixture fx) : IClassFi
         Assert.Equal("Sends events", Row(name).FindElement(By.CssSelector("td[data-label=Scopes]")).Text);
         Assert.Equal("Never", Row(name).FindElement(By.CssSelector("td[data-label='Last used']")).Text);
         Assert.Null(B.Cookie("automations.console.newkey"));
+        // The Copy button, shown by wwwroot/keys.js (hidden without scripts).
+        new WebDriverWait(B.Driver, TimeSpan.FromSeconds(10)).Until(_ => B.Find("#copy-new-key").Displayed);
         Assert.Empty(B.FindAll("#new-key-form .error"));
         B.Screenshot("settings-keys");
 
