@@ -81,6 +81,7 @@ public class Managing_api_keys_in_the_console(TeamSettingsFixture fx) : IClassFi
         // The Copy button, shown by wwwroot/keys.js (hidden without scripts).
         new WebDriverWait(B.Driver, TimeSpan.FromSeconds(10)).Until(_ => B.Find("#copy-new-key").Displayed);
         Assert.Empty(B.FindAll("#new-key-form .error"));
+        B.Driver.ExecuteScript("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);");
         B.Screenshot("settings-keys");
 
         // Read once: a refresh (or any later page) no longer has it.
