@@ -13,8 +13,8 @@ public static class KeyWords
     /// <summary>The scopes in the order the New key form offers them, with the checkbox's label and what the key may do.</summary>
     public static readonly IReadOnlyList<(string Scope, string Label, string Meaning)> Scopes =
     [
-        (Api, "API", "acts as the member chosen below, with their role: the console and the REST API"),
-        (EventsWrite, "Sends events", "a producer: posts events to Ingestion, nothing else"),
+        (Api, "API", "acts as the member chosen below, with their role (the console and the REST API)"),
+        (EventsWrite, "Sends events", "for a producer that posts events to Ingestion, nothing else"),
         (QueuesAgent, "Launch agent", "claims and runs the team's launch queue items, nothing else"),
     ];
 
