@@ -86,6 +86,7 @@ public static class Extensions
         builder.Services.AddMemoryCache(o => o.SizeLimit = 2000);
         builder.Services.AddScoped<TestResults>();
         builder.Services.AddScoped<Automations.Console.Components.Wizard.WizardDrafts>();
+        builder.Services.AddScoped<NewKeys>();
         builder.Services.AddRazorComponents();
         return builder;
     }

@@ -151,6 +151,7 @@ public class Using_the_console_with_the_keyboard(TeamSettingsFixture fx) : IClas
         {
             "/sign-in", "/acme/settings/secrets", $"/acme/settings/secrets/{secret}", "/acme/settings/webhooks", $"/acme/settings/webhooks/{id}",
             $"/acme/settings/webhooks/{id}/test", "/acme/settings/integrations", "/acme/settings/members",
+            "/acme/settings/keys",
         };
         foreach (var page in pages)
         {

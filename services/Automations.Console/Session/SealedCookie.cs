@@ -39,7 +39,8 @@ public static class SealedCookie
         }
     }
 
-    public static CookieOptions Options(HttpContext http, string path, TimeSpan maxAge) => new()
+    /// <param name="maxAge">null for a cookie being deleted (its expiry must be the past, which a MaxAge would override).</param>
+    public static CookieOptions Options(HttpContext http, string path, TimeSpan? maxAge) => new()
     {
         HttpOnly = true,
         SameSite = SameSiteMode.Strict,

@@ -26,6 +26,9 @@ public sealed class TeamSession(IHttpContextAccessor accessor, ApiClient api)
     public Task<ApiAnswer> PutAsync(string path, object? body) => api.PutAsync(Key, Team(path), body, Aborted);
     public Task<ApiAnswer> DeleteAsync(string path) => api.DeleteAsync(Key, Team(path), Aborted);
 
+    /// <summary>The session key as the Api's key list shows it (its prefix), to mark the key the admin is signed in with.</summary>
+    public string KeyDisplay => KeyWords.Display(Key);
+
     /// <summary>Ties a stored test result to this key without keeping the key.</summary>
     public string KeyFingerprint => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Key)));
 }
