@@ -17,7 +17,6 @@ public sealed class NewKeys(IHttpContextAccessor accessor, IDataProtectionProvid
 {
     public const string CookieName = "automations.console.newkey";
     private const int MaxName = 128;
-    private const int OwnerChars = 16;
     private static readonly TimeSpan Kept = TimeSpan.FromMinutes(2);
     private readonly ITimeLimitedDataProtector _protector = protection.CreateProtector("Automations.Console.NewKeys").ToTimeLimitedDataProtector();
 
@@ -29,7 +28,7 @@ public sealed class NewKeys(IHttpContextAccessor accessor, IDataProtectionProvid
     {
         var http = accessor.HttpContext ?? throw new InvalidOperationException("No request");
         // Bounded: a name is at most 128 characters at the Api, and a key about fifty.
-        var stored = new Stored(Short(owner), key with { Name = key.Name.Length <= MaxName ? key.Name : key.Name[..MaxName] + "…" });
+        var stored = new Stored(SealedCookie.Owner(owner), key with { Name = key.Name.Length <= MaxName ? key.Name : key.Name[..MaxName] + "…" });
         http.Response.Cookies.Append(CookieName, _protector.Protect(JsonSerializer.Serialize(stored), Kept), SealedCookie.Options(http, pagePath, Kept));
     }
 
@@ -43,13 +42,11 @@ public sealed class NewKeys(IHttpContextAccessor accessor, IDataProtectionProvid
         try
         {
             var stored = JsonSerializer.Deserialize<Stored>(_protector.Unprotect(raw));
-            return stored is not null && stored.Owner == Short(owner) ? stored.Key : null;
+            return stored is not null && stored.Owner == SealedCookie.Owner(owner) ? stored.Key : null;
         }
         catch (Exception ex) when (ex is CryptographicException or JsonException)
         {
             return null;
         }
     }
-
-    private static string Short(string owner) => owner.Length <= OwnerChars ? owner : owner[..OwnerChars];
 }

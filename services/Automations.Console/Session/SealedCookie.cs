@@ -39,6 +39,12 @@ public static class SealedCookie
         }
     }
 
+    /// <summary>
+    /// The session key's fingerprint as a cookie keeps it to tell its reader: its first 16 characters, enough to tell
+    /// one session from another, and a bounded share of the cookie.
+    /// </summary>
+    public static string Owner(string fingerprint) => fingerprint.Length <= 16 ? fingerprint : fingerprint[..16];
+
     /// <param name="maxAge">null for a cookie being deleted (its expiry must be the past, which a MaxAge would override).</param>
     public static CookieOptions Options(HttpContext http, string path, TimeSpan? maxAge) => new()
     {

@@ -22,7 +22,6 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
     public const string CookieName = "automations.console.test";
     /// <summary>Browsers keep a cookie of up to 4 KB, name and attributes included.</summary>
     public const int MaxCookie = SealedCookie.MaxChars;
-    private const int OwnerChars = 16;
     private static readonly TimeSpan Kept = TimeSpan.FromMinutes(10);
     private readonly IDataProtector _protector = protection.CreateProtector("Automations.Console.TestResults");
 
@@ -33,7 +32,7 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
     {
         var http = accessor.HttpContext ?? throw new InvalidOperationException("No request");
         var id = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
-        http.Response.Cookies.Append(CookieName, Encode(new Stored(id, run with { Owner = Short(run.Owner) })), SealedCookie.Options(http, pagePath, Kept));
+        http.Response.Cookies.Append(CookieName, Encode(new Stored(id, run with { Owner = SealedCookie.Owner(run.Owner) })), SealedCookie.Options(http, pagePath, Kept));
         return id;
     }
 
@@ -42,7 +41,7 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
         var http = accessor.HttpContext;
         if (id is not { Length: > 0 } || http is null || !http.Request.Cookies.TryGetValue(CookieName, out var raw)) return null;
         var stored = Decode(raw);
-        return stored is not null && stored.Id == id && stored.Run.WebhookId == webhookId && stored.Run.Owner == Short(owner) ? stored.Run : null;
+        return stored is not null && stored.Id == id && stored.Run.WebhookId == webhookId && stored.Run.Owner == SealedCookie.Owner(owner) ? stored.Run : null;
     }
 
     /// <summary>The cookie's value, shortened until it fits: bodies first, then headers, then the payload typed.</summary>
@@ -94,6 +93,4 @@ public sealed class TestResults(IHttpContextAccessor accessor, IDataProtectionPr
     }
 
     private static string? Cut(string? s, int max) => s is null || s.Length <= max ? s : s[..max] + "…";
-
-    private static string Short(string owner) => owner.Length <= OwnerChars ? owner : owner[..OwnerChars];
 }
