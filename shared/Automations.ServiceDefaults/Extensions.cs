@@ -59,6 +59,10 @@ public static class Extensions
             // healthy), so the reset that would run before each reuse is only cost.
             if (!postgres.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase))
                 dsb.ConnectionStringBuilder.NoResetOnClose = true;
+            // The only batches are the group commits (Automations.Persistence), and each has a span of its own: the statement
+            // count and a link to every caller's span. Npgsql's span of a batch carries the text of all its statements joined
+            // (up to 64 of a few KB each), built for every batch: per event, the largest string the services made.
+            dsb.ConfigureTracing(t => t.ConfigureBatchFilter(_ => false));
             return dsb.Build();
         });
 

@@ -138,9 +138,10 @@ internal sealed class GroupCommitter : IAsyncDisposable
     {
         var results = new IReadOnlyList<object?[]>[items.Count];
         // One span per batch, linked to every caller's span: an operator following one event sees the commit its
-        // statement rode in (and the Npgsql span under it), and how many others shared it.
-        using var activity = Telemetry.Source.StartActivity(ActivityKind.Internal, parentContext: default,
-            tags: [new("automations.group_commit.name", _name), new("automations.group_commit.statements", items.Count)],
+        // statement rode in, and how many others shared it. It stands for the batch's database call: Npgsql's own span of
+        // a batch is off (ServiceDefaults), as it would carry every statement's text.
+        using var activity = Telemetry.Source.StartActivity(ActivityKind.Client, parentContext: default,
+            tags: [new("db.system.name", "postgresql"), new("automations.group_commit.name", _name), new("automations.group_commit.statements", items.Count)],
             links: items.Where(i => i.Caller != default).Select(i => new ActivityLink(i.Caller)), name: $"group commit {_name}");
         if (writer.Connection is not { State: System.Data.ConnectionState.Open })
         {

@@ -22,13 +22,13 @@ namespace Automations.Persistence.Writes;
 /// </remarks>
 public sealed class WriteUnit
 {
-    private static readonly HashSet<string> RowKeywords = ["select", "values", "table", "with"];
-
     private readonly Writes _writes;
     private readonly List<object> _ctes = [];
     private readonly List<Step> _steps = [];
     private readonly List<Message> _messages = [];
     private readonly StatementParameters _parameters = new();
+    private readonly List<int> _shape = [];
+    private bool _shapeKept = true;
     private Step? _inbox;
     private bool _committed;
 
@@ -42,8 +42,9 @@ public sealed class WriteUnit
     {
         if (_inbox is not null || _ctes.Count > 0) throw new InvalidOperationException("A unit has one inbox step, and it comes first");
         _parameters.Add("inbox_consumer", consumer).Add("inbox_message_id", messageId);
-        _inbox = new Step(this, "inbox", Persistence.Inbox.Inbox.Insert(_writes.Schema, "inbox_consumer", "inbox_message_id"), hasRows: true, guarded: true);
+        _inbox = new Step(this, "inbox", _writes.InboxSql, hasRows: true, guarded: true);
         Add(_inbox);
+        _shape.Add(0);
         return _inbox;
     }
 
@@ -53,13 +54,23 @@ public sealed class WriteUnit
     /// </summary>
     public Step Execute(string sql, object? args = null)
     {
-        var name = $"step{_steps.Count - (_inbox is null ? 0 : 1) + 1}";
-        var renamed = RenameParameters(sql, name + "_", args);
-        var words = SqlText.Words(renamed).ToList();
-        var hasRows = words.Count > 0 && RowKeywords.Contains(words[0]) || words.Contains("returning");
-        var guarded = _steps.Any(s => s.Guarded && words.Contains(s.Name));
-        var step = new Step(this, name, renamed, hasRows, guarded);
+        var number = _steps.Count - (_inbox is null ? 0 : 1) + 1;
+        var name = Names.Step(number);
+        var prepared = StatementShapes.Step(sql, Names.StepPrefix(number), args?.GetType());
+        if (prepared.Parameters.Length > 0)
+        {
+            var properties = StatementParameters.PropertiesOf(args!.GetType());
+            foreach (var (parameter, property) in prepared.Parameters)
+            {
+                var (_, get, type) = properties[property];
+                _parameters.Add(parameter, get(args), type);
+            }
+        }
+        var guarded = _steps.Any(s => s.Guarded && prepared.Words.Contains(s.Name));
+        var step = new Step(this, name, prepared.Sql, prepared.HasRows, guarded);
         Add(step);
+        if (prepared.Id < 0) _shapeKept = false;
+        _shape.Add(prepared.Id);
         return step;
     }
 
@@ -73,9 +84,11 @@ public sealed class WriteUnit
         if (when is not null && (when.Unit != this || !when.HasRows))
             throw new ArgumentException($"{when} is not a step of this unit that returns rows", nameof(when));
         var source = when ?? _inbox;
-        var m = new Message(OutboxWriter.Row.For(message.GetType(), message, messageId), source, $"outbox{_messages.Count}");
+        var m = new Message(OutboxWriter.Row.For(message.GetType(), message, messageId), source, Names.Outbox(_messages.Count));
         _messages.Add(m);
         _ctes.Add(m);
+        // In the shape: which step it waits for (its position), or none.
+        _shape.Add(source is null ? -1 : -2 - _steps.IndexOf(source));
         return m.Row.MessageId;
     }
 
@@ -88,31 +101,10 @@ public sealed class WriteUnit
         _committed = true;
 
         var grace = _writes.Grace;
-        var availableAt = OutboxWriter.AvailableAt(grace);
-        var sql = new StringBuilder("with ");
-        for (var i = 0; i < _ctes.Count; i++)
-        {
-            if (i > 0) sql.Append(",\n");
-            if (_ctes[i] is Step step) sql.Append(step.Name).Append(" as (").Append(step.Sql).Append(')');
-            else
-            {
-                var m = (Message)_ctes[i];
-                m.Row.AddTo(_parameters, m.Name + "_");
-                sql.Append(m.Name).Append(" as (").Append(OutboxWriter.InsertOne(_writes.Schema, m.Name + "_", availableAt, m.When?.Name)).Append(')');
-            }
-        }
+        foreach (var m in _messages) m.Row.AddTo(_parameters, m.Name + "_");
         var read = _steps.Where(s => s.HasRows).ToList();
-        // Each step's rows as an array of their first column: a count for most, the values for those that return some.
-        var columns = read.Select(s => $"(select array_agg(v) from {s} as t(v))").ToList();
-        if (grace is null && _messages.Count > 0)
-        {
-            // The relay's rows wake it on commit, when any was written.
-            columns.Add(_messages.Any(m => m.When is null)
-                ? OutboxWriter.Notify(_writes.Schema)
-                : $"(select {OutboxWriter.Notify(_writes.Schema)} from ({string.Join(" union all ", _messages.Select(m => m.When!.Name).Distinct().Select(s => $"select 1 from {s}"))}) as written limit 1)");
-        }
-        if (columns.Count == 0) columns.Add("null");
-        sql.Append("\nselect ").AppendJoin(", ", columns);
+        var sql = _writes.Statements.Get(_shapeKept ? ShapeKey(grace) : null, (Unit: this, Grace: grace, Read: read),
+            static s => s.Unit.Compose(s.Grace, s.Read));
 
         var rows = await _writes.Committer.QueryAsync(sql.ToString(), _parameters, ct);
         var values = rows[0];
@@ -125,6 +117,45 @@ public sealed class WriteUnit
             foreach (var m in _messages)
                 if (m.When is null || result[m.When]?.Length > 0) _writes.PublishCommitted(m.Row);
         return new WriteResult(_inbox is not null && result[_inbox] is null, result);
+    }
+
+    /// <summary>The unit's one statement: its steps and outbox rows as CTEs, then a select of what the result reads.</summary>
+    private string Compose(TimeSpan? grace, List<Step> read)
+    {
+        var availableAt = OutboxWriter.AvailableAt(grace);
+        var sql = new StringBuilder("with ");
+        for (var i = 0; i < _ctes.Count; i++)
+        {
+            if (i > 0) sql.Append(",\n");
+            if (_ctes[i] is Step step) sql.Append(step.Name).Append(" as (").Append(step.Sql).Append(')');
+            else
+            {
+                var m = (Message)_ctes[i];
+                sql.Append(m.Name).Append(" as (").Append(OutboxWriter.InsertOne(_writes.Schema, m.Name + "_", availableAt, m.When?.Name)).Append(')');
+            }
+        }
+        // Each step's rows as an array of their first column: a count for most, the values for those that return some.
+        var columns = read.Select(s => $"(select array_agg(v) from {s} as t(v))").ToList();
+        if (grace is null && _messages.Count > 0)
+        {
+            // The relay's rows wake it on commit, when any was written.
+            columns.Add(_messages.Any(m => m.When is null)
+                ? OutboxWriter.Notify(_writes.Schema)
+                : $"(select {OutboxWriter.Notify(_writes.Schema)} from ({string.Join(" union all ", _messages.Select(m => m.When!.Name).Distinct().Select(s => $"select 1 from {s}"))}) as written limit 1)");
+        }
+        if (columns.Count == 0) columns.Add("null");
+        return sql.Append("\nselect ").AppendJoin(", ", columns).ToString();
+    }
+
+    /// <summary>
+    /// What the statement's text depends on: the steps (by their kept SQL), the outbox rows (by the step each waits for) in
+    /// order, and the grace. Two units of one shape differ only in their parameters' values.
+    /// </summary>
+    private string ShapeKey(TimeSpan? grace)
+    {
+        var key = new StringBuilder(8 * _shape.Count + 16);
+        foreach (var part in _shape) key.Append(part).Append(',');
+        return key.Append(grace is { } g ? (long)Math.Ceiling(g.TotalMilliseconds) : -1).ToString();
     }
 
     /// <summary>With an inbox, every statement reads it or a step that does: nothing runs for a message seen before.</summary>
@@ -141,25 +172,17 @@ public sealed class WriteUnit
         _ctes.Add(step);
     }
 
-    /// <summary>
-    /// The step's SQL with each <c>@name</c> renamed <c>@{prefix}name</c>, and the properties of <paramref name="args"/> it
-    /// uses added under those names (one object may serve several steps).
-    /// </summary>
-    private string RenameParameters(string sql, string prefix, object? args)
-    {
-        var properties = args is null ? [] : StatementParameters.PropertiesOf(args.GetType());
-        var used = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var renamed = SqlText.RenameParameters(sql, name =>
-        {
-            if (used.TryGetValue(name, out var known)) return known;
-            var property = Array.FindIndex(properties, p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
-            if (property < 0) throw new ArgumentException($"The statement uses @{name}, which its arguments do not have: {sql}", nameof(args));
-            var (_, get, type) = properties[property];
-            _parameters.Add(prefix + name, get(args!), type);
-            return used[name] = prefix + name;
-        });
-        return renamed;
-    }
-
     private sealed record Message(OutboxWriter.Row Row, Step? When, string Name);
+
+    /// <summary>The names and parameter prefixes of a unit's steps and outbox rows, made once (a unit rarely has more than a few).</summary>
+    private static class Names
+    {
+        private static readonly string[] Steps = [.. Enumerable.Range(0, 32).Select(i => $"step{i}")];
+        private static readonly string[] StepPrefixes = [.. Steps.Select(s => s + "_")];
+        private static readonly string[] Outboxes = [.. Enumerable.Range(0, 32).Select(i => $"outbox{i}")];
+
+        public static string Step(int number) => number < Steps.Length ? Steps[number] : $"step{number}";
+        public static string StepPrefix(int number) => number < StepPrefixes.Length ? StepPrefixes[number] : $"step{number}_";
+        public static string Outbox(int index) => index < Outboxes.Length ? Outboxes[index] : $"outbox{index}";
+    }
 }

@@ -28,6 +28,7 @@ public sealed class Writes : IAsyncDisposable
         WritesMetrics metrics)
     {
         Schema = schema;
+        InboxSql = Inbox.Inbox.Insert(schema, "inbox_consumer", "inbox_message_id");
         _dataSource = dataSource;
         _publisher = publisher;
         _batchers = batchers.ToDictionary(b => b.ItemType);
@@ -59,6 +60,12 @@ public sealed class Writes : IAsyncDisposable
     public TransactionUnit Enlist(NpgsqlConnection connection, NpgsqlTransaction transaction) => new(this, connection, transaction, owned: false);
 
     internal GroupCommitter Committer => _committer.Value;
+
+    /// <summary>The inbox step of this schema's units (its parameters are the unit's <c>@inbox_consumer</c> and <c>@inbox_message_id</c>).</summary>
+    internal string InboxSql { get; }
+
+    /// <summary>This schema's units' statements, by shape: composed once each.</summary>
+    internal StatementShapes.Units Statements { get; } = new();
 
     /// <summary>Test hook: runs after a unit's commit, before its direct publish (what it throws is a crash there).</summary>
     internal Action? AfterCommit { get; set; }
