@@ -32,6 +32,17 @@ public class Naming_step_parameters
         Assert.Equal(expected, SqlText.RenameParameters(sql, name => "s_" + name));
 
     [Theory]
+    [InlineData("select @a, @B::jsonb, @a, '@c', @c", "select $1, $2::jsonb, $1, '@c', $3", new[] { "a", "B", "c" })]
+    [InlineData("where tags @> @want and x = 'it''s @no' -- @no\n and @Want <@ tags", "where tags @> $1 and x = 'it''s @no' -- @no\n and $1 <@ tags", new[] { "want" })]
+    [InlineData("select $$@id$$, 1", "select $$@id$$, 1", new string[0])]
+    public void Should_number_parameters_by_first_use(string sql, string expected, string[] names)
+    {
+        var (positional, order) = SqlText.ToPositional(sql);
+        Assert.Equal(expected, positional);
+        Assert.Equal(names, order);
+    }
+
+    [Theory]
     [InlineData("insert into t select 1 from inbox", new[] { "insert", "into", "t", "select", "from", "inbox" })]
     [InlineData("select 'inbox', \"step1\" from x.inbox -- inbox", new[] { "select", "from", "x" })]
     [InlineData("select E'x' from Step1", new[] { "select", "from", "step1" })]

@@ -34,6 +34,8 @@ public class Reusing_a_units_statement(TestEnvironment env) : IClassFixture<Test
         Assert.Equal(before + 1, statements.Count);
         // The same SQL with arguments whose properties come in another order: their own binding, their own values.
         Assert.Equal(1, await CommitAsync(new { note = "third", id = c }, c));
+        // Kept in positional form: Npgsql sends the text as it is, without parsing it for names.
+        Assert.All(statements.Kept, s => Assert.Matches(@"\$1\b", Assert.IsType<StatementShapes.Statement>(s).Sql));
         // A row that exists already: the unit's result says so and it publishes nothing, as before.
         Assert.Equal(0, await CommitAsync(new { id = a, note = "again" }, a));
 
@@ -44,6 +46,20 @@ public class Reusing_a_units_statement(TestEnvironment env) : IClassFixture<Test
         Assert.Equal("second", notes[b]);
         Assert.Equal("third", notes[c]);
         await host.AssertExactlyOnceAsync([a, b, c]);
+    }
+
+    [Fact]
+    public void Should_send_parameters_by_position_only_when_they_match_the_statement_one_to_one()
+    {
+        static List<Npgsql.NpgsqlParameter> Added(params string[] names) => [.. names.Select(n => new Npgsql.NpgsqlParameter(n, 1))];
+
+        var statement = StatementShapes.Statement.Positional("select @b, @a::int, @b", Added("a", "b"));
+        Assert.NotNull(statement);
+        Assert.Equal("select $1, $2::int, $1", statement.Sql);
+        Assert.Equal([1, 0], statement.Order);
+        // An added parameter the statement never uses, or one it uses that was never added: sent by name instead.
+        Assert.Null(StatementShapes.Statement.Positional("select @a", Added("a", "unused")));
+        Assert.Null(StatementShapes.Statement.Positional("select @a, @missing", Added("a", "b")));
     }
 
     [Fact]

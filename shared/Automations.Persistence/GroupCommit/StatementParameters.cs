@@ -37,6 +37,22 @@ internal sealed class StatementParameters
         return this;
     }
 
+    /// <summary>
+    /// These parameters by position for a statement that says <c>$1</c>, <c>$2</c>, ...: the n-th is the one at
+    /// <paramref name="order"/>[n - 1], unnamed (this instance is used up: its parameters move).
+    /// </summary>
+    public StatementParameters Positional(int[] order)
+    {
+        var positional = new StatementParameters();
+        foreach (var i in order)
+        {
+            var parameter = List[i];
+            parameter.ParameterName = "";
+            positional.List.Add(parameter);
+        }
+        return positional;
+    }
+
     /// <summary>The public instance properties of <paramref name="type"/> (usually an anonymous type) as parameters: name, getter, declared type.</summary>
     public static (string Name, Func<object, object?> Get, Type Type)[] PropertiesOf(Type type) =>
         Properties.GetOrAdd(type, static t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance)

@@ -29,6 +29,30 @@ internal static class SqlText
     }
 
     /// <summary>
+    /// <paramref name="sql"/> with each named parameter replaced by its position (<c>$1</c>, <c>$2</c>, ...: the order of
+    /// first use), and the names in that order. Npgsql sends positional parameters as they are, without parsing the text.
+    /// </summary>
+    public static (string Sql, string[] Names) ToPositional(string sql)
+    {
+        var positions = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var names = new List<string>();
+        var result = new StringBuilder(sql.Length);
+        var last = 0;
+        foreach (var (start, length) in Scan(sql, parameters: true))
+        {
+            var name = sql.Substring(start + 1, length - 1);
+            if (!positions.TryGetValue(name, out var position))
+            {
+                names.Add(name);
+                positions[name] = position = names.Count;
+            }
+            result.Append(sql, last, start - last).Append('$').Append(position);
+            last = start + length;
+        }
+        return (result.Append(sql, last, sql.Length - last).ToString(), [.. names]);
+    }
+
+    /// <summary>
     /// The words (identifiers and keywords, lower-cased) of <paramref name="sql"/> outside literals, quoted identifiers and
     /// comments, except the parts of qualified names after the first (<c>x</c> of <c>x.inbox</c>).
     /// </summary>

@@ -55,20 +55,49 @@ internal static class StatementShapes
     /// <summary>A step worked out once: <see cref="Id"/> names it in a unit's shape (-1: not kept, so no shape is).</summary>
     public sealed record PreparedStep(int Id, string Sql, bool HasRows, FrozenSet<string> Words, (string Name, int Property)[] Parameters);
 
+    /// <summary>
+    /// A unit's statement, its parameters by position (<c>$n</c>): <see cref="Order"/>[n - 1] is the index of the n-th
+    /// among the parameters as the unit added them (the same for every unit of a shape).
+    /// </summary>
+    public sealed record Statement(string Sql, int[] Order)
+    {
+        /// <summary>
+        /// The positional form of <paramref name="named"/>, whose parameters were added as <paramref name="added"/>; null
+        /// when they do not match one to one (then the named form is sent, and Npgsql matches the names).
+        /// </summary>
+        public static Statement? Positional(string named, IReadOnlyList<Npgsql.NpgsqlParameter> added)
+        {
+            var (sql, names) = SqlText.ToPositional(named);
+            if (names.Length != added.Count) return null;
+            var index = new Dictionary<string, int>(added.Count, StringComparer.OrdinalIgnoreCase);
+            for (var i = 0; i < added.Count; i++)
+                if (!index.TryAdd(added[i].ParameterName, i)) return null;
+            var order = new int[names.Length];
+            for (var n = 0; n < names.Length; n++)
+                if (!index.TryGetValue(names[n], out order[n])) return null;
+            return new Statement(sql, order);
+        }
+    }
+
     /// <summary>The composed statements of one schema's units, by shape (see <see cref="WriteUnit"/>).</summary>
     public sealed class Units
     {
-        private readonly ConcurrentDictionary<string, string> _statements = new();
+        private readonly ConcurrentDictionary<string, object> _statements = new();
 
-        /// <summary>The statement of the shape <paramref name="key"/> (null: not kept), composed by <paramref name="compose"/> the first time.</summary>
-        public string Get<TState>(string? key, TState state, Func<TState, string> compose)
+        /// <summary>
+        /// The statement of the shape <paramref name="key"/> (null: not kept), made by <paramref name="compose"/> the first
+        /// time: a <see cref="Statement"/>, or the named SQL when it has no positional form.
+        /// </summary>
+        public object Get<TState>(string? key, TState state, Func<TState, object> compose)
         {
             if (key is null) return compose(state);
-            if (_statements.TryGetValue(key, out var sql)) return sql;
-            sql = compose(state);
-            return _statements.Count < MaxUnits ? _statements.GetOrAdd(key, sql) : sql;
+            if (_statements.TryGetValue(key, out var statement)) return statement;
+            statement = compose(state);
+            return _statements.Count < MaxUnits ? _statements.GetOrAdd(key, statement) : statement;
         }
 
         internal int Count => _statements.Count;
+
+        internal IEnumerable<object> Kept => _statements.Values;
     }
 }

@@ -103,10 +103,12 @@ public sealed class WriteUnit
         var grace = _writes.Grace;
         foreach (var m in _messages) m.Row.AddTo(_parameters, m.Name + "_");
         var read = _steps.Where(s => s.HasRows).ToList();
-        var sql = _writes.Statements.Get(_shapeKept ? ShapeKey(grace) : null, (Unit: this, Grace: grace, Read: read),
-            static s => s.Unit.Compose(s.Grace, s.Read));
+        var statement = _writes.Statements.Get(_shapeKept ? ShapeKey(grace) : null, (Unit: this, Grace: grace, Read: read),
+            static s => s.Unit.Compose(s.Grace, s.Read) is var named && StatementShapes.Statement.Positional(named, s.Unit._parameters.List) is { } positional
+                ? positional : named);
+        var (sql, parameters) = statement is StatementShapes.Statement p ? (p.Sql, _parameters.Positional(p.Order)) : ((string)statement, _parameters);
 
-        var rows = await _writes.Committer.QueryAsync(sql.ToString(), _parameters, ct);
+        var rows = await _writes.Committer.QueryAsync(sql, parameters, ct);
         var values = rows[0];
         var result = new Dictionary<Step, Array?>(read.Count);
         for (var i = 0; i < read.Count; i++)
