@@ -16,8 +16,8 @@ namespace Automations.Persistence.Writes;
 /// </remarks>
 internal static class StatementShapes
 {
-    public const int MaxSteps = 4096;
-    public const int MaxUnits = 4096;
+    public const int MaxSteps = 1024;
+    public const int MaxUnits = 1024;
     private static readonly HashSet<string> RowKeywords = ["select", "values", "table", "with"];
     private static readonly ConcurrentDictionary<(string Sql, string Prefix, Type? Args), PreparedStep> Steps = new();
     private static int _nextId;
