@@ -26,16 +26,18 @@ public class Reusing_a_units_statement(TestEnvironment env) : IClassFixture<Test
             return (await w.CommitAsync()).Count(source);
         }
 
-        var before = statements.Count;
+        // The host's consumer writes units of its own (the events' effects) meanwhile: count only this statement's shapes.
+        int Kept() => statements.Kept.Count(s => s.Sql.Contains("ingestion.test_sources", StringComparison.Ordinal));
         Assert.Equal(1, await CommitAsync(new { id = a, note = "first" }, a));
-        Assert.Equal(before + 1, statements.Count);
+        Assert.Equal(1, Kept());
         // The same shape: the kept statement, with the second unit's values.
         Assert.Equal(1, await CommitAsync(new { id = b, note = "second" }, b));
-        Assert.Equal(before + 1, statements.Count);
+        Assert.Equal(1, Kept());
         // The same SQL with arguments whose properties come in another order: their own binding, their own values.
         Assert.Equal(1, await CommitAsync(new { note = "third", id = c }, c));
+        Assert.Equal(2, Kept());
         // Kept in positional form: Npgsql sends the text as it is, without parsing it for names.
-        Assert.All(statements.Kept, s => Assert.Matches(@"\$1\b", Assert.IsType<StatementShapes.Statement>(s).Sql));
+        Assert.All(statements.Kept, s => Assert.Matches(@"\$1\b", s.Sql));
         // A row that exists already: the unit's result says so and it publishes nothing, as before.
         Assert.Equal(0, await CommitAsync(new { id = a, note = "again" }, a));
 
@@ -53,29 +55,29 @@ public class Reusing_a_units_statement(TestEnvironment env) : IClassFixture<Test
     {
         static List<Npgsql.NpgsqlParameter> Added(params string[] names) => [.. names.Select(n => new Npgsql.NpgsqlParameter(n, 1))];
 
-        var statement = StatementShapes.Statement.Positional("select @b, @a::int, @b", Added("a", "b"));
-        Assert.NotNull(statement);
+        var statement = StatementShapes.Statement.Of("select @b, @a::int, @b", Added("a", "b"));
         Assert.Equal("select $1, $2::int, $1", statement.Sql);
-        Assert.Equal([1, 0], statement.Order);
+        Assert.Equal([1, 0], Assert.IsType<int[]>(statement.Order));
         // An added parameter the statement never uses, or one it uses that was never added: sent by name instead.
-        Assert.Null(StatementShapes.Statement.Positional("select @a", Added("a", "unused")));
-        Assert.Null(StatementShapes.Statement.Positional("select @a, @missing", Added("a", "b")));
+        Assert.Equal(new StatementShapes.Statement("select @a", null), StatementShapes.Statement.Of("select @a", Added("a", "unused")));
+        Assert.Equal(new StatementShapes.Statement("select @a, @missing", null), StatementShapes.Statement.Of("select @a, @missing", Added("a", "b")));
     }
 
     [Fact]
     public void Should_keep_no_more_shapes_than_its_bound_and_still_answer_past_it()
     {
         var units = new StatementShapes.Units();
-        for (var i = 0; i < StatementShapes.MaxUnits; i++) units.Get($"k{i}", i, n => $"select {n}");
+        static StatementShapes.Statement Sql(string sql) => new(sql, null);
+        for (var i = 0; i < StatementShapes.MaxUnits; i++) units.Get($"k{i}", i, n => Sql($"select {n}"));
         Assert.Equal(StatementShapes.MaxUnits, units.Count);
 
         var composed = 0;
-        Assert.Equal("select past", units.Get("past", 0, _ => { composed++; return "select past"; }));
-        Assert.Equal("select past", units.Get("past", 0, _ => { composed++; return "select past"; }));
+        Assert.Equal("select past", units.Get("past", 0, _ => { composed++; return Sql("select past"); }).Sql);
+        Assert.Equal("select past", units.Get("past", 0, _ => { composed++; return Sql("select past"); }).Sql);
         Assert.Equal(2, composed);
         Assert.Equal(StatementShapes.MaxUnits, units.Count);
         // A shape that was kept is not composed again.
-        Assert.Equal("select 7", units.Get("k7", 0, _ => throw new InvalidOperationException("composed again")));
+        Assert.Equal("select 7", units.Get("k7", 0, _ => throw new InvalidOperationException("composed again")).Sql);
     }
 
     [Fact]

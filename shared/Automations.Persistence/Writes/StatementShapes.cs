@@ -56,25 +56,26 @@ internal static class StatementShapes
     public sealed record PreparedStep(int Id, string Sql, bool HasRows, FrozenSet<string> Words, (string Name, int Property)[] Parameters);
 
     /// <summary>
-    /// A unit's statement, its parameters by position (<c>$n</c>): <see cref="Order"/>[n - 1] is the index of the n-th
-    /// among the parameters as the unit added them (the same for every unit of a shape).
+    /// A unit's statement. With <see cref="Order"/>, its parameters go by position (<c>$n</c>): <c>Order[n - 1]</c> is
+    /// the index of the n-th among the parameters as the unit added them (the same for every unit of a shape); without,
+    /// by name.
     /// </summary>
-    public sealed record Statement(string Sql, int[] Order)
+    public sealed record Statement(string Sql, int[]? Order)
     {
         /// <summary>
-        /// The positional form of <paramref name="named"/>, whose parameters were added as <paramref name="added"/>; null
-        /// when they do not match one to one (then the named form is sent, and Npgsql matches the names).
+        /// The positional form of <paramref name="named"/>, whose parameters were added as <paramref name="added"/>; the
+        /// named form when they do not match one to one (then Npgsql matches the names).
         /// </summary>
-        public static Statement? Positional(string named, IReadOnlyList<Npgsql.NpgsqlParameter> added)
+        public static Statement Of(string named, IReadOnlyList<Npgsql.NpgsqlParameter> added)
         {
             var (sql, names) = SqlText.ToPositional(named);
-            if (names.Length != added.Count) return null;
+            if (names.Length != added.Count) return new Statement(named, null);
             var index = new Dictionary<string, int>(added.Count, StringComparer.OrdinalIgnoreCase);
             for (var i = 0; i < added.Count; i++)
-                if (!index.TryAdd(added[i].ParameterName, i)) return null;
+                if (!index.TryAdd(added[i].ParameterName, i)) return new Statement(named, null);
             var order = new int[names.Length];
             for (var n = 0; n < names.Length; n++)
-                if (!index.TryGetValue(names[n], out order[n])) return null;
+                if (!index.TryGetValue(names[n], out order[n])) return new Statement(named, null);
             return new Statement(sql, order);
         }
     }
@@ -82,13 +83,10 @@ internal static class StatementShapes
     /// <summary>The composed statements of one schema's units, by shape (see <see cref="WriteUnit"/>).</summary>
     public sealed class Units
     {
-        private readonly ConcurrentDictionary<string, object> _statements = new();
+        private readonly ConcurrentDictionary<string, Statement> _statements = new();
 
-        /// <summary>
-        /// The statement of the shape <paramref name="key"/> (null: not kept), made by <paramref name="compose"/> the first
-        /// time: a <see cref="Statement"/>, or the named SQL when it has no positional form.
-        /// </summary>
-        public object Get<TState>(string? key, TState state, Func<TState, object> compose)
+        /// <summary>The statement of the shape <paramref name="key"/> (null: not kept), made by <paramref name="compose"/> the first time.</summary>
+        public Statement Get<TState>(string? key, TState state, Func<TState, Statement> compose)
         {
             if (key is null) return compose(state);
             if (_statements.TryGetValue(key, out var statement)) return statement;
@@ -98,6 +96,6 @@ internal static class StatementShapes
 
         internal int Count => _statements.Count;
 
-        internal IEnumerable<object> Kept => _statements.Values;
+        internal IEnumerable<Statement> Kept => _statements.Values;
     }
 }

@@ -101,14 +101,12 @@ public sealed class WriteUnit
         _committed = true;
 
         var grace = _writes.Grace;
-        foreach (var m in _messages) m.Row.AddTo(_parameters, m.Name + "_");
+        for (var i = 0; i < _messages.Count; i++) _messages[i].Row.AddTo(_parameters, Names.OutboxPrefix(i));
         var read = _steps.Where(s => s.HasRows).ToList();
         var statement = _writes.Statements.Get(_shapeKept ? ShapeKey(grace) : null, (Unit: this, Grace: grace, Read: read),
-            static s => s.Unit.Compose(s.Grace, s.Read) is var named && StatementShapes.Statement.Positional(named, s.Unit._parameters.List) is { } positional
-                ? positional : named);
-        var (sql, parameters) = statement is StatementShapes.Statement p ? (p.Sql, _parameters.Positional(p.Order)) : ((string)statement, _parameters);
+            static s => StatementShapes.Statement.Of(s.Unit.Compose(s.Grace, s.Read), s.Unit._parameters.List));
 
-        var rows = await _writes.Committer.QueryAsync(sql, parameters, ct);
+        var rows = await _writes.Committer.QueryAsync(statement.Sql, statement.Order is { } order ? _parameters.Positional(order) : _parameters, ct);
         var values = rows[0];
         var result = new Dictionary<Step, Array?>(read.Count);
         for (var i = 0; i < read.Count; i++)
@@ -133,7 +131,7 @@ public sealed class WriteUnit
             else
             {
                 var m = (Message)_ctes[i];
-                sql.Append(m.Name).Append(" as (").Append(OutboxWriter.InsertOne(_writes.Schema, m.Name + "_", availableAt, m.When?.Name)).Append(')');
+                sql.Append(m.Name).Append(" as (").Append(OutboxWriter.InsertOne(_writes.Schema, Names.OutboxPrefix(_messages.IndexOf(m)), availableAt, m.When?.Name)).Append(')');
             }
         }
         // Each step's rows as an array of their first column: a count for most, the values for those that return some.
@@ -182,9 +180,11 @@ public sealed class WriteUnit
         private static readonly string[] Steps = [.. Enumerable.Range(0, 32).Select(i => $"step{i}")];
         private static readonly string[] StepPrefixes = [.. Steps.Select(s => s + "_")];
         private static readonly string[] Outboxes = [.. Enumerable.Range(0, 32).Select(i => $"outbox{i}")];
+        private static readonly string[] OutboxPrefixes = [.. Outboxes.Select(s => s + "_")];
 
         public static string Step(int number) => number < Steps.Length ? Steps[number] : $"step{number}";
         public static string StepPrefix(int number) => number < StepPrefixes.Length ? StepPrefixes[number] : $"step{number}_";
         public static string Outbox(int index) => index < Outboxes.Length ? Outboxes[index] : $"outbox{index}";
+        public static string OutboxPrefix(int index) => index < OutboxPrefixes.Length ? OutboxPrefixes[index] : $"outbox{index}_";
     }
 }
