@@ -101,4 +101,25 @@ public class Committing_statements_together(TestEnvironment env) : IClassFixture
         Assert.NotEqual(writer, await admin.QuerySingleAsync<int>(
             $"select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query like 'with made as (insert into public.{table} %'"));
     }
+
+    [Fact]
+    public async Task Should_plan_its_statements_once_and_give_back_connections_as_it_took_them()
+    {
+        string? during;
+        await using (var committer = new GroupCommitter(env.DataSource, "test-plans", new GroupCommitOptions { Writers = 1 }, Metrics))
+            during = await committer.ScalarAsync<string>("select current_setting('plan_cache_mode')", new StatementParameters());
+        Assert.Equal("force_generic_plan", during);
+
+        // The stopped writer's connection went back to the pool: whoever takes it next plans as PostgreSQL chooses.
+        var connections = new List<NpgsqlConnection>();
+        try
+        {
+            for (var i = 0; i < 3; i++) connections.Add(await env.DataSource.OpenConnectionAsync());
+            foreach (var c in connections) Assert.Equal("auto", await c.ExecuteScalarAsync<string>("show plan_cache_mode"));
+        }
+        finally
+        {
+            foreach (var c in connections) await c.DisposeAsync();
+        }
+    }
 }

@@ -1,5 +1,7 @@
 using Automations.Contracts;
+using Automations.Rules.Runs;
 using Automations.Testing;
+using Dapper;
 using static Automations.Rules.Tests.RulesFixture;
 
 namespace Automations.Rules.Tests;
@@ -102,5 +104,48 @@ public class Following_a_run_to_its_outcome(RulesFixture fx) : IClassFixture<Rul
         else
             await fx.PublishAsync(new LaunchJobFailed(run.CommandId, run.Id, null, reason, DateTimeOffset.UtcNow));
         Assert.Equal(reason, (await WaitForStatusAsync(run.Id, "Failed")).Reason);
+    }
+
+    [Fact]
+    public async Task Should_make_a_runs_id_from_its_partition_key_and_look_in_that_partition_only()
+    {
+        var run = await WebhookRunAsync();
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        var receivedAt = await c.QuerySingleAsync<DateTime>("select received_at from rules.runs where id = @Id", new { run.Id });
+        var (from, to) = AutomationRun.PartitionOf([run.Id]);
+        Assert.InRange(new DateTimeOffset(receivedAt, TimeSpan.Zero), from, to);
+
+        // With the range, PostgreSQL plans the update for the partition that holds the run, not for every partition.
+        var plan = string.Join("\n", await c.QueryAsync<string>("explain " + RunOutcomeConsumer.FinishInPartition + RunOutcomeConsumer.FinishReturning,
+            new { runIds = new[] { run.Id }, reasons = new[] { "x" }, from, to }));
+        var partitions = await c.QueryAsync<string>("select inhrelid::regclass::text from pg_inherits where inhparent = 'rules.runs'::regclass");
+        var scanned = partitions.Where(p => plan.Contains($"Update on {p.Split('.')[1]} ", StringComparison.Ordinal)).ToList();
+        Assert.True(scanned.Count == 1, $"the update would touch {scanned.Count} partitions:\n{plan}");
+    }
+
+    [Fact]
+    public async Task Should_move_a_run_whose_id_does_not_carry_its_partition_key()
+    {
+        // Runs made before ids carried their partition key (an hour apart here): outcomes find them across partitions.
+        var batched = await WebhookRunAsync();
+        var single = await WebhookRunAsync();
+        var launch = await LaunchRunAsync();
+        var ids = new Dictionary<Guid, Guid>();
+        await using (var c = await fx.DataSource.OpenConnectionAsync())
+            foreach (var run in new[] { batched, single, launch })
+            {
+                ids[run.Id] = Guid.CreateVersion7(DateTimeOffset.UtcNow.AddHours(1));
+                await c.ExecuteAsync("update rules.runs set id = @to where id = @from", new { from = run.Id, to = ids[run.Id] });
+            }
+
+        await fx.PublishAsync(new WebhookDeliveriesCompleted([
+            new WebhookDeliveryCompleted(batched.CommandId, ids[batched.Id], Guid.NewGuid(), 204, 1, DateTimeOffset.UtcNow),
+        ]));
+        await fx.PublishAsync(new WebhookDeliveryFailed(single.CommandId, ids[single.Id], Guid.NewGuid(), "HTTP 500 after 8 attempts", 500, 8, DateTimeOffset.UtcNow));
+        await fx.PublishAsync(new LaunchJobEnqueued(launch.CommandId, ids[launch.Id], Guid.NewGuid(), fx.AcmeQueueId, DateTimeOffset.UtcNow));
+
+        Assert.Equal("delivered: HTTP 204 after 1 attempt(s)", (await WaitForStatusAsync(ids[batched.Id], "Finished")).Reason);
+        Assert.Equal("HTTP 500 after 8 attempts", (await WaitForStatusAsync(ids[single.Id], "Failed")).Reason);
+        await WaitForStatusAsync(ids[launch.Id], "Enqueued");
     }
 }

@@ -64,7 +64,10 @@ public sealed class AutomationRun
     public static async Task<AutomationRun> CreateAsync(AutomationRow a, FiringEvent e, Func<string, string?> variables,
         Func<Guid, CancellationToken, Task<int?>> latestJobVersion, CancellationToken ct)
     {
-        var runId = Guid.CreateVersion7();
+        // The run's id carries its partition key's millisecond: an outcome, which names only the run, finds its partition
+        // from the id (PartitionOf) instead of probing every partition the retention keeps.
+        var partitionKey = e.PartitionKey;
+        var runId = Guid.CreateVersion7(partitionKey);
         var commandId = Guid.CreateVersion7();
         string? payload;
         int? jobVersion = a.JobVersion;
@@ -97,7 +100,35 @@ public sealed class AutomationRun
                 a.TargetProject, payload, e.Json, e.OccurredAt);
         }
         var row = new RunRow(runId, a.Id, a.Name, e.Entity, e.Project, e.EventId, e.ProducerEventId, e.EventType, e.Json, a.ActionType,
-            a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload, status, reason, e.PartitionKey);
+            a.WebhookId, a.JobId, jobVersion, a.QueueId, a.TargetProject, commandId, payload, status, reason, partitionKey);
         return new AutomationRun(row, command);
+    }
+
+    /// <summary>
+    /// The received_at range the runs of these ids were written with: a run's id is a UUIDv7 made from its partition key
+    /// (<see cref="CreateAsync"/>), so its key lies within the millisecond in the id. Runs made before ids carried it (and
+    /// ids that are not version 7) fall outside; their callers look again without the range when a run was not found in it.
+    /// </summary>
+    public static (DateTimeOffset From, DateTimeOffset To) PartitionOf(IEnumerable<Guid> runIds)
+    {
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var id in runIds)
+        {
+            var ms = id.Version == 7 ? UnixMilliseconds(id) : 0;
+            min = Math.Min(min, ms);
+            max = Math.Max(max, ms);
+        }
+        if (min > max) min = max = 0;
+        // A millisecond wide; the stored key (microseconds) is the same instant truncated, so never past the next millisecond.
+        return (DateTimeOffset.FromUnixTimeMilliseconds(min), DateTimeOffset.FromUnixTimeMilliseconds(max + 1));
+    }
+
+    private static long UnixMilliseconds(Guid id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.TryWriteBytes(bytes, bigEndian: true, out _);
+        long ms = 0;
+        for (var i = 0; i < 6; i++) ms = (ms << 8) | bytes[i];
+        return ms;
     }
 }

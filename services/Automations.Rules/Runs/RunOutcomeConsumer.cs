@@ -26,18 +26,47 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Wr
         if (items.Count == 0) return;
         var runIds = items.Select(d => d.RunId).ToArray();
         var reasons = items.Select(Reason).ToArray();
-        var w = writes.Begin();
-        var step = w.Execute(
-            """
-            update rules.runs r set status = 'Finished', reason = v.reason, updated_at = now(), finished_at = now()
-            from unnest(@runIds, @reasons) as v(id, reason)
-            where r.id = v.id and r.status in ('Pending', 'Enqueued')
-            returning r.action_type
-            """, new { runIds, reasons });
-        var moved = (await w.CommitAsync(context.CancellationToken)).Values<string>(step);
+        var ct = context.CancellationToken;
+        var (from, to) = AutomationRun.PartitionOf(runIds);
+        var moved = await FinishAsync(FinishInPartition + FinishReturning, new { runIds, reasons, from, to }, ct);
+        // Runs outside their ids' partition (made before ids carried it), final already, or unknown: once more across
+        // every partition. A run moved above is final now and is not moved twice.
+        if (moved.Count < items.Count)
+            moved = [.. moved, .. await FinishAsync(FinishAll + FinishReturning, new { runIds, reasons }, ct)];
         foreach (var actionType in moved) metrics.Run(RunStatus.Finished, actionType);
         if (moved.Count < items.Count)
             logger.LogInformation("{Ignored} of {Count} delivered outcomes ignored: unknown runs or already final", items.Count - moved.Count, items.Count);
+    }
+
+    private const string FinishAll =
+        """
+        update rules.runs r set status = 'Finished', reason = v.reason, updated_at = now(), finished_at = now()
+        from unnest(@runIds, @reasons) as v(id, reason)
+        where r.id = v.id and r.status in ('Pending', 'Enqueued')
+        """;
+
+    internal const string FinishReturning = " returning r.action_type";
+
+    // The statements narrowed to the runs' partition (received_at within the ids' range): PostgreSQL then opens one
+    // partition of rules.runs, where by id alone it would open and probe every one the retention keeps.
+    internal const string FinishInPartition = FinishAll + " and r.received_at >= @from and r.received_at <= @to";
+
+    private const string Move =
+        """
+        update rules.runs set status = @status, reason = @reason, updated_at = now(),
+               finished_at = case when @status in ('Finished', 'Failed') then now() end
+        where id = @runId and status = any(@from)
+        """;
+
+    private const string MoveReturning = " returning action_type";
+
+    private const string MoveInPartition = Move + " and received_at >= @partitionFrom and received_at <= @partitionTo";
+
+    private async Task<List<string>> FinishAsync(string update, object args, CancellationToken ct)
+    {
+        var w = writes.Begin();
+        var step = w.Execute(update, args);
+        return [.. (await w.CommitAsync(ct)).Values<string>(step)];
     }
 
     private static string Reason(WebhookDeliveryCompleted d) => $"delivered: HTTP {d.StatusCode} after {d.Attempts} attempt(s)";
@@ -62,19 +91,21 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Wr
     {
         var ct = context.CancellationToken;
         var from = status == RunStatus.Enqueued ? new[] { RunStatus.Pending } : [RunStatus.Pending, RunStatus.Enqueued];
-        // One statement in the next group commit. No inbox row: the move is its own guard (Finished and Failed are final,
-        // Enqueued comes only from Pending), so a repeated outcome changes nothing; the inbox row was one more insert
-        // and two index entries per event.
-        var w = writes.Begin();
-        var step = w.Execute(
-            """
-            update rules.runs set status = @status, reason = @reason, updated_at = now(),
-                   finished_at = case when @status in ('Finished', 'Failed') then now() end
-            where id = @runId and status = any(@from)
-            returning action_type
-            """, new { runId, status, reason, from });
-        var actionType = (await w.CommitAsync(ct)).Value<string>(step);
+        // One statement in the next group commit, narrowed to the run's partition; a run made before ids
+        // carried it is looked for once more across partitions. No inbox row: the move is its own guard (Finished and
+        // Failed are final, Enqueued comes only from Pending), so a repeated outcome changes nothing; the inbox row was
+        // one more insert and two index entries per event.
+        var (partitionFrom, partitionTo) = AutomationRun.PartitionOf([runId]);
+        var actionType = await MoveOnceAsync(MoveInPartition + MoveReturning, new { runId, status, reason, from, partitionFrom, partitionTo }, ct)
+                         ?? await MoveOnceAsync(Move + MoveReturning, new { runId, status, reason, from }, ct);
         if (actionType is not null) metrics.Run(status, actionType);
         else logger.LogInformation("Outcome {Status} for run {RunId} ignored: unknown run or already final", status, runId);
+    }
+
+    private async Task<string?> MoveOnceAsync(string update, object args, CancellationToken ct)
+    {
+        var w = writes.Begin();
+        var step = w.Execute(update, args);
+        return (await w.CommitAsync(ct)).Value<string>(step);
     }
 }

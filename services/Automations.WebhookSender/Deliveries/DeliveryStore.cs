@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Automations.Contracts;
+using Automations.Persistence;
 using Automations.Persistence.Writes;
 using Automations.WebhookSender.Alerts;
 using Automations.WebhookSender.Sending;
@@ -36,6 +37,8 @@ public sealed class ClaimedDelivery
     public int MaxAttempts { get; set; }
     public bool Manual { get; set; }
     public string? Traceparent { get; set; }
+    /// <summary>The row's partition key: statements that name it touch one partition of delivery.deliveries, not all of them.</summary>
+    public DateTime CommandAt { get; set; }
 }
 
 /// <summary>The delivery schema: deliveries, their claims and schedule, attempts, outcomes (published through the outbox).</summary>
@@ -53,6 +56,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var id = Guid.CreateVersion7();
         Guid? claim = claimed ? Guid.NewGuid() : null;
         var maxAttempts = _options.Schedule().MaxAttempts;
+        var commandAt = CommandAt(command.CommandId);
         var traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
         // One statement in the next group commit. The delivery is unique per command: a command seen before (the broker
         // redelivering it, the relay publishing a row the direct path had already sent) inserts nothing, so no inbox
@@ -71,7 +75,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             {
                 id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
                 command.Payload, PayloadFormat = (short)command.PayloadFormat, maxAttempts, lease = _options.Lease, claim, traceparent,
-                OccurredAt = command.OccurredAt.ToUniversalTime(), commandAt = CommandAt(command.CommandId),
+                OccurredAt = command.OccurredAt.ToUniversalTime(), commandAt,
             });
         var inserted = (await w.CommitAsync(ct)).Count(made);
         if (inserted != 1 || claim is not { } held) return null;
@@ -82,7 +86,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                 Id = id, CommandId = command.CommandId, RunId = command.RunId, WebhookId = command.WebhookId, AutomationId = command.AutomationId,
                 Entity = command.Entity, Project = command.Project, OccurredAt = command.OccurredAt.UtcDateTime, Payload = command.Payload,
                 PayloadFormat = command.PayloadFormat,
-                Attempts = 0, MaxAttempts = maxAttempts, Manual = false, Traceparent = traceparent,
+                Attempts = 0, MaxAttempts = maxAttempts, Manual = false, Traceparent = traceparent, CommandAt = commandAt.UtcDateTime,
             },
         };
     }
@@ -108,6 +112,10 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     public async Task<IReadOnlyList<WorkItem>> ClaimDueAsync(int limit, Guid[] busy, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        // Planned once per connection (PlanCache): it runs several times a second, even idle, and a custom plan for it
+        // covers every partition of deliveries twice.
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(PlanCache.GenericInTransaction, transaction: tx, cancellationToken: ct));
         var rows = await connection.QueryAsync<WorkRow>(new CommandDefinition(
             """
             update delivery.deliveries d set claim = gen_random_uuid(), next_attempt_at = now() + @lease, updated_at = now()
@@ -115,7 +123,8 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
                   order by next_attempt_at limit @limit for update skip locked) due
             where d.id = due.id
             returning d.id as DeliveryId, d.webhook_id as WebhookId, d.claim as Claim
-            """, new { limit, busy, lease = _options.Lease }, cancellationToken: ct));
+            """, new { limit, busy, lease = _options.Lease }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
         return rows.Select(r => new WorkItem(r.DeliveryId, r.WebhookId, r.Claim)).ToList();
     }
 
@@ -129,7 +138,8 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             where id = @DeliveryId and claim = @Claim and status = 'pending'
             returning id as Id, command_id as CommandId, run_id as RunId, webhook_id as WebhookId, automation_id as AutomationId, entity as Entity,
                       project as Project, occurred_at as OccurredAt, payload as Payload, payload_format as PayloadFormat,
-                      attempts as Attempts, max_attempts as MaxAttempts, manual_pending as Manual, traceparent as Traceparent
+                      attempts as Attempts, max_attempts as MaxAttempts, manual_pending as Manual, traceparent as Traceparent,
+                      command_at as CommandAt
             """, new { work.DeliveryId, work.Claim, lease = _options.Lease }, cancellationToken: ct));
     }
 
@@ -221,17 +231,20 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         var status = outcome switch { Outcome.Succeeded => "succeeded", Outcome.Retry => "pending", _ => "failed" };
         var args = new
         {
-            status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, work.Claim, d.Manual, result.StartedAt, result.DurationMs,
+            status, number, nextAttemptAt, result.StatusCode, result.Error, id = d.Id, commandAt = DateTime.SpecifyKind(d.CommandAt, DateTimeKind.Utc),
+            work.Claim, d.Manual, result.StartedAt, result.DurationMs,
             headers = JsonSerializer.Serialize(result.ResponseHeaders), result.ResponseBody, result.ResponseTruncated,
         };
-        // The delivery moves on only while the claim is still ours; everything else is written from its row.
+        // The delivery moves on only while the claim is still ours; everything else is written from its row. Its partition
+        // key narrows the update to one partition: by id alone PostgreSQL would open and probe every partition the
+        // retention keeps (a month of them), for every attempt.
         var w = writes.Begin();
         var moved = w.Execute(
             """
             update delivery.deliveries set status = @status, attempts = @number, claim = null, manual_pending = false,
                 next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),
                 completed_at = case when @status = 'pending' then null else now() end
-            where id = @id and claim = @Claim and status = 'pending'
+            where id = @id and command_at = @commandAt and claim = @Claim and status = 'pending'
             returning id, command_at
             """, args);
         w.Execute(

@@ -147,6 +147,9 @@ internal sealed class GroupCommitter : IAsyncDisposable
         {
             await writer.DropAsync();
             writer.Connection = await _dataSource.OpenConnectionAsync();
+            // Each statement planned once per writer: they are point writes, several on partitioned tables (PlanCache).
+            await using var generic = new NpgsqlCommand(PlanCache.Generic, writer.Connection);
+            await generic.ExecuteNonQueryAsync();
         }
         await using (var batch = writer.Connection.CreateBatch())
         {
@@ -183,6 +186,16 @@ internal sealed class GroupCommitter : IAsyncDisposable
             if (Connection is { } connection)
             {
                 Connection = null;
+                // Back to the pool as any other connection (pooled connections are not reset: ServiceDefaults).
+                try
+                {
+                    if (connection.State == System.Data.ConnectionState.Open)
+                    {
+                        await using var reset = new NpgsqlCommand(PlanCache.Reset, connection);
+                        await reset.ExecuteNonQueryAsync();
+                    }
+                }
+                catch (Exception) { /* broken: the pool does not keep it */ }
                 try { await connection.DisposeAsync(); }
                 catch (Exception) { /* a broken connection: nothing to give back */ }
             }
