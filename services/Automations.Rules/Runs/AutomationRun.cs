@@ -1,4 +1,5 @@
 using Automations.Contracts;
+using Automations.Core;
 using Automations.Core.Templates;
 using Automations.Persistence.Control;
 
@@ -106,29 +107,20 @@ public sealed class AutomationRun
 
     /// <summary>
     /// The received_at range the runs of these ids were written with: a run's id is a UUIDv7 made from its partition key
-    /// (<see cref="CreateAsync"/>), so its key lies within the millisecond in the id. Runs made before ids carried it (and
-    /// ids that are not version 7) fall outside; their callers look again without the range when a run was not found in it.
+    /// (<see cref="CreateAsync"/>), so its key lies within the millisecond in the id. Runs made before ids carried it
+    /// fall outside (their callers look again without the range when a run was not found in it); an id that is not
+    /// version 7 widens the range to everything before.
     /// </summary>
     public static (DateTimeOffset From, DateTimeOffset To) PartitionOf(IEnumerable<Guid> runIds)
     {
-        long min = long.MaxValue, max = long.MinValue;
+        DateTimeOffset? from = null, to = null;
         foreach (var id in runIds)
         {
-            var ms = id.Version == 7 ? UnixMilliseconds(id) : 0;
-            min = Math.Min(min, ms);
-            max = Math.Max(max, ms);
+            var at = UuidV7.TimeOf(id) ?? DateTimeOffset.UnixEpoch;
+            if (from is null || at < from) from = at;
+            if (to is null || at > to) to = at;
         }
-        if (min > max) min = max = 0;
         // A millisecond wide; the stored key (microseconds) is the same instant truncated, so never past the next millisecond.
-        return (DateTimeOffset.FromUnixTimeMilliseconds(min), DateTimeOffset.FromUnixTimeMilliseconds(max + 1));
-    }
-
-    private static long UnixMilliseconds(Guid id)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        id.TryWriteBytes(bytes, bigEndian: true, out _);
-        long ms = 0;
-        for (var i = 0; i < 6; i++) ms = (ms << 8) | bytes[i];
-        return ms;
+        return (from ?? DateTimeOffset.UnixEpoch, (to ?? DateTimeOffset.UnixEpoch).AddMilliseconds(1));
     }
 }

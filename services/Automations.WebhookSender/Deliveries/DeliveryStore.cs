@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Automations.Contracts;
+using Automations.Core;
 using Automations.Persistence;
 using Automations.Persistence.Writes;
 using Automations.WebhookSender.Alerts;
@@ -100,12 +101,7 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     internal static DateTimeOffset CommandAt(Guid commandId)
     {
         var now = DateTimeOffset.UtcNow;
-        if (commandId.Version != 7) return now;
-        var bytes = commandId.ToByteArray(bigEndian: true);
-        long ms = 0;
-        for (var i = 0; i < 6; i++) ms = (ms << 8) | bytes[i];
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
-        return at > now.AddMinutes(5) ? now : at;
+        return UuidV7.TimeOf(commandId) is { } at && at <= now.AddMinutes(5) ? at : now;
     }
 
     /// <summary>Claims due deliveries (any replica's, FOR UPDATE SKIP LOCKED) for one lease, except those of <paramref name="busy"/> webhooks.</summary>
