@@ -28,11 +28,11 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Wr
         var reasons = items.Select(Reason).ToArray();
         var ct = context.CancellationToken;
         var (from, to) = AutomationRun.PartitionOf(runIds);
-        var moved = await FinishAsync(FinishInPartition + FinishReturning, new { runIds, reasons, from, to }, ct);
+        var moved = await UpdateAsync(FinishInPartition + FinishReturning, new { runIds, reasons, from, to }, ct);
         // Runs outside their ids' partition (made before ids carried it), final already, or unknown: once more across
         // every partition. A run moved above is final now and is not moved twice.
         if (moved.Count < items.Count)
-            moved = [.. moved, .. await FinishAsync(FinishAll + FinishReturning, new { runIds, reasons }, ct)];
+            moved = [.. moved, .. await UpdateAsync(FinishAll + FinishReturning, new { runIds, reasons }, ct)];
         foreach (var actionType in moved) metrics.Run(RunStatus.Finished, actionType);
         if (moved.Count < items.Count)
             logger.LogInformation("{Ignored} of {Count} delivered outcomes ignored: unknown runs or already final", items.Count - moved.Count, items.Count);
@@ -62,7 +62,8 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Wr
 
     private const string MoveInPartition = Move + " and received_at >= @partitionFrom and received_at <= @partitionTo";
 
-    private async Task<List<string>> FinishAsync(string update, object args, CancellationToken ct)
+    /// <summary>One update of runs in the next group commit; the action type of each run it moved.</summary>
+    private async Task<List<string>> UpdateAsync(string update, object args, CancellationToken ct)
     {
         var w = writes.Begin();
         var step = w.Execute(update, args);
@@ -96,16 +97,9 @@ public sealed class RunOutcomeConsumer([FromKeyedServices(Extensions.Schema)] Wr
         // Failed are final, Enqueued comes only from Pending), so a repeated outcome changes nothing; the inbox row was
         // one more insert and two index entries per event.
         var (partitionFrom, partitionTo) = AutomationRun.PartitionOf([runId]);
-        var actionType = await MoveOnceAsync(MoveInPartition + MoveReturning, new { runId, status, reason, from, partitionFrom, partitionTo }, ct)
-                         ?? await MoveOnceAsync(Move + MoveReturning, new { runId, status, reason, from }, ct);
+        var actionType = (await UpdateAsync(MoveInPartition + MoveReturning, new { runId, status, reason, from, partitionFrom, partitionTo }, ct)).FirstOrDefault()
+                         ?? (await UpdateAsync(Move + MoveReturning, new { runId, status, reason, from }, ct)).FirstOrDefault();
         if (actionType is not null) metrics.Run(status, actionType);
         else logger.LogInformation("Outcome {Status} for run {RunId} ignored: unknown run or already final", status, runId);
-    }
-
-    private async Task<string?> MoveOnceAsync(string update, object args, CancellationToken ct)
-    {
-        var w = writes.Begin();
-        var step = w.Execute(update, args);
-        return (await w.CommitAsync(ct)).Value<string>(step);
     }
 }
