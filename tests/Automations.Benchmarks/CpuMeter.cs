@@ -61,7 +61,8 @@ public static class CpuMeter
 
     /// <summary>
     /// Milliseconds of CPU per event between two snapshots for each group, their sum (<see cref="Processes"/>) and the
-    /// whole machine (<see cref="Machine"/>, everything that ran, other work on the machine included). A process that
+    /// whole machine (<see cref="Machine"/>, everything that ran, other work on the machine included; NaN when /proc/stat
+    /// saw less than the processes did, see below). A process that
     /// started in between counts from zero; one that exited in between (a service a drill killed, a closed database
     /// connection) is not counted.
     /// </summary>
@@ -78,7 +79,11 @@ public static class CpuMeter
         }
         foreach (var (group, ticks) in byGroup) result[group] = Ms(ticks);
         result[Processes] = Ms(byGroup.Values.Sum());
-        result[Machine] = Ms(to.MachineBusyTicks - from.MachineBusyTicks);
+        // /proc/stat counts a core busy only when a timer tick finds it busy, and a tickless kernel stops the tick while a
+        // core idles: work in bursts shorter than a tick (a low, steady rate) goes unseen there, while each process's own
+        // time is exact. Less busy time for the machine than for the processes in it is that undercount: not a figure.
+        var machine = to.MachineBusyTicks - from.MachineBusyTicks;
+        result[Machine] = machine >= byGroup.Values.Sum() ? Ms(machine) : double.NaN;
         return result;
     }
 
