@@ -185,9 +185,7 @@ public static class Program
             // First at half the rate for the minimum warm-up, then until that has all arrived: a cold system that
             // cannot yet keep up with the full rate would otherwise carry its backlog into the measurement.
             await load.RunAsync("w0", o.MinWarmup, rate: o.Rate / 2);
-            var rampDrained = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while (DateTime.UtcNow < rampDrained && receiver.CountByBenchId.Count < load.Accepted.Count * endpoints)
-                await Task.Delay(200);
+            await AllArrivedAsync(load, receiver, endpoints, TimeSpan.FromSeconds(60));
             Console.WriteLine($"ramp: {o.MinWarmup.TotalSeconds:F0}s at {o.Rate / 2}/s, drained after {warmup.Elapsed.TotalSeconds:F0}s");
         }
         var steady = false;
@@ -212,11 +210,17 @@ public static class Program
             // events queued behind it would be timed against the warm-up's length, not the system's speed. The
             // measurement starts from an empty pipeline, as the open loop's does after its ramp.
             var drained = Stopwatch.StartNew();
-            var until = DateTime.UtcNow + o.Drain;
-            while (DateTime.UtcNow < until && receiver.CountByBenchId.Count < load.Accepted.Count * endpoints)
-                await Task.Delay(200);
+            await AllArrivedAsync(load, receiver, endpoints, o.Drain);
             Console.WriteLine($"warm-up backlog drained in {drained.Elapsed.TotalSeconds:F0}s");
         }
+    }
+
+    /// <summary>Waits (at most <paramref name="limit"/>) until everything the load had accepted has arrived at every endpoint.</summary>
+    private static async Task AllArrivedAsync(Load load, Receiver receiver, int endpoints, TimeSpan limit)
+    {
+        var until = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < until && receiver.CountByBenchId.Count < load.Accepted.Count * endpoints)
+            await Task.Delay(200);
     }
 
     /// <summary>Throughput of the measured events (ids "m-...") from the start of the measurement to the last arrival, and their sorted latencies.</summary>
