@@ -78,12 +78,13 @@ public static class CpuMeter
             byGroup[group] = byGroup.GetValueOrDefault(group) + Math.Max(0, after - before);
         }
         foreach (var (group, ticks) in byGroup) result[group] = Ms(ticks);
-        result[Processes] = Ms(byGroup.Values.Sum());
+        var processes = byGroup.Values.Sum();
+        result[Processes] = Ms(processes);
         // /proc/stat counts a core busy only when a timer tick finds it busy, and a tickless kernel stops the tick while a
         // core idles: work in bursts shorter than a tick (a low, steady rate) goes unseen there, while each process's own
         // time is exact. Less busy time for the machine than for the processes in it is that undercount: not a figure.
         var machine = to.MachineBusyTicks - from.MachineBusyTicks;
-        result[Machine] = machine >= byGroup.Values.Sum() ? Ms(machine) : double.NaN;
+        result[Machine] = machine >= processes ? Ms(machine) : double.NaN;
         return result;
     }
 
