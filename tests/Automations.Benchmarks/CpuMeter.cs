@@ -1,4 +1,5 @@
 using System.Globalization;
+using Npgsql;
 
 namespace Automations.Benchmarks;
 
@@ -6,12 +7,16 @@ namespace Automations.Benchmarks;
 /// CPU time from /proc between two snapshots, per process group and for the whole machine, turned into milliseconds of
 /// CPU per delivered event. The groups are those of deploy/local/cpu-by-component.py: each service by its pid file,
 /// PostgreSQL (every process named postgres: the postmaster, its backends and workers), RabbitMQ (beam.smp) and this
-/// benchmark process (the load, the receiver and, in the floor, the floor's own work).
+/// benchmark process (the load, the receiver and, in the floor, the floor's own work). Each snapshot also takes the
+/// server's WAL position: the WAL written per event is what sets how often PostgreSQL starts a new segment file.
 /// </summary>
 public static class CpuMeter
 {
-    /// <summary>Cumulative CPU ticks (USER_HZ) of each process counted, by pid with its group, and the machine's busy ticks, at one moment.</summary>
-    public sealed record Snapshot(DateTime At, long MachineBusyTicks, Dictionary<int, (string Group, long Ticks)> Processes);
+    /// <summary>
+    /// Cumulative CPU ticks (USER_HZ) of each process counted, by pid with its group, the machine's busy ticks and the
+    /// server's WAL position (<c>pg_current_wal_lsn()</c>, null when it could not be read), at one moment.
+    /// </summary>
+    public sealed record Snapshot(DateTime At, long MachineBusyTicks, Dictionary<int, (string Group, long Ticks)> Processes, ulong? WalLsn);
 
     private const double TicksPerSecond = 100; // USER_HZ on Linux
     public const string Machine = "machine";
@@ -19,12 +24,13 @@ public static class CpuMeter
     public const string Self = "benchmark";
 
     /// <param name="servicePids">The services (<see cref="Services.Pids"/>), by name.</param>
-    /// <param name="database">
-    /// The run's database: PostgreSQL's client backends connected to another one (other work on a shared server) are
-    /// left out; the server's own processes (postmaster, WAL writer, checkpointer, autovacuum) are counted.
+    /// <param name="postgres">
+    /// The run's connection string. PostgreSQL's client backends connected to another database (other work on a shared
+    /// server) are left out; the server's own processes (postmaster, WAL writer, checkpointer, autovacuum) are counted.
     /// </param>
-    public static Snapshot Take(IReadOnlyDictionary<string, int> servicePids, string? database)
+    public static Snapshot Take(IReadOnlyDictionary<string, int> servicePids, string postgres)
     {
+        var database = new NpgsqlConnectionStringBuilder(postgres).Database;
         var processes = new Dictionary<int, (string, long)>();
         foreach (var (name, pid) in servicePids)
             if (ProcessTicks(pid) is { } t) processes[pid] = (name, t);
@@ -45,7 +51,26 @@ public static class CpuMeter
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
         }
-        return new Snapshot(DateTime.UtcNow, MachineBusyTicks(), processes);
+        return new Snapshot(DateTime.UtcNow, MachineBusyTicks(), processes, WalLsn(postgres));
+    }
+
+    /// <summary>Bytes of WAL the server wrote per event between two snapshots (all of its databases); NaN when unknown.</summary>
+    public static double WalBytesPerEvent(Snapshot from, Snapshot to, double events) =>
+        from.WalLsn is { } a && to.WalLsn is { } b && events > 0 ? Math.Round((b - a) / events, 0) : double.NaN;
+
+    private static ulong? WalLsn(string postgres)
+    {
+        try
+        {
+            using var connection = new NpgsqlConnection(postgres);
+            connection.Open();
+            using var command = new NpgsqlCommand("select pg_current_wal_lsn()", connection);
+            return (ulong)(NpgsqlTypes.NpgsqlLogSequenceNumber)command.ExecuteScalar()!;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A client backend's title is "postgres: CLUSTER: USER DATABASE HOST(PORT) STATE" (or [local] for a socket).</summary>
@@ -126,5 +151,6 @@ public static class CpuMeter
         Console.WriteLine($"{"process",-20} {"ms/event",10} {"% of a core",12}");
         foreach (var (name, ms) in msPerEvent.OrderBy(kv => kv.Key is Processes or Machine ? 1 : 0).ThenByDescending(kv => kv.Value))
             Console.WriteLine($"{name,-20} {ms,10:F3} {PercentOfOneCore(from, to, ms, events),12:F1}");
+        Console.WriteLine($"WAL per event: {WalBytesPerEvent(from, to, events):F0} bytes (the whole server)");
     }
 }

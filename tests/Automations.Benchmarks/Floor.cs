@@ -268,7 +268,7 @@ public sealed class Floor : IAsyncDisposable
         Console.WriteLine($"floor: raw clients, intake {floor.IntakeAddress}, queue {Queue}, entity {floor.Entity}; rate {(o.Rate > 0 ? o.Rate.ToString(CultureInfo.InvariantCulture) + "/s open loop" : "max, " + o.Concurrency + " concurrent")}");
         await Program.WarmUpAsync(fo, load, receiver, endpoints: 1);
 
-        var cpuFrom = CpuMeter.Take(new Dictionary<string, int>(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
+        var cpuFrom = CpuMeter.Take(new Dictionary<string, int>(), o.Postgres);
         var measureStart = DateTime.UtcNow;
         await load.RunAsync("m", o.Duration);
         await load.FlushAsync();
@@ -279,7 +279,7 @@ public sealed class Floor : IAsyncDisposable
             await Task.Delay(500);
         while (DateTime.UtcNow < drainUntil && await floor.CountRecordedAsync() < receiver.CountByBenchId.Count)
             await Task.Delay(500);
-        var cpuTo = CpuMeter.Take(new Dictionary<string, int>(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
+        var cpuTo = CpuMeter.Take(new Dictionary<string, int>(), o.Postgres);
 
         var missing = expected.Count(id => !receiver.CountByBenchId.ContainsKey(id + "/a"));
         var doubled = receiver.CountByBenchId.Values.Sum(n => Math.Max(0, n - 1));
@@ -312,6 +312,7 @@ public sealed class Floor : IAsyncDisposable
             ["floor_errors"] = Interlocked.Read(ref floor.Errors),
             ["cpu_window_s"] = Math.Round((cpuTo.At - cpuFrom.At).TotalSeconds, 1),
             ["cpu_ms_per_event"] = cpu,
+            ["wal_bytes_per_event"] = CpuMeter.WalBytesPerEvent(cpuFrom, cpuTo, inWindow),
             ["result"] = failures.Count == 0 ? "pass" : "FAIL",
             ["failures"] = failures,
         };

@@ -58,7 +58,7 @@ public static class Program
 
         await WarmUpAsync(o, load, receiver, endpoints.Length);
         services.ResetCpu();
-        var cpuFrom = CpuMeter.Take(services.Pids(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
+        var cpuFrom = CpuMeter.Take(services.Pids(), o.Postgres);
 
         // Measure, with the drill's fault injected a few seconds in. The load goes on until the fault has been over for a
         // while: acceptance after it is part of the verdict, and a long fault (the kill drill's four restarts) may
@@ -94,7 +94,7 @@ public static class Program
         var (rssAfterDrain, _) = services.Current();
         // CPU per delivered event, from the start of the measurement until everything was delivered and recorded: every
         // arrival in that window (a backlog from the warm-up included) against the CPU each process spent in it.
-        var cpuTo = CpuMeter.Take(services.Pids(), new NpgsqlConnectionStringBuilder(o.Postgres).Database);
+        var cpuTo = CpuMeter.Take(services.Pids(), o.Postgres);
         var cpuEvents = receiver.All.Count(r => r.ReceivedAt >= cpuFrom.At && r.ReceivedAt <= cpuTo.At) / (double)endpoints.Length;
         var cpu = CpuMeter.MsPerEvent(cpuFrom, cpuTo, cpuEvents);
         var drainedAfter = DateTime.UtcNow - sendEnd;
@@ -132,6 +132,7 @@ public static class Program
             ["cpu_percent_avg"] = services.Cpu.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value.DefaultIfEmpty().Average(), 0)),
             ["cpu_window_s"] = Math.Round((cpuTo.At - cpuFrom.At).TotalSeconds, 1),
             ["cpu_ms_per_event"] = cpu,
+            ["wal_bytes_per_event"] = CpuMeter.WalBytesPerEvent(cpuFrom, cpuTo, cpuEvents),
         };
         var failures = report.Failures;
         if (missing > 0) failures.Add($"{missing} accepted event(s) never arrived");
@@ -254,6 +255,7 @@ public static class Program
         static double Latency(Dictionary<string, object?> r, string q) => ((Dictionary<string, double>)r["latency_ms"]!)[q];
         static double Cpu(Dictionary<string, object?> r, string key) =>
             ((Dictionary<string, double>)r["cpu_ms_per_event"]!).GetValueOrDefault(key, double.NaN);
+        static double Wal(Dictionary<string, object?> r) => r.GetValueOrDefault("wal_bytes_per_event") as double? ?? double.NaN;
         static double Ratio(double a, double b) => b > 0 && double.IsFinite(a) ? Math.Round(a / b, 2) : double.NaN;
         var fe = (double)floor["events_per_s"]!;
         var pe = (double)project["events_per_s"]!;
@@ -265,15 +267,16 @@ public static class Program
             ["p99"] = Ratio(Latency(project, "p99"), Latency(floor, "p99")),
             ["cpu_ms_per_event_machine"] = Ratio(Cpu(project, CpuMeter.Machine), Cpu(floor, CpuMeter.Machine)),
             ["cpu_ms_per_event_processes"] = Ratio(Cpu(project, CpuMeter.Processes), Cpu(floor, CpuMeter.Processes)),
+            ["wal_bytes_per_event"] = Ratio(Wal(project), Wal(floor)),
             ["floor"] = new
             {
                 events_per_s = fe, p50 = Latency(floor, "p50"), p99 = Latency(floor, "p99"),
-                cpu_ms_machine = Cpu(floor, CpuMeter.Machine), cpu_ms_processes = Cpu(floor, CpuMeter.Processes), result = floor["result"],
+                cpu_ms_machine = Cpu(floor, CpuMeter.Machine), cpu_ms_processes = Cpu(floor, CpuMeter.Processes), wal_bytes = Wal(floor), result = floor["result"],
             },
             ["project"] = new
             {
                 events_per_s = pe, p50 = Latency(project, "p50"), p99 = Latency(project, "p99"),
-                cpu_ms_machine = Cpu(project, CpuMeter.Machine), cpu_ms_processes = Cpu(project, CpuMeter.Processes), result = project["result"],
+                cpu_ms_machine = Cpu(project, CpuMeter.Machine), cpu_ms_processes = Cpu(project, CpuMeter.Processes), wal_bytes = Wal(project), result = project["result"],
             },
         };
     }
