@@ -22,8 +22,14 @@ public sealed class OutboxPublisherOptions
     /// </summary>
     public TimeSpan Grace { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(3);
-    /// <summary>Published rows are deleted together, at most this often (one statement and one commit per interval).</summary>
-    public TimeSpan DeleteInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// Published rows are deleted together, at most this often (one statement and one commit per interval, in each
+    /// service): each delete is a commit whether it removes three rows or three hundred, so at moderate rates a short
+    /// interval costs PostgreSQL a commit per few events. A row waits about this long for its delete, well inside
+    /// <see cref="Grace"/>; a crash leaves that many published rows for the relay to publish again (the inboxes absorb
+    /// them). The figures behind the default: docs/performance.md, settings.
+    /// </summary>
+    public TimeSpan DeleteInterval { get; set; } = TimeSpan.FromMilliseconds(250);
     /// <summary>Beyond this many publishes in flight (a slow broker) new rows are left to the relay.</summary>
     public int MaxInFlight { get; set; } = 2000;
 }
