@@ -87,22 +87,23 @@ else
     service postgresql restart >&2 || pg_ctlcluster 15 main restart >&2
     wait_for postgresql 60 pg_isready -q -h 127.0.0.1 -p 5432
   fi
+  # A reloadable setting (no restart): set and reloaded only when the server has another value.
+  pg_reload_setting() { # name, value as `show` prints it
+    if [ "$(su postgres -c "psql -tAc 'show $1'" 2>/dev/null)" != "$2" ]; then
+      su postgres -c "psql -qc \"alter system set $1 = '$2'\"" >&2
+      su postgres -c "psql -qc 'select pg_reload_conf()'" >/dev/null
+    fi
+  }
   # Every event writes a few small rows and deletes outbox rows: with the default 1 GB of WAL between checkpoints,
   # PostgreSQL checkpoints every few seconds under sustained load, and the full-page writes after each one cost CPU
-  # the pipeline needs (they show as latency spikes). Reloadable, no restart.
-  if [ "$(su postgres -c "psql -tAc 'show max_wal_size'" 2>/dev/null)" != "4GB" ]; then
-    su postgres -c "psql -qc \"alter system set max_wal_size = '4GB'\"" >&2
-    su postgres -c "psql -qc \"alter system set checkpoint_timeout = '15min'\"" >&2
-    su postgres -c "psql -qc 'select pg_reload_conf()'" >/dev/null
-  fi
+  # the pipeline needs (they show as latency spikes).
+  pg_reload_setting max_wal_size 4GB
+  pg_reload_setting checkpoint_timeout 15min
   # A new WAL segment is zero-filled (16 MB) inside the commit that needs it, holding the WAL write lock: every commit
   # waits ~100 ms. Under load the project fills a segment every few seconds, and until a checkpoint has recycled old
   # ones (the first half hour after a start) each is new: a latency spike every few seconds. Created without the
-  # zeroes it costs one write. Reloadable.
-  if [ "$(su postgres -c "psql -tAc 'show wal_init_zero'" 2>/dev/null)" != "off" ]; then
-    su postgres -c "psql -qc 'alter system set wal_init_zero = off'" >&2
-    su postgres -c "psql -qc 'select pg_reload_conf()'" >/dev/null
-  fi
+  # zeroes it costs one write.
+  pg_reload_setting wal_init_zero off
   # The services up.sh starts reach PostgreSQL over its Unix socket: a round trip there costs less kernel time than
   # loopback TCP, for the services and PostgreSQL alike. Password authentication for our role on the socket, ahead of
   # Debian's `peer` line.
