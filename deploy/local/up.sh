@@ -47,6 +47,12 @@ export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 # the Kubernetes manifests set the same; the project files keep ASP.NET's default (Server GC).
 # DOTNET_gcServer=1 ./deploy/local/up.sh brings Server GC back here.
 export DOTNET_gcServer="${DOTNET_gcServer:-0}"
+# One thread-pool worker to begin with per service instead of one per core. Each service queues several work items per
+# event (socket completions, continuations), and with two workers allowed the pool woke the second for nearly every one,
+# only for it to find the item taken and sleep again: futex wake-ups that were most of a service's CPU per event at
+# moderate rates. The pool still adds workers when the load needs them (hill climbing) or one blocks. Same in the image
+# and the manifests (docs/performance.md, "Runtime settings").
+export DOTNET_ThreadPool_ForceMinWorkerThreads="${DOTNET_ThreadPool_ForceMinWorkerThreads:-1}"
 # The memory bound per service (docs/operations.md, "Memory"): the GC heap may commit at most 96 MiB (hexadecimal,
 # as the runtime reads it), and compacts its old generation when much of it is free space (0-9, higher is more eager)
 # rather than keeping it committed; the youngest generation collected every 16 MiB allocated (by default its budget
