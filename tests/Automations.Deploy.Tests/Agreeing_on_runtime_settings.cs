@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using YamlDotNet.RepresentationModel;
 
 namespace Automations.Deploy.Tests;
 
@@ -38,27 +37,10 @@ public partial class Agreeing_on_runtime_settings
             Assert.Equal(value, inImage);
             foreach (var deployment in deployments)
             {
-                var env = Environment(docs, deployment);
+                var env = Repo.Environment(docs, deployment);
                 Assert.True(env.TryGetValue(setting, out var deployed), $"{deployment.Str("metadata", "name")} does not set {setting}");
                 Assert.Equal(value, deployed);
             }
         }
-    }
-
-    /// <summary>A deployment's first container's environment: its ConfigMaps' data, then its own <c>env</c> values over them.</summary>
-    private static Dictionary<string, string> Environment(IReadOnlyList<YamlMappingNode> docs, YamlMappingNode deployment)
-    {
-        var container = deployment.At("spec", "template", "spec", "containers", "0")!;
-        var values = new Dictionary<string, string>();
-        if (container.At("envFrom") is YamlSequenceNode from)
-            foreach (var source in from.Children)
-                if (source.Str("configMapRef", "name") is { } name &&
-                    docs.SingleOrDefault(d => d.Str("kind") == "ConfigMap" && d.Str("metadata", "name") == name)?.At("data") is YamlMappingNode data)
-                    foreach (var (key, value) in data.Children)
-                        values[key.ToString()] = ((YamlScalarNode)value).Value ?? "";
-        if (container.At("env") is YamlSequenceNode env)
-            foreach (var item in env.Children)
-                if (item.Str("value") is { } value) values[item.Str("name")!] = value;
-        return values;
     }
 }

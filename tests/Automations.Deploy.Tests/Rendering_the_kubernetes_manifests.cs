@@ -13,17 +13,6 @@ public class Rendering_the_kubernetes_manifests
         docs.SingleOrDefault(d => d.Str("kind") == kind && d.Str("metadata", "name") == name)
         ?? throw new Xunit.Sdk.XunitException($"no {kind} {name} in the rendered output");
 
-    private static IEnumerable<string> EnvNames(IReadOnlyList<YamlMappingNode> docs, YamlMappingNode deployment)
-    {
-        var container = deployment.At("spec", "template", "spec", "containers", "0")!;
-        var names = container.At("env") is YamlSequenceNode env ? env.Children.Select(e => e.Str("name")!).ToList() : [];
-        if (container.At("envFrom") is YamlSequenceNode from)
-            foreach (var source in from.Children)
-                if (source.Str("configMapRef", "name") is { } cm)
-                    names.AddRange(((YamlMappingNode)Find(docs, "ConfigMap", cm).At("data")!).Children.Keys.Select(k => k.ToString()));
-        return names;
-    }
-
     [Theory]
     [MemberData(nameof(Services))]
     public void Should_give_each_service_probes_resources_a_locked_down_pod_and_its_configuration(string name)
@@ -41,7 +30,7 @@ public class Rendering_the_kubernetes_manifests
             Assert.Equal("true", pod.Str("securityContext", "runAsNonRoot"));
             Assert.Equal("true", container.Str("securityContext", "readOnlyRootFilesystem"));
             Assert.Equal("false", container.Str("securityContext", "allowPrivilegeEscalation"));
-            var env = EnvNames(docs, deployment).ToList();
+            var env = Repo.Environment(docs, deployment).Keys.ToList();
             foreach (var key in ServiceConfiguration.Required(name))
                 Assert.True(env.Any(e => e.StartsWith(key, StringComparison.Ordinal)), $"{name} lacks {key}");
             Find(docs, "Service", name);
@@ -93,7 +82,7 @@ public class Rendering_the_kubernetes_manifests
             Assert.Equal("http://api", Find(docs, "ConfigMap", "console").Str("data", "Console__ApiBaseUrl"));
             Find(docs, "Service", "api");
             Find(docs, "Service", "console");
-            var env = EnvNames(docs, deployment).ToList();
+            var env = Repo.Environment(docs, deployment).Keys.ToList();
             Assert.DoesNotContain(env, e => e.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || e.StartsWith("Secrets__", StringComparison.Ordinal)
                                            || e.StartsWith("PG_", StringComparison.Ordinal) || e.StartsWith("RMQ_", StringComparison.Ordinal));
         }
