@@ -27,7 +27,8 @@ public partial class Agreeing_on_runtime_settings
         var local = Matches(UpDefault(), File.ReadAllText(Path.Combine(Repo.Root, "deploy/local/up.sh")));
         var image = Matches(ImageEnv(), File.ReadAllText(Path.Combine(Repo.Root, "deploy/Dockerfile")));
         var docs = Repo.LoadAll(Repo.Kustomize("deploy/k8s/base"));
-        var deployments = docs.Where(d => d.Str("kind") == "Deployment").ToList();
+        var deployments = docs.Where(d => d.Str("kind") == "Deployment")
+            .ToDictionary(d => d.Str("metadata", "name")!, d => Repo.Environment(docs, d));
         Assert.NotEmpty(deployments);
 
         foreach (var setting in Settings)
@@ -35,10 +36,9 @@ public partial class Agreeing_on_runtime_settings
             Assert.True(local.TryGetValue(setting, out var value), $"up.sh does not default {setting}");
             Assert.True(image.TryGetValue(setting, out var inImage), $"deploy/Dockerfile does not set {setting}");
             Assert.Equal(value, inImage);
-            foreach (var deployment in deployments)
+            foreach (var (name, env) in deployments)
             {
-                var env = Repo.Environment(docs, deployment);
-                Assert.True(env.TryGetValue(setting, out var deployed), $"{deployment.Str("metadata", "name")} does not set {setting}");
+                Assert.True(env.TryGetValue(setting, out var deployed), $"{name} does not set {setting}");
                 Assert.Equal(value, deployed);
             }
         }

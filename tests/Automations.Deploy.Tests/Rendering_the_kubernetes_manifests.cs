@@ -9,17 +9,13 @@ public class Rendering_the_kubernetes_manifests
 
     public static TheoryData<string> Services => [.. ServiceConfiguration.Extra.Keys];
 
-    private static YamlMappingNode Find(IEnumerable<YamlMappingNode> docs, string kind, string name) =>
-        docs.SingleOrDefault(d => d.Str("kind") == kind && d.Str("metadata", "name") == name)
-        ?? throw new Xunit.Sdk.XunitException($"no {kind} {name} in the rendered output");
-
     [Theory]
     [MemberData(nameof(Services))]
     public void Should_give_each_service_probes_resources_a_locked_down_pod_and_its_configuration(string name)
     {
         foreach (var docs in new[] { Base, Operators })
         {
-            var deployment = Find(docs, "Deployment", name);
+            var deployment = Repo.Find(docs, "Deployment", name);
             var pod = deployment.At("spec", "template", "spec")!;
             var container = pod.At("containers", "0")!;
             Assert.Equal("/health/live", container.Str("livenessProbe", "httpGet", "path"));
@@ -33,30 +29,30 @@ public class Rendering_the_kubernetes_manifests
             var env = Repo.Environment(docs, deployment).Keys.ToList();
             foreach (var key in ServiceConfiguration.Required(name))
                 Assert.True(env.Any(e => e.StartsWith(key, StringComparison.Ordinal)), $"{name} lacks {key}");
-            Find(docs, "Service", name);
+            Repo.Find(docs, "Service", name);
         }
     }
 
     [Fact]
     public void Should_migrate_once_with_a_job_and_scale_each_worker_with_an_autoscaler()
     {
-        var job = Find(Base, "Job", "automations-migrate");
+        var job = Repo.Find(Base, "Job", "automations-migrate");
         Assert.Equal("migrate", job.Str("spec", "template", "spec", "containers", "0", "args", "0"));
         foreach (var worker in new[] { "ingestion", "rules", "webhook-sender", "launch-enqueuer" })
-            Assert.Equal(worker, Find(Base, "HorizontalPodAutoscaler", worker).Str("spec", "scaleTargetRef", "name"));
+            Assert.Equal(worker, Repo.Find(Base, "HorizontalPodAutoscaler", worker).Str("spec", "scaleTargetRef", "name"));
         Assert.All(Base.Where(d => d.Str("kind") != "Namespace"), d => Assert.Equal("automations", d.Str("metadata", "namespace")));
     }
 
     [Fact]
     public void Should_use_the_operators_and_quorum_queues_in_the_operators_overlay()
     {
-        Find(Operators, "RabbitmqCluster", "automations-rabbitmq");
-        Find(Operators, "Cluster", "automations-pg");
+        Repo.Find(Operators, "RabbitmqCluster", "automations-rabbitmq");
+        Repo.Find(Operators, "Cluster", "automations-pg");
         Assert.DoesNotContain(Operators, d => d.Str("kind") == "Secret" && d.Str("metadata", "name") == "automations-connections");
         foreach (var name in ServiceConfiguration.Extra.Keys)
         {
-            Assert.Equal("true", Find(Operators, "ConfigMap", name).Str("data", "RabbitMq__QuorumQueues"));
-            var env = (YamlSequenceNode)Find(Operators, "Deployment", name).At("spec", "template", "spec", "containers", "0", "env")!;
+            Assert.Equal("true", Repo.Find(Operators, "ConfigMap", name).Str("data", "RabbitMq__QuorumQueues"));
+            var env = (YamlSequenceNode)Repo.Find(Operators, "Deployment", name).At("spec", "template", "spec", "containers", "0", "env")!;
             var pg = env.Children.Single(e => e.Str("name") == "ConnectionStrings__Postgres");
             Assert.Contains("automations-pg-rw", pg.Str("value"), StringComparison.Ordinal);
             var names = env.Children.Select(e => e.Str("name")).ToList();
@@ -69,7 +65,7 @@ public class Rendering_the_kubernetes_manifests
     {
         foreach (var docs in new[] { Base, Operators })
         {
-            var deployment = Find(docs, "Deployment", "console");
+            var deployment = Repo.Find(docs, "Deployment", "console");
             var pod = deployment.At("spec", "template", "spec")!;
             var container = pod.At("containers", "0")!;
             Assert.Equal("/health/live", container.Str("livenessProbe", "httpGet", "path"));
@@ -79,9 +75,9 @@ public class Rendering_the_kubernetes_manifests
             Assert.Equal("true", pod.Str("securityContext", "runAsNonRoot"));
             Assert.Equal("true", container.Str("securityContext", "readOnlyRootFilesystem"));
             Assert.Equal("false", container.Str("securityContext", "allowPrivilegeEscalation"));
-            Assert.Equal("http://api", Find(docs, "ConfigMap", "console").Str("data", "Console__ApiBaseUrl"));
-            Find(docs, "Service", "api");
-            Find(docs, "Service", "console");
+            Assert.Equal("http://api", Repo.Find(docs, "ConfigMap", "console").Str("data", "Console__ApiBaseUrl"));
+            Repo.Find(docs, "Service", "api");
+            Repo.Find(docs, "Service", "console");
             var env = Repo.Environment(docs, deployment).Keys.ToList();
             Assert.DoesNotContain(env, e => e.StartsWith("ConnectionStrings__", StringComparison.Ordinal) || e.StartsWith("Secrets__", StringComparison.Ordinal)
                                            || e.StartsWith("PG_", StringComparison.Ordinal) || e.StartsWith("RMQ_", StringComparison.Ordinal));

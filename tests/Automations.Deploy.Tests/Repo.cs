@@ -52,6 +52,11 @@ internal static class Repo
 
     public static string? Str(this YamlNode node, params string[] path) => (node.At(path) as YamlScalarNode)?.Value;
 
+    /// <summary>The one rendered document of <paramref name="kind"/> named <paramref name="name"/>.</summary>
+    public static YamlMappingNode Find(IEnumerable<YamlMappingNode> docs, string kind, string name) =>
+        docs.SingleOrDefault(d => d.Str("kind") == kind && d.Str("metadata", "name") == name)
+        ?? throw new Xunit.Sdk.XunitException($"no {kind} {name} in the rendered output");
+
     /// <summary>
     /// A Deployment's first container's environment as rendered: its ConfigMaps' data, then its own <c>env</c> over them
     /// (an entry taken from a Secret or a field has no value here, only its name).
@@ -63,12 +68,8 @@ internal static class Repo
         if (container.At("envFrom") is YamlSequenceNode from)
             foreach (var source in from.Children)
                 if (source.Str("configMapRef", "name") is { } name)
-                {
-                    var map = docs.SingleOrDefault(d => d.Str("kind") == "ConfigMap" && d.Str("metadata", "name") == name)
-                        ?? throw new Xunit.Sdk.XunitException($"no ConfigMap {name} in the rendered output");
-                    if (map.At("data") is YamlMappingNode data)
+                    if (Find(docs, "ConfigMap", name).At("data") is YamlMappingNode data)
                         foreach (var (key, value) in data.Children) values[key.ToString()] = (value as YamlScalarNode)?.Value;
-                }
         if (container.At("env") is YamlSequenceNode env)
             foreach (var item in env.Children) values[item.Str("name")!] = item.Str("value");
         return values;
