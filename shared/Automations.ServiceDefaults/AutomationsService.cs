@@ -22,7 +22,7 @@ public static class AutomationsService
         add(builder);
         var app = builder.Build();
         app.UseHttpInput();
-        app.UseRateLimiter();
+        app.UseHttpLimits();
         map?.Invoke(app);
         app.MapDefaultEndpoints();
         return app;

@@ -111,11 +111,15 @@ internal sealed class OutboxPublisher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<Guid>(512);
-        using var timer = new PeriodicTimer(Options.DeleteInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            // The interval counts from the first row published since the last delete, not on a timer: an idle service
+            // does not wake for nothing.
+            while (await _published.Reader.WaitToReadAsync(stoppingToken))
+            {
+                await Task.Delay(Options.DeleteInterval, stoppingToken);
                 await DeleteQueuedAsync(batch, stoppingToken);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
         // Shutting down: what was published is deleted now rather than re-published by the next relay.
