@@ -54,6 +54,31 @@ public class Reporting_successes_together(OwnSenderFixture fx) : IClassFixture<O
     }
 
     [Fact]
+    public async Task Should_publish_full_batches_at_once_instead_of_one_per_linger()
+    {
+        // A linger far longer than the deliveries take: every success is queued within the first one, four batches' worth.
+        var linger = TimeSpan.FromSeconds(10);
+        await using var sender = await fx.StartSenderAsync(new Dictionary<string, string?>
+        {
+            ["Outbox:BatchLinger"] = linger.ToString(),
+            ["Outbox:MaxBatch"] = "5",
+        });
+        await using var batches = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(WebhookDeliveriesCompleted));
+
+        var commands = await DeliverAsync(20);
+        var ids = commands.Select(c => c.CommandId).ToHashSet();
+        List<MessageProbe.Delivery> Carrying() =>
+            [.. batches.Received.Where(d => d.As<WebhookDeliveriesCompleted>().Deliveries.Any(x => ids.Contains(x.CommandId)))];
+        await Eventually.TrueAsync(() => Task.FromResult(Carrying().Sum(d => d.As<WebhookDeliveriesCompleted>().Deliveries.Count(x => ids.Contains(x.CommandId))) == ids.Count),
+            "every success carried by a batch", timeout: TimeSpan.FromSeconds(60));
+
+        // One linger, then the queued batches back to back: waiting a linger before each would spread them over 30 s.
+        var sent = Carrying().Select(d => d.Envelope.GetProperty("sentTime").GetDateTimeOffset()).ToList();
+        Assert.All(Carrying(), d => Assert.InRange(d.As<WebhookDeliveriesCompleted>().Deliveries.Count, 1, 5));
+        Assert.True(sent.Max() - sent.Min() < linger, $"batches sent over {sent.Max() - sent.Min()}, a linger is {linger}");
+    }
+
+    [Fact]
     public async Task Should_leave_successes_to_the_relay_as_single_messages_when_writers_do_not_publish()
     {
         await using var sender = await fx.StartSenderAsync(new Dictionary<string, string?> { ["Outbox:Direct"] = "false" });

@@ -97,7 +97,9 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 var options = _options.Get(_schema);
-                await Task.Delay(options.BatchLinger, stoppingToken);
+                // The linger gathers a batch; a full batch already waiting goes at once, else a backlog would drain at
+                // MaxBatch per linger (1,000 a second at the defaults) and the rest would wait for the relay.
+                if (_queue.Reader.Count < options.MaxBatch) await Task.Delay(options.BatchLinger, stoppingToken);
                 batch.Clear();
                 while (batch.Count < options.MaxBatch && _queue.Reader.TryRead(out var queued)) batch.Add(queued);
                 await PublishAsync(batch);

@@ -64,13 +64,8 @@ public static class HttpLimits
                 await next(context);
                 return;
             }
-            var lease = limiter.AttemptAcquire();
-            if (!lease.IsAcquired)
-            {
-                lease.Dispose();
-                lease = await limiter.AcquireAsync(1, context.RequestAborted);
-            }
-            using var held = lease;
+            // A permit that is free comes back at once; else the request waits its turn, or is refused when the queue is full.
+            using var lease = await limiter.AcquireAsync(1, context.RequestAborted);
             if (!lease.IsAcquired)
             {
                 // The body is written by the status-code pages (problem+json), as for every other error status.
