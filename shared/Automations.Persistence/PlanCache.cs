@@ -7,13 +7,20 @@ namespace Automations.Persistence;
 /// generic one prunes the others only when it runs. Planning it across every partition the retention keeps then costs
 /// more than running it. The statements given this are point writes and claims whose best plan does not depend on
 /// their values.
+/// <para>
+/// A plan made once is made for the tables as they are then. A partition is created empty ahead of its day and has no
+/// statistics until autovacuum first analyzes it; planned then, an update that finds its rows by id (the outcomes'
+/// <c>update rules.runs ... from unnest(...)</c>) reads the whole partition for every batch, and keeps doing so until an
+/// analyze invalidates the plan. The group commit's writers therefore plan without sequential scans wherever an index
+/// serves (a table without one is still scanned): every statement they run is a write by key.
+/// </para>
 /// </summary>
 public static class PlanCache
 {
     /// <summary>For a connection the caller keeps to itself (the group commit's writers); reset before it goes back to the pool.</summary>
-    public const string Generic = "set plan_cache_mode = force_generic_plan";
+    public const string Generic = "set plan_cache_mode = force_generic_plan; set enable_seqscan = off";
 
-    public const string Reset = "reset plan_cache_mode";
+    public const string Reset = "reset plan_cache_mode; reset enable_seqscan";
 
     /// <summary>For the rest of the caller's transaction only.</summary>
     public const string GenericInTransaction = "set local plan_cache_mode = force_generic_plan";
