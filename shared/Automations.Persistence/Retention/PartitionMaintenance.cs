@@ -70,7 +70,8 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
 
     // CREATE TABLE ... PARTITION OF and DROP TABLE of a partition lock the parent ACCESS EXCLUSIVE until their transaction
     // ends, stopping every writer of the table meanwhile. So each runs in a transaction of its own that does nothing else
-    // but an indexed look: the scan of a partition for rows in progress happens before, without the table's lock.
+    // but an indexed look or a read of the small default partition: the scan of a partition for rows in progress happens
+    // before, without the table's lock.
     private async Task<Rotation> RotateLockedAsync(NpgsqlConnection connection, PartitionedTable table, RetentionOptions o, CancellationToken ct)
     {
         DateTime now, cursor;
@@ -89,15 +90,9 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
                 where i.inhparent = @name::regclass
                 """, new { name = table.Name }, look, cancellationToken: ct))).AsList();
 
-            // Created from where the partitions end, and past every row the default partition holds (a new partition may not
-            // cover one of them): the default is where rows land between the migration and the first pass, or when the
-            // passes stopped for longer than the partitions ahead reach.
+            // Created from where the partitions end (and past the default partition's rows: below).
             cursor = Bin(now, o.Interval);
             if (partitions.Where(p => !p.IsDefault).Select(p => p.High).Max() is { } highest && highest > cursor) cursor = highest;
-            if (partitions.Any(p => p.IsDefault) && await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
-                    $"select max({table.Column}) from {table.DefaultPartition}", transaction: look, cancellationToken: ct)) is { } newest
-                && newest >= cursor)
-                cursor = newest.AddTicks(10); // one microsecond: timestamptz's resolution
             await look.CommitAsync(ct);
         }
 
@@ -111,6 +106,13 @@ public sealed class PartitionMaintenance(NpgsqlDataSource dataSource, IReadOnlyL
             if (create is null) deferred++;
             else
             {
+                // Past every row the default partition holds, since a new partition may not cover one of them. The default
+                // is where rows land between the migration and the first pass, or when the passes stopped for longer than
+                // the partitions ahead reach; writers go on filling it until the lock is taken, so it is read under the
+                // lock, which keeps new rows out. It is small but for those rows.
+                if (partitions.Any(p => p.IsDefault) && await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+                        $"select max({table.Column}) from {table.DefaultPartition} where {table.Column} >= @cursor", new { cursor }, create, cancellationToken: ct)) is { } newest)
+                    cursor = newest.AddTicks(10); // one microsecond: timestamptz's resolution
                 while (cursor < until)
                 {
                     var next = Bin(cursor, o.Interval) + o.Interval;
