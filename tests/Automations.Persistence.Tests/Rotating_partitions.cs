@@ -75,7 +75,7 @@ public class Rotating_partitions(TestEnvironment env) : IClassFixture<TestEnviro
         var maintenance = Maintenance(table, o);
 
         await using var holder = await env.DataSource.OpenConnectionAsync();
-        var holding = await holder.BeginTransactionAsync();
+        await using var holding = await holder.BeginTransactionAsync();
         await holder.ExecuteAsync("insert into public.marks (id) values (1)", transaction: holding);
         var pass = Task.Run(() => maintenance.RotateAsync(table, o, CancellationToken.None));
         // The pass holds its advisory lock from before its look at the table until it ends; it tries for the table's lock
