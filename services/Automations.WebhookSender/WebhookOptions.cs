@@ -26,6 +26,14 @@ public sealed class WebhookOptions
     /// consumer waits and further commands stay in the broker. A single larger payload still goes, alone.
     /// </summary>
     public long MaxHeldPayloadBytes { get; set; } = 16 * 1024 * 1024;
+    /// <summary>
+    /// Fresh commands this process sends while it still holds their broker message (0: none). Such a delivery is stored
+    /// once, with its first attempt's outcome, instead of stored claimed and then moved on: one commit and one row
+    /// version less per event. Only a command whose webhook and process have a request slot free at once goes this
+    /// way, so a hanging endpoint holds at most this many broker messages (and its webhook's slots) for at most
+    /// <see cref="Timeout"/>. Keep it below the prefetch (RabbitMq:PrefetchCount) so commands for other webhooks flow.
+    /// </summary>
+    public int MaxInlineAttempts { get; set; } = 8;
     /// <summary>How long a claimed delivery stays invisible to other replicas' schedulers (beyond the timeout).</summary>
     public TimeSpan ClaimMargin { get; set; } = TimeSpan.FromSeconds(30);
     public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromMilliseconds(500);

@@ -108,7 +108,9 @@ public sealed class DeliveryAttempts(
             logger.LogWarning("Webhook {WebhookId} of {Entity}: incident {Change} (attempt {Attempt} of delivery {DeliveryId})",
                 delivery.WebhookId, delivery.Entity, change, number, delivery.Id);
         }
-        if (!recorded)
+        if (!recorded && work.Unstored is not null)
+            logger.LogWarning("Delivery {DeliveryId}: another copy of its command stored it during attempt {Attempt}; this outcome is not recorded", delivery.Id, number);
+        else if (!recorded)
             logger.LogWarning("Delivery {DeliveryId}: the claim was lost during attempt {Attempt}; another worker owns it", delivery.Id, number);
         else
             // A success is routine (hundreds a second under load: the attempt log, metrics and traces carry it): Debug.

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Automations.Contracts;
 using Microsoft.Extensions.Options;
 
@@ -39,6 +40,13 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
     private readonly int _holdsPerWebhook = options.Value.MaxConcurrencyPerWebhook * 8;
     private readonly int _requestsPerWebhook = options.Value.MaxConcurrencyPerWebhook;
     private readonly int _processHoldLimit = options.Value.HeldDeliveries;
+    private readonly int _maxInline = options.Value.MaxInlineAttempts;
+
+    /// <summary>Attempts run inline now (<see cref="WebhookOptions.MaxInlineAttempts"/>).</summary>
+    private int _inline;
+
+    /// <summary>Commands being accepted now, by command id: a second copy waits for the first.</summary>
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _accepting = new();
 
     /// <summary>What a payload held in memory counts against MaxHeldPayloadBytes: its UTF-16 characters.</summary>
     public static long PayloadBytes(SendWebhook command) => (long)command.Payload.Length * sizeof(char);
@@ -67,11 +75,32 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
-    /// Stores the delivery of a command and runs it here, claimed, when its webhook has a hold free; else stores it
-    /// unclaimed and due, for the scheduler (here or on another replica) when the webhook has room. Waits while the
-    /// process holds all it may. A command seen before (the delivery is unique per command) stores and sends nothing.
+    /// Runs the delivery of a command here when its webhook has a hold free: sent at once and stored with its outcome
+    /// when a request slot is free now (<see cref="WebhookOptions.MaxInlineAttempts"/>), else stored claimed and run off
+    /// the caller's path. A webhook without a hold free gets it stored unclaimed and due, for the scheduler (here or on
+    /// another replica) when the webhook has room. Waits while the process holds all it may. A command seen before (the
+    /// delivery is unique per command) stores and sends nothing.
     /// </summary>
     public async Task AcceptAsync(SendWebhook command, CancellationToken ct)
+    {
+        // Copies of one command in this process are handled one after the other: a copy sent before it is stored must be
+        // recorded before another copy looks for its delivery (or stores it claimed, which would make the first copy's
+        // outcome unrecordable and send it again).
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        while (_accepting.GetOrAdd(command.CommandId, mine) is var earlier && earlier != mine)
+            await earlier.Task.WaitAsync(ct);
+        try
+        {
+            await AcceptOnceAsync(command, ct);
+        }
+        finally
+        {
+            _accepting.TryRemove(new KeyValuePair<Guid, TaskCompletionSource>(command.CommandId, mine));
+            mine.SetResult();
+        }
+    }
+
+    private async Task AcceptOnceAsync(SendWebhook command, CancellationToken ct)
     {
         // The webhook's hold is taken before the process's: a command for a webhook that is full never waits for room.
         // Check and take are one step: the broker hands the consumer a prefetch's worth of commands at once.
@@ -81,12 +110,19 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
             return;
         }
         var (processHold, bytes, running) = (false, 0L, false);
+        IDisposable? slots = null;
         try
         {
             await _payloads.TakeAsync(PayloadBytes(command), ct);
             bytes = PayloadBytes(command);
             await _processHolds.WaitAsync(ct);
             processHold = true;
+            if (TryEnterInline(lane) is { } inline)
+            {
+                slots = inline;
+                await RunInlineAsync(command, lane, inline, ct);
+                return;
+            }
             if (await store.CreateAsync(command, claimed: true, ct) is { } work)
             {
                 Run(work, lane, bytes);
@@ -97,10 +133,49 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
         {
             if (!running)
             {
+                slots?.Dispose();
                 if (bytes > 0) _payloads.Give(bytes);
                 Release(lane, processHold);
             }
         }
+    }
+
+    /// <summary>
+    /// Sends a fresh command's delivery before it is stored, while the consumer holds the broker message, and records
+    /// it once with its outcome (<see cref="WebhookOptions.MaxInlineAttempts"/>). The message is acknowledged only after
+    /// that write: a process that dies before it leaves the message to the broker, and the command is handled again
+    /// (with the same webhook-id). A stopping bus waits for it (the request ends, its outcome is stored); cancelled by
+    /// the consumer's token or the dispatcher's stop, the message is retried or goes back to the broker.
+    /// </summary>
+    private async Task RunInlineAsync(SendWebhook command, Lane lane, IDisposable slots, CancellationToken ct)
+    {
+        try
+        {
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
+            if (await store.UnstoredAsync(command, cancel.Token) is not { } work) return;
+            await attempts.RunAsync(work, _ => Task.FromResult(slots), cancel.Token);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inline);
+        }
+    }
+
+    /// <summary>A request slot of the webhook and of the process free right now, and room for one more inline attempt; else null.</summary>
+    private IDisposable? TryEnterInline(Lane lane)
+    {
+        if (Interlocked.Increment(ref _inline) > _maxInline || _stopping.IsCancellationRequested)
+        {
+            Interlocked.Decrement(ref _inline);
+            return null;
+        }
+        if (lane.Requests.Wait(0))
+        {
+            if (_processRequests.Wait(0)) return new RequestSlots(lane.Requests, _processRequests);
+            lane.Requests.Release();
+        }
+        Interlocked.Decrement(ref _inline);
+        return null;
     }
 
     /// <summary>
@@ -164,7 +239,7 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
         lock (_lanes) return [.. _lanes.Values.Where(l => l.Held >= _holdsPerWebhook).Select(l => l.WebhookId)];
     }
 
-    /// <summary>Runs a claimed delivery holding both holds, off the caller's path (a slow endpoint never holds a broker message).</summary>
+    /// <summary>Runs a claimed delivery holding both holds, off the caller's path (its broker message is already acknowledged).</summary>
     private void Run(WorkItem work, Lane lane, long payloadBytes) => _ = Task.Run(() => RunAsync(work, lane, payloadBytes));
 
     private async Task RunAsync(WorkItem work, Lane lane, long payloadBytes)

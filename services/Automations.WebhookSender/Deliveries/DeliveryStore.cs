@@ -19,6 +19,11 @@ public sealed record WorkItem(Guid DeliveryId, Guid WebhookId, Guid Claim)
     public ClaimedDelivery? Loaded { get; init; }
     /// <summary>When the claim (and its lease) was taken, in <see cref="Environment.TickCount64"/> milliseconds.</summary>
     public long ClaimedAt { get; init; } = Environment.TickCount64;
+    /// <summary>
+    /// A delivery not stored yet, sent while its command's broker message is held (<see cref="WebhookOptions.MaxInlineAttempts"/>):
+    /// its outcome is recorded by inserting the row, and it has no claim.
+    /// </summary>
+    public SendWebhook? Unstored { get; init; }
 }
 
 /// <summary>A claimed delivery, loaded for its attempt.</summary>
@@ -54,11 +59,11 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     /// </summary>
     public async Task<WorkItem?> CreateAsync(SendWebhook command, bool claimed, CancellationToken ct)
     {
-        var id = Guid.CreateVersion7();
+        var id = DeliveryId(command);
         Guid? claim = claimed ? Guid.NewGuid() : null;
         var maxAttempts = _options.Schedule().MaxAttempts;
         var commandAt = CommandAt(command.CommandId);
-        var traceparent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
+        var traceparent = Traceparent();
         // One statement in the next group commit. The delivery is unique per command: a command seen before (the broker
         // redelivering it, the relay publishing a row the direct path had already sent) inserts nothing, so no inbox
         // row is needed (it was one more insert and two index entries per event).
@@ -80,17 +85,51 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
             });
         var inserted = (await w.CommitAsync(ct)).Count(made);
         if (inserted != 1 || claim is not { } held) return null;
-        return new WorkItem(id, command.WebhookId, held)
+        return new WorkItem(id, command.WebhookId, held) { Loaded = Loaded(command, maxAttempts, traceparent, commandAt) };
+    }
+
+    /// <summary>
+    /// A command's delivery to send before it is stored (<see cref="WebhookOptions.MaxInlineAttempts"/>); null when the
+    /// command was seen before (its delivery exists). One read on one partition: the insert that records the outcome is
+    /// unique per command as well, but by then the request would have gone out twice.
+    /// </summary>
+    public async Task<WorkItem?> UnstoredAsync(SendWebhook command, CancellationToken ct)
+    {
+        var commandAt = CommandAt(command.CommandId);
+        // A command id that names its time (as Rules makes them) names the one partition to look in; another is looked
+        // for in all of them.
+        DateTimeOffset? partition = UuidV7.TimeOf(command.CommandId) == commandAt ? commandAt : null;
+        await using (var connection = await dataSource.OpenConnectionAsync(ct))
         {
-            Loaded = new ClaimedDelivery
-            {
-                Id = id, CommandId = command.CommandId, RunId = command.RunId, WebhookId = command.WebhookId, AutomationId = command.AutomationId,
-                Entity = command.Entity, Project = command.Project, OccurredAt = command.OccurredAt.UtcDateTime, Payload = command.Payload,
-                PayloadFormat = command.PayloadFormat,
-                Attempts = 0, MaxAttempts = maxAttempts, Manual = false, Traceparent = traceparent, CommandAt = commandAt.UtcDateTime,
-            },
+            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    partition is null
+                        ? "select exists (select from delivery.deliveries where command_id = @CommandId)"
+                        : "select exists (select from delivery.deliveries where command_id = @CommandId and command_at = @partition)",
+                    new { command.CommandId, partition }, cancellationToken: ct)))
+                return null;
+        }
+        return new WorkItem(DeliveryId(command), command.WebhookId, Guid.Empty)
+        {
+            Unstored = command,
+            Loaded = Loaded(command, _options.Schedule().MaxAttempts, Traceparent(), commandAt),
         };
     }
+
+    /// <summary>
+    /// A command's delivery id, which is also the `webhook-id` its endpoint sees: the command's own id, so that a command
+    /// sent and then handled again (its process died before the outcome was stored) goes out with the same webhook-id.
+    /// </summary>
+    private static Guid DeliveryId(SendWebhook command) => command.CommandId;
+
+    private static string? Traceparent() => Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
+
+    private static ClaimedDelivery Loaded(SendWebhook command, int maxAttempts, string? traceparent, DateTimeOffset commandAt) => new()
+    {
+        Id = DeliveryId(command), CommandId = command.CommandId, RunId = command.RunId, WebhookId = command.WebhookId, AutomationId = command.AutomationId,
+        Entity = command.Entity, Project = command.Project, OccurredAt = command.OccurredAt.UtcDateTime, Payload = command.Payload,
+        PayloadFormat = command.PayloadFormat,
+        Attempts = 0, MaxAttempts = maxAttempts, Manual = false, Traceparent = traceparent, CommandAt = commandAt.UtcDateTime,
+    };
 
     /// <summary>
     /// The partition key of a command's delivery: the time in its id (a UUIDv7, as Rules makes them), so a redelivered
@@ -233,9 +272,25 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
         };
         // The delivery moves on only while the claim is still ours; everything else is written from its row. Its partition
         // key narrows the update to one partition: by id alone PostgreSQL would open and probe every partition the
-        // retention keeps (a month of them), for every attempt.
+        // retention keeps (a month of them), for every attempt. A delivery sent before it was stored is inserted here,
+        // outcome and all, unless its command was stored meanwhile (a copy handled by another replica).
         var w = writes.Begin();
-        var moved = w.Execute(
+        var moved = work.Unstored is { } command ? w.Execute(
+            """
+            insert into delivery.deliveries (id, command_id, run_id, event_id, automation_id, entity, project, webhook_id, payload, payload_format,
+                status, attempts, max_attempts, next_attempt_at, last_status_code, last_error, traceparent, occurred_at, command_at, completed_at)
+            values (@id, @CommandId, @RunId, @EventId, @AutomationId, @Entity, @Project, @WebhookId, @Payload, @PayloadFormat,
+                @status, @number, @maxAttempts, @nextAttemptAt, @StatusCode, @Error, @traceparent, @OccurredAt, @commandAt,
+                case when @status = 'pending' then null else now() end)
+            on conflict do nothing
+            returning id, command_at
+            """,
+            new
+            {
+                id = d.Id, command.CommandId, command.RunId, command.EventId, command.AutomationId, command.Entity, command.Project, command.WebhookId,
+                command.Payload, PayloadFormat = (short)command.PayloadFormat, status, number, maxAttempts = d.MaxAttempts, nextAttemptAt,
+                result.StatusCode, result.Error, traceparent = d.Traceparent, OccurredAt = command.OccurredAt.ToUniversalTime(), args.commandAt,
+            }) : w.Execute(
             """
             update delivery.deliveries set status = @status, attempts = @number, claim = null, manual_pending = false,
                 next_attempt_at = @nextAttemptAt, last_status_code = @StatusCode, last_error = @Error, updated_at = now(),

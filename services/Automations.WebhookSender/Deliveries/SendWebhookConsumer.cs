@@ -4,8 +4,9 @@ using MassTransit;
 namespace Automations.WebhookSender.Deliveries;
 
 /// <summary>
-/// Hands each command to the dispatcher, which stores its delivery (unique per command: a redelivered command sends
-/// nothing twice) and runs it off the consume path, so a slow endpoint never holds a broker message.
+/// Hands each command to the dispatcher, which either sends it at once and stores the delivery with its outcome (the
+/// message held until then, bounded by Webhooks:MaxInlineAttempts) or stores it first and runs it off the consume path.
+/// The delivery is unique per command: a redelivered command stores nothing twice.
 /// </summary>
 public sealed class SendWebhookConsumer(DeliveryDispatcher dispatcher) : IConsumer<SendWebhook>
 {
