@@ -45,6 +45,9 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
     /// <summary>Attempts run inline now (<see cref="WebhookOptions.MaxInlineAttempts"/>).</summary>
     private int _inline;
 
+    /// <summary>Commands in <see cref="AcceptAsync"/> now, copies waiting included.</summary>
+    private int _acceptingCount;
+
     /// <summary>Commands being accepted now, by command id: a second copy waits for the first.</summary>
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource> _accepting = new();
 
@@ -87,16 +90,24 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
         // recorded before another copy looks for its delivery (or stores it claimed, which would make the first copy's
         // outcome unrecordable and send it again).
         var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        while (_accepting.GetOrAdd(command.CommandId, mine) is var earlier && earlier != mine)
-            await earlier.Task.WaitAsync(ct);
+        Interlocked.Increment(ref _acceptingCount);
         try
         {
-            await AcceptOnceAsync(command, ct);
+            while (_accepting.GetOrAdd(command.CommandId, mine) is var earlier && earlier != mine)
+                await earlier.Task.WaitAsync(ct);
+            try
+            {
+                await AcceptOnceAsync(command, ct);
+            }
+            finally
+            {
+                _accepting.TryRemove(new KeyValuePair<Guid, TaskCompletionSource>(command.CommandId, mine));
+                mine.SetResult();
+            }
         }
         finally
         {
-            _accepting.TryRemove(new KeyValuePair<Guid, TaskCompletionSource>(command.CommandId, mine));
-            mine.SetResult();
+            Interlocked.Decrement(ref _acceptingCount);
         }
     }
 
@@ -161,9 +172,15 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
         }
     }
 
-    /// <summary>A request slot of the webhook and of the process free right now, and room for one more inline attempt; else null.</summary>
+    /// <summary>
+    /// A request slot of the webhook and of the process free right now, and room for one more inline attempt; else null.
+    /// Only while the consumer has few commands at once: under load the group commit already shares its commits among
+    /// many deliveries, so storing first costs little there, and each command held for its request would be one the
+    /// consumer cannot take meanwhile.
+    /// </summary>
     private IDisposable? TryEnterInline(Lane lane)
     {
+        if (Volatile.Read(ref _acceptingCount) > _maxInline) return null;
         if (Interlocked.Increment(ref _inline) > _maxInline || _stopping.IsCancellationRequested)
         {
             Interlocked.Decrement(ref _inline);

@@ -97,17 +97,12 @@ public sealed class DeliveryStore(NpgsqlDataSource dataSource, IOptions<WebhookO
     {
         var commandAt = CommandAt(command.CommandId);
         // A command id that names its time (as Rules makes them) names the one partition to look in; another is looked
-        // for in all of them.
-        DateTimeOffset? partition = UuidV7.TimeOf(command.CommandId) == commandAt ? commandAt : null;
-        await using (var connection = await dataSource.OpenConnectionAsync(ct))
-        {
-            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                    partition is null
-                        ? "select exists (select from delivery.deliveries where command_id = @CommandId)"
-                        : "select exists (select from delivery.deliveries where command_id = @CommandId and command_at = @partition)",
-                    new { command.CommandId, partition }, cancellationToken: ct)))
-                return null;
-        }
+        // for in all of them. The read goes with the next group commit, sharing its round trip with the writes queued then.
+        var w = writes.Begin();
+        var seen = UuidV7.TimeOf(command.CommandId) == commandAt
+            ? w.Execute("select 1 from delivery.deliveries where command_id = @CommandId and command_at = @commandAt limit 1", new { command.CommandId, commandAt })
+            : w.Execute("select 1 from delivery.deliveries where command_id = @CommandId limit 1", new { command.CommandId });
+        if ((await w.CommitAsync(ct)).Count(seen) > 0) return null;
         return new WorkItem(DeliveryId(command), command.WebhookId, Guid.Empty)
         {
             Unstored = command,
