@@ -31,7 +31,9 @@ public sealed record ClaimedItem(Guid Id, Guid LeaseId, DateTime LeaseExpiresAt,
 public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<LaunchOptions> options, [FromKeyedServices(Extensions.Schema)] Writes writes,
     LaunchMetrics metrics)
 {
-    public async Task<ClaimedItem?> ClaimAsync(Guid queueId, string? agent, CancellationToken ct)
+    public Task<ClaimedItem?> ClaimAsync(Guid queueId, string? agent, CancellationToken ct) => Moved(() => ClaimOnceAsync(queueId, agent, ct));
+
+    private async Task<ClaimedItem?> ClaimOnceAsync(Guid queueId, string? agent, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         return await connection.QuerySingleOrDefaultAsync<ClaimedItem>(new CommandDefinition(
@@ -133,18 +135,27 @@ public sealed class QueueItemStore(NpgsqlDataSource dataSource, IOptionsMonitor<
     }
 
     /// <summary>
-    /// Runs <paramref name="once"/> again when the item it waited to lock was ended meanwhile (by the lease sweeper, or
-    /// the same agent's other report): ending an item moves its row to another partition (0004_partition_queue_items.sql),
-    /// which PostgreSQL reports to a waiting lock as a serialization failure; the next try finds the ended item.
+    /// Runs <paramref name="once"/> again when a row it waited to lock was moved or locked against it meanwhile. Ending an
+    /// item moves its row to another partition (0004_partition_queue_items.sql), which PostgreSQL reports to a waiting
+    /// lock as a serialization failure: a report whose item the lease sweeper or the same agent's other report ended, or
+    /// a claim whose statement saw an item still queued that another agent then claimed and ended before the lock was
+    /// taken. Two transactions locking the same items in another order end in a deadlock, reported to one of them. The
+    /// next try sees the rows as they are now. Past the tries the failure stays transient: the answer is a 503 with
+    /// Retry-After (HttpInput), which an agent retries.
     /// </summary>
     private static async Task<T> Moved<T>(Func<Task<T>> once)
     {
         for (var attempt = 1; ; attempt++)
         {
             try { return await once(); }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.SerializationFailure && attempt < 3) { }
+            catch (PostgresException e) when ((e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected) && attempt < MovedTries)
+            {
+                await Task.Delay(Random.Shared.Next(1, 5 * attempt));
+            }
         }
     }
+
+    private const int MovedTries = 5;
 
     private static async Task<(LeaseOutcome, LockedRow?)> LockAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid entityId, Guid id, Guid leaseId, CancellationToken ct)
     {

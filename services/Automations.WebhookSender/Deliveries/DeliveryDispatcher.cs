@@ -131,7 +131,7 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
             if (TryEnterInline(lane) is { } inline)
             {
                 slots = inline;
-                await RunInlineAsync(command, lane, inline, ct);
+                await RunInlineAsync(command, inline, ct);
                 return;
             }
             if (await store.CreateAsync(command, claimed: true, ct) is { } work)
@@ -158,7 +158,7 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
     /// (with the same webhook-id). A stopping bus waits for it (the request ends, its outcome is stored); cancelled by
     /// the consumer's token or the dispatcher's stop, the message is retried or goes back to the broker.
     /// </summary>
-    private async Task RunInlineAsync(SendWebhook command, Lane lane, IDisposable slots, CancellationToken ct)
+    private async Task RunInlineAsync(SendWebhook command, IDisposable slots, CancellationToken ct)
     {
         try
         {

@@ -11,7 +11,9 @@ namespace Automations.ServiceDefaults.Http;
 /// <summary>
 /// What every HTTP service answers to input it cannot take, the same in every environment: problem+json for every
 /// error status, a 400 naming the parameter for a route or query value that does not bind (`?limit=abc`) or holds a
-/// NUL (which no text column stores), and the status of any other bad request Kestrel or the framework reports.
+/// NUL (which no text column stores), the status of any other bad request Kestrel or the framework reports, and a 503
+/// with Retry-After for a failure that passes by itself (PostgreSQL restarting, a serialization failure past a store's
+/// own retries: <see cref="ConsumerRetry.IsTransient"/>) rather than a 500.
 /// </summary>
 public static partial class HttpInput
 {
@@ -21,6 +23,7 @@ public static partial class HttpInput
         // Without it, a parameter that does not bind is a bare 400 outside Development and an unhandled exception (500) in it.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<BadRequestHandler>();
+        services.AddExceptionHandler<TransientHandler>();
         // The caller's fault (a body past the limit, a value that does not bind), answered by BadRequestHandler: not
         // logged as an unhandled error.
         services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException);
@@ -51,6 +54,23 @@ public static partial class HttpInput
                     return;
                 }
         await next(http);
+    }
+
+    /// <summary>
+    /// A database failure that passes by itself: 503 with Retry-After, so that a client retries (the agents and the SDK's
+    /// HTTP clients do for any 503). Its message is not answered; the exception is logged by the middleware as any other.
+    /// </summary>
+    private sealed class TransientHandler : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+        {
+            if (!ConsumerRetry.IsTransient(exception) || http.Response.HasStarted) return false;
+            var seconds = http.RequestServices.GetService<HttpLimitOptions>()?.RetryAfterSeconds ?? 1;
+            http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Temporarily unavailable",
+                detail: "The database did not take the request just now; try again.").ExecuteAsync(http);
+            return true;
+        }
     }
 
     // RequestDelegateFactory's messages: `Failed to bind parameter "int? limit" from "abc".`, `Required parameter "Guid id" was not provided from route.`

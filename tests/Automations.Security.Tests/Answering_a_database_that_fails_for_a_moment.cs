@@ -1,0 +1,64 @@
+using System.Net;
+using Automations.ServiceDefaults;
+using Automations.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Npgsql;
+
+namespace Automations.Security.Tests;
+
+/// <summary>
+/// A failure that passes by itself (PostgreSQL unreachable or restarting, a serialization failure or deadlock past a
+/// store's own retries, a timeout) is answered 503 problem+json with Retry-After, which clients retry; any other
+/// failure stays a 500. Neither answer carries the exception's message.
+/// </summary>
+[Trait("Category", "Security")]
+public class Answering_a_database_that_fails_for_a_moment(TestEnvironment env) : IClassFixture<TestEnvironment>
+{
+    private Task<ServiceHost> StartAsync() => ServiceHost.StartAsync(
+        args => AutomationsService.Build(args, "transient-test", _ => { }, app =>
+        {
+            // A real connection refused: nothing listens on port 1.
+            app.MapGet("/unreachable", async () =>
+            {
+                await using var source = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=x;Password=hunter2;Timeout=2");
+                await using var connection = await source.OpenConnectionAsync();
+                return Results.Ok();
+            });
+            app.MapGet("/serialization", () => Throw(new PostgresException("could not serialize access due to concurrent update hunter2", "ERROR", "ERROR", PostgresErrorCodes.SerializationFailure)));
+            app.MapGet("/deadlock", () => Throw(new PostgresException("deadlock detected hunter2", "ERROR", "ERROR", PostgresErrorCodes.DeadlockDetected)));
+            app.MapGet("/timeout", () => Throw(new TimeoutException("hunter2")));
+            app.MapGet("/constraint", () => Throw(new PostgresException("violates check constraint hunter2", "ERROR", "ERROR", PostgresErrorCodes.CheckViolation)));
+            app.MapGet("/bug", () => Throw(new InvalidOperationException("hunter2")));
+        }),
+        new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = env.PostgresConnectionString });
+
+    private static IResult Throw(Exception e) => throw e;
+
+    [Theory]
+    [InlineData("/unreachable")]
+    [InlineData("/serialization")]
+    [InlineData("/deadlock")]
+    [InlineData("/timeout")]
+    public async Task Should_answer_503_with_Retry_After_to_a_failure_that_passes(string path)
+    {
+        await using var host = await StartAsync();
+        using var answer = await host.Client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), answer.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("hunter2", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/constraint")]
+    [InlineData("/bug")]
+    public async Task Should_keep_500_for_a_failure_that_does_not_pass(string path)
+    {
+        await using var host = await StartAsync();
+        using var answer = await host.Client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.InternalServerError, answer.StatusCode);
+        Assert.Null(answer.Headers.RetryAfter);
+        Assert.DoesNotContain("hunter2", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}
