@@ -36,29 +36,19 @@ public class Answering_a_database_that_fails_for_a_moment(TestEnvironment env) :
     private static IResult Throw(Exception e) => throw e;
 
     [Theory]
-    [InlineData("/unreachable")]
-    [InlineData("/serialization")]
-    [InlineData("/deadlock")]
-    [InlineData("/timeout")]
-    public async Task Should_answer_503_with_Retry_After_to_a_failure_that_passes(string path)
+    [InlineData("/unreachable", HttpStatusCode.ServiceUnavailable)]
+    [InlineData("/serialization", HttpStatusCode.ServiceUnavailable)]
+    [InlineData("/deadlock", HttpStatusCode.ServiceUnavailable)]
+    [InlineData("/timeout", HttpStatusCode.ServiceUnavailable)]
+    [InlineData("/constraint", HttpStatusCode.InternalServerError)]
+    [InlineData("/bug", HttpStatusCode.InternalServerError)]
+    public async Task Should_answer_503_with_Retry_After_only_to_a_failure_that_passes(string path, HttpStatusCode expected)
     {
         await using var host = await StartAsync();
         using var answer = await host.Client.GetAsync(path);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
-        Assert.Equal(TimeSpan.FromSeconds(1), answer.Headers.RetryAfter?.Delta);
+        Assert.Equal(expected, answer.StatusCode);
+        Assert.Equal(expected == HttpStatusCode.ServiceUnavailable ? TimeSpan.FromSeconds(1) : null, answer.Headers.RetryAfter?.Delta);
         Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
-        Assert.DoesNotContain("hunter2", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("/constraint")]
-    [InlineData("/bug")]
-    public async Task Should_keep_500_for_a_failure_that_does_not_pass(string path)
-    {
-        await using var host = await StartAsync();
-        using var answer = await host.Client.GetAsync(path);
-        Assert.Equal(HttpStatusCode.InternalServerError, answer.StatusCode);
-        Assert.Null(answer.Headers.RetryAfter);
         Assert.DoesNotContain("hunter2", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 }
