@@ -57,8 +57,8 @@ public static partial class HttpInput
     }
 
     /// <summary>
-    /// A database failure that passes by itself: 503 with Retry-After, so that a client retries (the agents and the SDK's
-    /// HTTP clients do for any 503). Its message is not answered; the exception is logged by the middleware as any other.
+    /// A database failure that passes by itself: 503 with Retry-After, so that a client retries (a Launch agent does for
+    /// any 5xx). Its message is not answered; the exception is logged by the middleware as any other.
     /// </summary>
     private sealed class TransientHandler : IExceptionHandler
     {
