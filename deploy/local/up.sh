@@ -55,13 +55,13 @@ export DOTNET_gcServer="${DOTNET_gcServer:-0}"
 export DOTNET_ThreadPool_ForceMinWorkerThreads="${DOTNET_ThreadPool_ForceMinWorkerThreads:-1}"
 # The memory bound per service (docs/operations.md, "Memory"): the GC heap may commit at most 96 MiB (hexadecimal,
 # as the runtime reads it), and compacts its old generation when much of it is free space (0-9, higher is more eager)
-# rather than keeping it committed; the youngest generation collected every 16 MiB allocated (by default its budget
-# follows the CPU's cache and lets a flood's garbage take the heap to its limit). Same values in deploy/Dockerfile and
-# deploy/k8s/base/common.yaml.
+# rather than keeping it committed; the youngest generation collected every 8 MiB allocated (by default its budget
+# follows the CPU's cache and lets a flood's garbage take the heap to its limit; each MiB of it is resident between
+# collections). Same values in deploy/Dockerfile and deploy/k8s/base/common.yaml.
 export DOTNET_GCHeapHardLimit="${DOTNET_GCHeapHardLimit:-0x6000000}"
 # The console (and the Api's own console pages) call the Api over HTTP at its port here.
 export Console__ApiBaseUrl="${Console__ApiBaseUrl:-http://127.0.0.1:$(service_port Automations.Api)}"
-export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x1000000}"
+export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x800000}"
 export DOTNET_GCConserveMemory="${DOTNET_GCConserveMemory:-7}"
 # Ingestion's heap is bounded lower (64 MiB): its live heap is small (the requests and AMQP messages in flight, at most
 # ~35 MiB of bodies at the limits), and with 96 MiB a flood after hours of traffic took it past 200 MB resident.
