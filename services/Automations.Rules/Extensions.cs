@@ -1,5 +1,7 @@
+using Automations.Contracts;
 using Automations.Persistence.Inbox;
 using Automations.Persistence.Retention;
+using Automations.Persistence.Outbox;
 using Automations.Persistence.Writes;
 using Automations.Rules.Matching;
 using Automations.Rules.RunEvents;
@@ -43,7 +45,11 @@ public static class Extensions
             x.AddConsumer<RunEventConsumer, RunEventConsumerDefinition>();
             x.AddConsumer<AutomationsChangedConsumer, AutomationsChangedConsumerDefinition>();
         });
-        builder.Services.AddWrites(Schema);
+        // Commands committed while the last one waits for its confirm travel together (one broker message, one dispatch
+        // in the sender); alone at low rates. Payloads count as the sender holds them (UTF-16) against Outbox:MaxBatchBytes.
+        builder.Services.AddWrites(Schema, w => w.Batch<SendWebhook, SendWebhooks>(
+            items => new SendWebhooks([.. items.Select(i => new SendWebhookItem(i.Item, i.Traceparent))]),
+            BatchTiming.WhileBusy, command => (long)command.Payload.Length * sizeof(char)));
         builder.Services.AddRetention(Runs, Inbox.Table(Schema));
         builder.Services.AddHostedService<RunStatePruner>();
         return builder;

@@ -13,16 +13,16 @@ public class Delivering_an_event_twice(RulesFixture fx) : IClassFixture<RulesFix
         var project = "p-" + Guid.NewGuid().ToString("N")[..10];
         await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("a"));
         var e = Event(project);
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(SendWebhook));
+        await using var probe = await PublishedCommands.StartAsync(fx.RabbitMqConnectionString);
 
         var messageId = await fx.HandleAsync(e);
-        await probe.WaitForAsync(d => d.As<SendWebhook>().EventId == e.EventId);
+        await probe.WaitForCommandsAsync(c => c.EventId == e.EventId);
         await fx.PublishAsync(e, messageId);
         await Eventually.TrueAsync(() => Task.FromResult(fx.Consumed.Count(messageId) == 2), "Rules consumed the redelivered message");
 
         Assert.Single(await fx.RunsOfEventAsync(e.EventId));
         await EverythingPublishedAsync(probe);
-        Assert.Single(probe.Received, d => d.As<SendWebhook>().EventId == e.EventId);
+        Assert.Single(probe.Commands(), c => c.Command.EventId == e.EventId);
     }
 
     [Fact]
@@ -32,15 +32,15 @@ public class Delivering_an_event_twice(RulesFixture fx) : IClassFixture<RulesFix
         await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("a"));
         await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("b"));
         var e = Event(project);
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(SendWebhook));
+        await using var probe = await PublishedCommands.StartAsync(fx.RabbitMqConnectionString);
 
         await fx.HandleAsync(e);
         await fx.HandleAsync(e); // a new message id: the inbox lets it in, the (automation, event) key stops it
-        await probe.WaitForAsync(d => d.As<SendWebhook>().EventId == e.EventId, 2);
+        await probe.WaitForCommandsAsync(c => c.EventId == e.EventId, 2);
 
         Assert.Equal(["a", "b"], (await fx.RunsOfEventAsync(e.EventId)).Select(r => r.AutomationName));
         await EverythingPublishedAsync(probe);
-        Assert.Equal(2, probe.Received.Count(d => d.As<SendWebhook>().EventId == e.EventId));
+        Assert.Equal(2, probe.Commands().Count(c => c.Command.EventId == e.EventId));
     }
 
     /// <summary>

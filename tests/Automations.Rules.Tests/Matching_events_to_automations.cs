@@ -69,7 +69,7 @@ public class Matching_events_to_automations(RulesFixture fx) : IClassFixture<Rul
             await fx.ChangeAsync("delete from control.automations where id = any(@ids)", new { ids = ids.ToArray() }, project);
 
         var e = @case.Event(project);
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(SendWebhook));
+        await using var probe = await PublishedCommands.StartAsync(fx.RabbitMqConnectionString);
         await fx.HandleAsync(e);
 
         var runs = await fx.RunsOfEventAsync(e.EventId);
@@ -77,9 +77,10 @@ public class Matching_events_to_automations(RulesFixture fx) : IClassFixture<Rul
         Assert.All(runs, r => Assert.Equal("Pending", r.Status));
         if (@case.Fired.Length > 0)
         {
-            var commands = await probe.WaitForAsync(d => d.As<SendWebhook>().EventId == e.EventId, @case.Fired.Length);
-            Assert.Equal(runs.Select(r => r.CommandId).Order(), commands.Select(c => c.As<SendWebhook>().CommandId).Order());
-            Assert.All(commands, c => Assert.Equal(c.As<SendWebhook>().CommandId, c.MessageId));
+            // Alone or together in a SendWebhooks batch (one event's commands commit together); a lone one's message id is its command id.
+            var commands = await probe.WaitForCommandsAsync(c => c.EventId == e.EventId, @case.Fired.Length);
+            Assert.Equal(runs.Select(r => r.CommandId).Order(), commands.Select(c => c.Command.CommandId).Order());
+            Assert.All(commands.Where(c => !c.InBatch), c => Assert.Equal(c.Command.CommandId, c.MessageId));
         }
     }
 
@@ -94,10 +95,10 @@ public class Matching_events_to_automations(RulesFixture fx) : IClassFixture<Rul
             """;
         var automationId = await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("dispatch", Payload: template));
         var e = Event(project, metadataJson: """{"accuracy":0.93}""");
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(SendWebhook));
+        await using var probe = await PublishedCommands.StartAsync(fx.RabbitMqConnectionString);
         await fx.HandleAsync(e);
 
-        var command = (await probe.WaitForAsync(d => d.As<SendWebhook>().EventId == e.EventId)).Single().As<SendWebhook>();
+        var command = (await probe.WaitForCommandsAsync(c => c.EventId == e.EventId)).Single().Command;
         Assert.Equal((automationId, fx.AcmeWebhookId, "acme", project), (command.AutomationId, command.WebhookId, command.Entity, command.Project));
         var expected = $$$"""
             {"event_type":"repository_dispatch-CREATE_ARTIFACT","client_payload":{"version":"acme/{{{project}}}/eval-set:v3","uri":"wandb-artifact://_id/QXJ0aWZhY3Q6NTE3ODg5ODg3",

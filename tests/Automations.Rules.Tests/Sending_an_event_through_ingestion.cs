@@ -22,7 +22,7 @@ public class Sending_an_event_through_ingestion(RulesFixture fx) : IClassFixture
         await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("prod", EventTypes.AddArtifactAlias, Collection: null, AliasRegex: "production",
             Payload: """{"text":"${artifact_version_string} by ${event_author}"}"""));
         await using var received = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
-        await using var commands = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(SendWebhook));
+        await using var commands = await PublishedCommands.StartAsync(fx.RabbitMqConnectionString);
 
         var eventId = "e2e-" + Guid.NewGuid();
         var body = new
@@ -44,7 +44,7 @@ public class Sending_an_event_through_ingestion(RulesFixture fx) : IClassFixture
         var storedId = answers[0].GetProperty("id").GetGuid();
         Assert.Equal(storedId, answers[1].GetProperty("id").GetGuid());
 
-        var command = (await commands.WaitForAsync(d => d.As<SendWebhook>().Project == project))[0].As<SendWebhook>();
+        var command = (await commands.WaitForCommandsAsync(c => c.Project == project))[0].Command;
         Assert.Equal(storedId, command.EventId);
         Assert.Equal($$"""{"text":"acme/{{project}}/model:production by jane"}""", command.Payload);
 
@@ -62,7 +62,7 @@ public class Sending_an_event_through_ingestion(RulesFixture fx) : IClassFixture
             Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from rules.runs where project = @project", new { project }));
         }
         Assert.Single(received.Received, d => d.Message.GetProperty("producerEventId").GetString() == eventId);
-        Assert.Single(commands.Received, d => d.As<SendWebhook>().Project == project);
+        Assert.Single(commands.Commands(), c => c.Command.Project == project);
         var run = Assert.Single(await fx.RunsOfEventAsync(storedId));
         Assert.Equal((command.RunId, command.CommandId, "Pending"), (run.Id, run.CommandId, run.Status));
     }

@@ -23,6 +23,11 @@ public sealed class MessageProbe : IAsyncDisposable
         public JsonElement Message => Envelope.GetProperty("message");
         public Guid? MessageId => Envelope.TryGetProperty("messageId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetGuid() : null;
         public T As<T>() => Message.Deserialize<T>(Automations.Persistence.Json.Options)!;
+
+        /// <summary>Whether the envelope says it is a <paramref name="messageType"/> (a name in Automations.Contracts).</summary>
+        public bool Is(string messageType) =>
+            Envelope.TryGetProperty("messageType", out var types) && types.ValueKind == JsonValueKind.Array
+            && types.EnumerateArray().Any(t => t.GetString() == $"urn:message:Automations.Contracts:{messageType}");
     }
 
     private MessageProbe(IConnection connection, IChannel channel, string queue)
@@ -34,15 +39,19 @@ public sealed class MessageProbe : IAsyncDisposable
 
     public IReadOnlyCollection<Delivery> Received => _received.ToArray();
 
-    public static async Task<MessageProbe> StartAsync(string rabbitMqUri, string messageType)
+    /// <summary>Watches the exchanges of <paramref name="messageTypes"/> (names in Automations.Contracts, or whole exchange names) through one queue.</summary>
+    public static async Task<MessageProbe> StartAsync(string rabbitMqUri, params string[] messageTypes)
     {
         var factory = new ConnectionFactory { Uri = new Uri(rabbitMqUri), ClientProvidedName = "test-probe" };
         var connection = await factory.CreateConnectionAsync();
         var channel = await connection.CreateChannelAsync();
-        var exchange = messageType.Contains(':', StringComparison.Ordinal) ? messageType : $"Automations.Contracts:{messageType}";
-        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
         var queue = await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true);
-        await channel.QueueBindAsync(queue.QueueName, exchange, "");
+        foreach (var messageType in messageTypes)
+        {
+            var exchange = messageType.Contains(':', StringComparison.Ordinal) ? messageType : $"Automations.Contracts:{messageType}";
+            await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true, autoDelete: false);
+            await channel.QueueBindAsync(queue.QueueName, exchange, "");
+        }
         var probe = new MessageProbe(connection, channel, queue.QueueName);
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += (_, ea) =>
@@ -81,12 +90,16 @@ public sealed class MessageProbe : IAsyncDisposable
     }
 
     /// <summary>Waits until <paramref name="count"/> deliveries match, or throws after <paramref name="timeout"/>.</summary>
-    public async Task<IReadOnlyList<Delivery>> WaitForAsync(Func<Delivery, bool> match, int count = 1, TimeSpan? timeout = null)
+    public Task<IReadOnlyList<Delivery>> WaitForAsync(Func<Delivery, bool> match, int count = 1, TimeSpan? timeout = null) =>
+        WaitForAsync<Delivery>(d => [d], match, count, timeout);
+
+    /// <summary>Waits until <paramref name="count"/> of what the deliveries carry (<paramref name="select"/>) match, or throws after <paramref name="timeout"/>.</summary>
+    public async Task<IReadOnlyList<T>> WaitForAsync<T>(Func<Delivery, IEnumerable<T>> select, Func<T, bool> match, int count = 1, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
-            var hits = _received.Where(match).ToList();
+            var hits = _received.SelectMany(select).Where(match).ToList();
             if (hits.Count >= count) return hits;
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero)

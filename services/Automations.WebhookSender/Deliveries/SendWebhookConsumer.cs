@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Automations.Contracts;
+using Automations.ServiceDefaults;
 using MassTransit;
 
 namespace Automations.WebhookSender.Deliveries;
@@ -8,9 +10,32 @@ namespace Automations.WebhookSender.Deliveries;
 /// message held until then, bounded by Webhooks:MaxInlineAttempts) or stores it first and runs it off the consume path.
 /// The delivery is unique per command: a redelivered command stores nothing twice.
 /// </summary>
-public sealed class SendWebhookConsumer(DeliveryDispatcher dispatcher) : IConsumer<SendWebhook>
+public sealed class SendWebhookConsumer(DeliveryDispatcher dispatcher) : IConsumer<SendWebhook>, IConsumer<SendWebhooks>
 {
     public Task Consume(ConsumeContext<SendWebhook> context) => dispatcher.AcceptAsync(context.Message, context.CancellationToken);
+
+    /// <summary>
+    /// Rules' commands of one confirm's wait: each accepted as the single message would be, all at once (their stores
+    /// share a group commit); the message is acknowledged when every one is. A repeated batch, or an item that also came
+    /// alone, stores and sends nothing twice.
+    /// </summary>
+    public Task Consume(ConsumeContext<SendWebhooks> context)
+    {
+        var items = context.Message.Commands ?? [];
+        return Task.WhenAll(items.Where(i => i?.Command is not null).Select(i => AcceptAsync(i, context.CancellationToken)));
+    }
+
+    private async Task AcceptAsync(SendWebhookItem item, CancellationToken ct)
+    {
+        // The command's own trace (the event's), as the single message's headers would carry it; the batch's receive
+        // span is linked. What the dispatcher stores with the delivery (its traceparent) is this span's.
+        ActivityContext.TryParse(item.Traceparent, null, out var parent);
+        var links = Activity.Current is { } batch ? new[] { new ActivityLink(batch.Context) } : null;
+        using var activity = Telemetry.Source.StartActivity("send-webhook process", ActivityKind.Consumer, parent, links: links);
+        activity?.SetTag("messaging.operation.type", "process");
+        activity?.SetTag("automations.command_id", item.Command.CommandId);
+        await dispatcher.AcceptAsync(item.Command, ct);
+    }
 }
 
 public sealed class RedeliverWebhookConsumer(DeliveryStore store, DeliveryScheduler scheduler, ILogger<RedeliverWebhookConsumer> logger) : IConsumer<RedeliverWebhook>

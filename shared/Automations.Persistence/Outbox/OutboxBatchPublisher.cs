@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Automations.Persistence.Writes;
@@ -25,6 +26,27 @@ public sealed class OutboxBatchOptions
     public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(100);
     /// <summary>At most this many messages per batch (`Outbox:MaxBatch`).</summary>
     public int MaxBatch { get; set; } = 100;
+    /// <summary>
+    /// A batch published while busy (<see cref="BatchTiming.WhileBusy"/>) carries items of at most this many bytes together
+    /// (`Outbox:MaxBatchBytes`, by the batch's own measure): a consumer holds its prefetch of batches in memory.
+    /// </summary>
+    public long MaxBatchBytes { get; set; } = 256 * 1024;
+}
+
+/// <summary>When the direct path of a batched message type publishes.</summary>
+public enum BatchTiming
+{
+    /// <summary>
+    /// The first queued message waits <see cref="OutboxBatchOptions.BatchLinger"/> for others: for messages whose
+    /// consumer may act a little later (a run's move to Finished).
+    /// </summary>
+    Linger,
+    /// <summary>
+    /// No wait: a message committed while no publish of its type is in flight is published at once, alone, as the single
+    /// message; what is committed while one waits for its confirm goes together in the next. Batches form only under load,
+    /// and no message waits longer than one confirm: for commands on the way to a user's endpoint.
+    /// </summary>
+    WhileBusy,
 }
 
 /// <summary>The direct path for the messages of one type that travel together (<see cref="OutboxBatchPublisher{TItem, TBatch}"/>).</summary>
@@ -37,8 +59,9 @@ internal interface IBatchPublisher
 /// <summary>
 /// The direct path of the <see cref="OutboxPublisher"/> for messages that travel better together: committed
 /// <typeparamref name="TItem"/> rows are published as one <typeparamref name="TBatch"/> message per
-/// <see cref="OutboxBatchOptions.BatchLinger"/> (or per <see cref="OutboxBatchOptions.MaxBatch"/> messages), with a
-/// publisher confirm, and their rows are then deleted as the publisher deletes its own. Each row stays a single
+/// <see cref="OutboxBatchOptions.BatchLinger"/> (or per <see cref="OutboxBatchOptions.MaxBatch"/> messages), or, with
+/// <see cref="BatchTiming.WhileBusy"/>, per publisher confirm, with a publisher confirm, and their rows are then deleted
+/// as the publisher deletes its own. Each row stays a single
 /// <typeparamref name="TItem"/> in the outbox, so what this path does not publish within the grace (a crash, a broker
 /// outage, a full queue here) the relay publishes as the single message; consumers handle either form, and an item
 /// that arrives both ways must be idempotent (the run outcome is: it only moves a run forward).
@@ -55,20 +78,31 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
     private readonly OutboxPublisher _outbox;
     private readonly WritesMetrics _metrics;
     private readonly IBus _bus;
-    private readonly Func<IReadOnlyList<TItem>, TBatch> _combine;
+    private readonly Func<IReadOnlyList<BatchItem<TItem>>, TBatch> _combine;
+    private readonly BatchTiming _timing;
+    private readonly Func<TItem, long> _bytes;
     private readonly IOptionsMonitor<OutboxBatchOptions> _options;
     private readonly string _schema;
     private readonly ILogger _logger;
-    private readonly Channel<(Guid MessageId, TItem Item, ActivityContext Context)> _queue =
-        Channel.CreateBounded<(Guid, TItem, ActivityContext)>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private const int MaxQueued = 10_000;
+    private readonly Channel<BatchItem<TItem>> _queue =
+        Channel.CreateBounded<BatchItem<TItem>>(new BoundedChannelOptions(MaxQueued) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
-    public OutboxBatchPublisher(OutboxPublisher outbox, IBus bus, Func<IReadOnlyList<TItem>, TBatch> combine, IOptionsMonitor<OutboxBatchOptions> options,
-        string schema, WritesMetrics metrics, ILogger<OutboxBatchPublisher<TItem, TBatch>> logger)
+    /// <summary>WhileBusy: the rows committed since the last publish began; <see cref="_publishing"/> is 1 while one is in flight.</summary>
+    private readonly ConcurrentQueue<BatchItem<TItem>> _waiting = new();
+    private int _waitingCount;
+    private int _publishing;
+
+    public OutboxBatchPublisher(OutboxPublisher outbox, IBus bus, Func<IReadOnlyList<BatchItem<TItem>>, TBatch> combine, BatchTiming timing,
+        Func<TItem, long>? bytes, IOptionsMonitor<OutboxBatchOptions> options, string schema, WritesMetrics metrics,
+        ILogger<OutboxBatchPublisher<TItem, TBatch>> logger)
     {
         _outbox = outbox;
         _metrics = metrics;
         _bus = bus;
         _combine = combine;
+        _timing = timing;
+        _bytes = bytes ?? (_ => 0);
         _options = options;
         _schema = schema;
         _logger = logger;
@@ -85,13 +119,89 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
             _outbox.PublishCommitted(messageId, typeof(TItem), item);
             return;
         }
-        // Full (the broker has been away for a while): the row waits for the relay.
-        _queue.Writer.TryWrite((messageId, item, Activity.Current?.Context ?? default));
+        var queued = new BatchItem<TItem>(messageId, item, Activity.Current?.Context ?? default);
+        if (_timing == BatchTiming.Linger)
+        {
+            // Full (the broker has been away for a while): the row waits for the relay.
+            _queue.Writer.TryWrite(queued);
+            return;
+        }
+        if (Interlocked.Increment(ref _waitingCount) > MaxQueued)
+        {
+            Interlocked.Decrement(ref _waitingCount);
+            return;
+        }
+        _waiting.Enqueue(queued);
+        // The caller that finds no publish in flight publishes (on its own thread up to the broker's confirm, as the
+        // single direct path does); the others leave their rows to it.
+        if (Interlocked.CompareExchange(ref _publishing, 1, 0) == 0) _ = PublishWhileBusyAsync();
+    }
+
+    /// <summary>
+    /// Publishes what is waiting, then what was committed meanwhile, until nothing waits: one publish in flight per type,
+    /// so a batch is what one confirm's wait gathered, and a lone message goes at once as the single message.
+    /// </summary>
+    private async Task PublishWhileBusyAsync()
+    {
+        // Runs on the first writer's context: a batch's span starts a trace of its own (as the lingering path's, on a
+        // background service's, does) and a lone message's takes its own writer's as parent. Local to this method.
+        Activity.Current = null;
+        var batch = new List<BatchItem<TItem>>();
+        while (true)
+        {
+            try
+            {
+                var options = _options.Get(_schema);
+                batch.Clear();
+                var bytes = 0L;
+                // One publisher at a time (_publishing), so what it peeks is what it takes.
+                while (batch.Count < options.MaxBatch && _waiting.TryPeek(out var next)
+                       && (batch.Count == 0 || bytes + _bytes(next.Item) <= options.MaxBatchBytes) && _waiting.TryDequeue(out next))
+                {
+                    batch.Add(next);
+                    bytes += _bytes(next.Item);
+                }
+                Interlocked.Add(ref _waitingCount, -batch.Count);
+                if (batch.Count == 1) await PublishOneAsync(batch[0]);
+                else if (batch.Count > 1) await PublishAsync(batch);
+            }
+            catch (Exception ex)
+            {
+                // PublishOneAsync and PublishAsync keep their failures; this is a bug, and the rows wait for the relay.
+                _logger.LogError(ex, "Publishing outbox messages ({Schema}) failed unexpectedly; the relay will send them", _schema);
+            }
+            if (batch.Count > 0) continue;
+            Volatile.Write(ref _publishing, 0);
+            // A row queued after the last look but before the flag fell finds the flag still up: it is this loop's.
+            if (_waiting.IsEmpty || Interlocked.CompareExchange(ref _publishing, 1, 0) != 0) return;
+        }
+    }
+
+    private async Task PublishOneAsync(BatchItem<TItem> single)
+    {
+        try
+        {
+            // The single direct path's span, under the writer's: the trace has one shape whichever way the row went.
+            using var activity = Telemetry.Source.StartActivity($"outbox {MessageTypes.NameOf(typeof(TItem))} publish", ActivityKind.Internal,
+                parentContext: single.Context);
+            activity?.SetTag("messaging.message.id", single.MessageId);
+            activity?.SetTag("automations.outbox.schema", _schema);
+            activity?.SetTag("automations.outbox.path", "direct");
+            using var timeout = new CancellationTokenSource(_outbox.PublishTimeout);
+            await _bus.Publish(single.Item, ctx => ctx.MessageId = single.MessageId, timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogDebug(ex, "Direct publish of outbox message {MessageId} ({Schema}) failed; the relay will send it", single.MessageId, _schema);
+            return;
+        }
+        _outbox.Confirmed(single.MessageId);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<(Guid MessageId, TItem Item, ActivityContext Context)>();
+        if (_timing != BatchTiming.Linger) return;
+        var batch = new List<BatchItem<TItem>>();
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
@@ -111,7 +221,7 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
         }
     }
 
-    private async Task PublishAsync(List<(Guid MessageId, TItem Item, ActivityContext Context)> batch)
+    private async Task PublishAsync(List<BatchItem<TItem>> batch)
     {
         var messageId = Guid.CreateVersion7();
         try
@@ -125,7 +235,7 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
             activity?.SetTag("automations.outbox.schema", _schema);
             activity?.SetTag("automations.outbox.path", "direct");
             using var timeout = new CancellationTokenSource(_outbox.PublishTimeout);
-            await _bus.Publish(_combine(batch.Select(b => b.Item).ToList()), ctx => ctx.MessageId = messageId, timeout.Token);
+            await _bus.Publish(_combine(batch), ctx => ctx.MessageId = messageId, timeout.Token);
         }
         catch (Exception ex)
         {
@@ -135,4 +245,12 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
         foreach (var b in batch) _outbox.Confirmed(b.MessageId);
         _metrics.Batches.Add(1, new KeyValuePair<string, object?>("schema", _schema));
     }
+}
+
+/// <summary>A committed row's message on its way into a batch, with the trace context it was written in.</summary>
+public readonly record struct BatchItem<TItem>(Guid MessageId, TItem Item, ActivityContext Context)
+{
+    /// <summary>The W3C traceparent of <see cref="Context"/>; null when the row was written outside a trace.</summary>
+    public string? Traceparent => Context == default ? null
+        : $"00-{Context.TraceId.ToHexString()}-{Context.SpanId.ToHexString()}-{((Context.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00")}";
 }

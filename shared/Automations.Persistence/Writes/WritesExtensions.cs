@@ -23,9 +23,19 @@ public sealed class WritesBuilder
     /// </summary>
     public WritesBuilder Batch<TItem, TBatch>(Func<IReadOnlyList<TItem>, TBatch> combine)
         where TItem : class
+        where TBatch : class =>
+        Batch<TItem, TBatch>(items => combine([.. items.Select(i => i.Item)]), BatchTiming.Linger);
+
+    /// <summary>
+    /// Publishes committed <typeparamref name="TItem"/> messages together on the direct path as <paramref name="timing"/>
+    /// says; <paramref name="combine"/> gets each with the trace context its row was written in, <paramref name="bytes"/>
+    /// weighs an item against `Outbox:MaxBatchBytes` (<see cref="BatchTiming.WhileBusy"/> only).
+    /// </summary>
+    public WritesBuilder Batch<TItem, TBatch>(Func<IReadOnlyList<BatchItem<TItem>>, TBatch> combine, BatchTiming timing, Func<TItem, long>? bytes = null)
+        where TItem : class
         where TBatch : class
     {
-        Batches.Add((sp, publisher) => new OutboxBatchPublisher<TItem, TBatch>(publisher, sp.GetRequiredService<IBus>(), combine,
+        Batches.Add((sp, publisher) => new OutboxBatchPublisher<TItem, TBatch>(publisher, sp.GetRequiredService<IBus>(), combine, timing, bytes,
             sp.GetRequiredService<IOptionsMonitor<OutboxBatchOptions>>(), publisher.Schema, sp.GetRequiredService<WritesMetrics>(),
             sp.GetRequiredService<ILogger<OutboxBatchPublisher<TItem, TBatch>>>()));
         return this;
