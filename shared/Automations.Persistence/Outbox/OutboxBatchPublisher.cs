@@ -59,9 +59,9 @@ internal interface IBatchPublisher
 /// <summary>
 /// The direct path of the <see cref="OutboxPublisher"/> for messages that travel better together: committed
 /// <typeparamref name="TItem"/> rows are published as one <typeparamref name="TBatch"/> message per
-/// <see cref="OutboxBatchOptions.BatchLinger"/> (or per <see cref="OutboxBatchOptions.MaxBatch"/> messages), or, with
-/// <see cref="BatchTiming.WhileBusy"/>, per publisher confirm, with a publisher confirm, and their rows are then deleted
-/// as the publisher deletes its own. Each row stays a single
+/// <see cref="OutboxBatchOptions.BatchLinger"/> (or per <see cref="OutboxBatchOptions.MaxBatch"/> messages) or, with
+/// <see cref="BatchTiming.WhileBusy"/>, as what was committed while the previous publish awaited its confirm; each
+/// publish waits for its publisher confirm, and the rows are then deleted as the publisher deletes its own. Each row stays a single
 /// <typeparamref name="TItem"/> in the outbox, so what this path does not publish within the grace (a crash, a broker
 /// outage, a full queue here) the relay publishes as the single message; consumers handle either form, and an item
 /// that arrives both ways must be idempotent (the run outcome is: it only moves a run forward).
@@ -162,12 +162,12 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
                     bytes += _bytes(next.Item);
                 }
                 Interlocked.Add(ref _waitingCount, -batch.Count);
-                if (batch.Count == 1) await PublishOneAsync(batch[0]);
+                if (batch.Count == 1) await _outbox.PublishAsync(batch[0].MessageId, typeof(TItem), batch[0].Item, batch[0].Context);
                 else if (batch.Count > 1) await PublishAsync(batch);
             }
             catch (Exception ex)
             {
-                // PublishOneAsync and PublishAsync keep their failures; this is a bug, and the rows wait for the relay.
+                // Both publishes keep their failures; this is a bug, and the rows wait for the relay.
                 _logger.LogError(ex, "Publishing outbox messages ({Schema}) failed unexpectedly; the relay will send them", _schema);
             }
             if (batch.Count > 0) continue;
@@ -175,27 +175,6 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
             // A row queued after the last look but before the flag fell finds the flag still up: it is this loop's.
             if (_waiting.IsEmpty || Interlocked.CompareExchange(ref _publishing, 1, 0) != 0) return;
         }
-    }
-
-    private async Task PublishOneAsync(BatchItem<TItem> single)
-    {
-        try
-        {
-            // The single direct path's span, under the writer's: the trace has one shape whichever way the row went.
-            using var activity = Telemetry.Source.StartActivity($"outbox {MessageTypes.NameOf(typeof(TItem))} publish", ActivityKind.Internal,
-                parentContext: single.Context);
-            activity?.SetTag("messaging.message.id", single.MessageId);
-            activity?.SetTag("automations.outbox.schema", _schema);
-            activity?.SetTag("automations.outbox.path", "direct");
-            using var timeout = new CancellationTokenSource(_outbox.PublishTimeout);
-            await _bus.Publish(single.Item, ctx => ctx.MessageId = single.MessageId, timeout.Token);
-        }
-        catch (Exception ex)
-        {
-            _logger.LogDebug(ex, "Direct publish of outbox message {MessageId} ({Schema}) failed; the relay will send it", single.MessageId, _schema);
-            return;
-        }
-        _outbox.Confirmed(single.MessageId);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -81,15 +81,31 @@ internal sealed class OutboxPublisher(
             Interlocked.Decrement(ref _inFlight);
             return;
         }
-        _ = PublishAsync(messageId, type, message);
+        _ = PublishInFlightAsync(messageId, type, message);
     }
 
-    private async Task PublishAsync(Guid messageId, Type type, object message)
+    private async Task PublishInFlightAsync(Guid messageId, Type type, object message)
+    {
+        try
+        {
+            await PublishAsync(messageId, type, message);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>
+    /// Publishes one committed row's message, waits for its confirm and queues the row's delete; a failure leaves the row
+    /// to the relay. Under <paramref name="parent"/> when given (a batcher's lone message), else the current activity.
+    /// </summary>
+    internal async Task PublishAsync(Guid messageId, Type type, object message, ActivityContext parent = default)
     {
         try
         {
             // The same span as the relay's, so a trace has one shape whichever path published the row.
-            using var activity = Telemetry.Source.StartActivity($"outbox {MessageTypes.NameOf(type)} publish", ActivityKind.Internal);
+            using var activity = Telemetry.Source.StartActivity($"outbox {MessageTypes.NameOf(type)} publish", ActivityKind.Internal, parent);
             activity?.SetTag("messaging.message.id", messageId);
             activity?.SetTag("automations.outbox.schema", schema);
             activity?.SetTag("automations.outbox.path", "direct");
@@ -101,10 +117,6 @@ internal sealed class OutboxPublisher(
         {
             // The row stays; the relay publishes it after the grace.
             logger.LogDebug(ex, "Direct publish of outbox message {MessageId} ({Schema}) failed; the relay will send it", messageId, schema);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _inFlight);
         }
     }
 
