@@ -56,6 +56,8 @@ public class Sending_commands_together(StoppedRulesFixture fx) : IClassFixture<S
         var messages = probe.Received.Count(d => PublishedCommands.Of(d).Any(c => c.Command.EventId == e.EventId));
         Assert.InRange(messages, 2, 19);
         Assert.Contains(commands, c => c.InBatch);
+        // Each item carries the trace its command was made in (the event's), for the sender to continue.
+        Assert.All(commands.Where(c => c.InBatch), c => Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", c.Traceparent));
         Assert.All(commands.Where(c => !c.InBatch), c => Assert.Equal(c.Command.CommandId, c.MessageId));
     }
 

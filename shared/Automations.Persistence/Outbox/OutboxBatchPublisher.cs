@@ -53,7 +53,7 @@ public enum BatchTiming
 internal interface IBatchPublisher
 {
     Type ItemType { get; }
-    void PublishCommitted(Guid messageId, object message);
+    void PublishCommitted(OutboxWriter.Row row);
 }
 
 /// <summary>
@@ -111,15 +111,15 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
     public Type ItemType => typeof(TItem);
 
     /// <summary>Queues a message whose direct-path outbox row has just been committed. Never throws, never waits.</summary>
-    public void PublishCommitted(Guid messageId, object message)
+    public void PublishCommitted(OutboxWriter.Row row)
     {
-        var item = (TItem)message;
+        var item = (TItem)row.Message;
         if (!_options.Get(_schema).Batch)
         {
-            _outbox.PublishCommitted(messageId, typeof(TItem), item);
+            _outbox.PublishCommitted(row.MessageId, typeof(TItem), item);
             return;
         }
-        var queued = new BatchItem<TItem>(messageId, item, Activity.Current?.Context ?? default);
+        var queued = new BatchItem<TItem>(row.MessageId, item, row.Traceparent);
         if (_timing == BatchTiming.Linger)
         {
             // Full (the broker has been away for a while): the row waits for the relay.
@@ -206,7 +206,7 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
         try
         {
             // A batch belongs to as many traces as it carries items: its span starts a trace of its own and links to each.
-            var links = batch.Where(b => b.Context != default).Select(b => new ActivityLink(b.Context));
+            var links = batch.Select(b => b.Context).Where(c => c != default).Select(c => new ActivityLink(c));
             using var activity = Telemetry.Source.StartActivity($"outbox {MessageTypes.NameOf(typeof(TBatch))} publish",
                 ActivityKind.Internal, parentContext: default, links: links);
             activity?.SetTag("messaging.message.id", messageId);
@@ -226,10 +226,9 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
     }
 }
 
-/// <summary>A committed row's message on its way into a batch, with the trace context it was written in.</summary>
-public readonly record struct BatchItem<TItem>(Guid MessageId, TItem Item, ActivityContext Context)
+/// <summary>A committed row's message on its way into a batch, with the W3C traceparent its row was written with (null outside a trace).</summary>
+public readonly record struct BatchItem<TItem>(Guid MessageId, TItem Item, string? Traceparent)
 {
-    /// <summary>The W3C traceparent of <see cref="Context"/>; null when the row was written outside a trace.</summary>
-    public string? Traceparent => Context == default ? null
-        : $"00-{Context.TraceId.ToHexString()}-{Context.SpanId.ToHexString()}-{((Context.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00")}";
+    /// <summary>The trace context of <see cref="Traceparent"/>; default when there is none.</summary>
+    public ActivityContext Context => ActivityContext.TryParse(Traceparent, null, out var context) ? context : default;
 }

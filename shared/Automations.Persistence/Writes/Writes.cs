@@ -76,7 +76,7 @@ public sealed class Writes : IAsyncDisposable
     /// <summary>Hands a committed direct-path row to its publisher: its type's batcher, or the publisher. Never throws, never waits.</summary>
     internal void PublishCommitted(OutboxWriter.Row row)
     {
-        if (_batchers.TryGetValue(row.Type, out var batcher)) batcher.PublishCommitted(row.MessageId, row.Message);
+        if (_batchers.TryGetValue(row.Type, out var batcher)) batcher.PublishCommitted(row);
         else _publisher.PublishCommitted(row.MessageId, row.Type, row.Message);
     }
 
