@@ -30,10 +30,10 @@ public class Losing_the_broker(BrokerOutageFixture fx) : IClassFixture<BrokerOut
     [Fact]
     public async Task Should_keep_accepting_and_publish_everything_when_it_is_back()
     {
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
+        await using var probe = await PublishedEvents.StartAsync(fx.RabbitMqConnectionString);
         var before = "before-" + Guid.NewGuid();
         Assert.Equal(HttpStatusCode.Accepted, (await fx.PostEventAsync(IngestionFixture.Event(before), fx.ProducerKey)).StatusCode);
-        await probe.WaitForAsync(d => d.Message.GetProperty("producerEventId").GetString() == before);
+        await probe.WaitForEventsAsync(e => e.ProducerEventId == before);
 
         fx.Proxy.Cut();
         var ids = Enumerable.Range(0, 25).Select(i => $"outage-{i}-{Guid.NewGuid()}").ToList();
@@ -51,12 +51,12 @@ public class Losing_the_broker(BrokerOutageFixture fx) : IClassFixture<BrokerOut
         }, "the relay tried every event and failed", TimeSpan.FromSeconds(90));
         await using (var connection = await fx.DataSource.OpenConnectionAsync())
             Assert.Equal(ids.Count, await connection.ExecuteScalarAsync<int>("select count(*) from ingestion.outbox where body->>'producerEventId' like 'outage-%'"));
-        Assert.DoesNotContain(probe.Received, d => d.Message.GetProperty("producerEventId").GetString()!.StartsWith("outage-", StringComparison.Ordinal));
+        Assert.DoesNotContain(probe.Events(), e => e.Event.ProducerEventId.StartsWith("outage-", StringComparison.Ordinal));
 
         fx.Proxy.Restore();
         var set = ids.ToHashSet();
-        await probe.WaitForAsync(d => set.Contains(d.Message.GetProperty("producerEventId").GetString()!), ids.Count, TimeSpan.FromSeconds(90));
-        var seen = probe.Received.Select(d => d.Message.GetProperty("producerEventId").GetString()!).Where(set.Contains).ToList();
+        await probe.WaitForEventsAsync(e => set.Contains(e.ProducerEventId), ids.Count, TimeSpan.FromSeconds(90));
+        var seen = probe.Events().Select(e => e.Event.ProducerEventId).Where(set.Contains).ToList();
         Assert.Equal(ids.Order(), seen.Distinct().Order());
         await Eventually.TrueAsync(async () =>
         {

@@ -25,18 +25,19 @@ public class Sending_raw_json_over_amqp(IngestionFixture fx) : IClassFixture<Ing
     [Fact]
     public async Task Should_turn_a_valid_message_into_ArtifactEventReceived_and_keep_its_trace()
     {
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
+        await using var probe = await PublishedEvents.StartAsync(fx.RabbitMqConnectionString);
         var eventId = "py-" + Guid.NewGuid();
         var traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
         await PublishRawAsync("ADD_ARTIFACT_ALIAS",
             $$"""{"eventId":"{{eventId}}","eventType":"ADD_ARTIFACT_ALIAS","entity":"acme","project":"mnist","collection":"eval-set","alias":"production","versionIndex":7,"occurredAt":"2026-11-27T22:41:00Z"}""",
             new Dictionary<string, object?> { ["traceparent"] = Encoding.UTF8.GetBytes($"00-{traceId}-00f067aa0ba902b7-01") });
 
-        var delivery = (await probe.WaitForAsync(d => d.Message.GetProperty("producerEventId").GetString() == eventId)).Single();
-        var message = delivery.As<ArtifactEventReceived>();
+        var published = (await probe.WaitForEventsAsync(e => e.ProducerEventId == eventId)).Single();
+        var message = published.Event;
         Assert.Equal(("acme", "mnist", "production", 7), (message.Entity, message.Project, message.Alias, message.VersionIndex));
-        // MassTransit carries the W3C trace context in its MT-Activity-Id header: the producer's trace id survives the outbox.
-        var activityId = delivery.Headers.GetValueOrDefault("MT-Activity-Id")?.ToString() ?? "";
+        // MassTransit carries the W3C trace context in its MT-Activity-Id header, a batch in each item: the producer's
+        // trace id survives the outbox.
+        var activityId = published.Traceparent ?? "";
         Assert.StartsWith($"00-{traceId}-", activityId, StringComparison.Ordinal);
 
         await using var connection = await fx.DataSource.OpenConnectionAsync();
@@ -46,15 +47,15 @@ public class Sending_raw_json_over_amqp(IngestionFixture fx) : IClassFixture<Ing
     [Fact]
     public async Task Should_have_one_effect_when_a_producer_publishes_twice()
     {
-        await using var probe = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
+        await using var probe = await PublishedEvents.StartAsync(fx.RabbitMqConnectionString);
         var eventId = "twice-" + Guid.NewGuid();
         var body = $$"""{"eventId":"{{eventId}}","eventType":"CREATE_ARTIFACT","entity":"acme","project":"mnist","collection":"eval-set","occurredAt":"2026-11-27T22:41:00Z"}""";
         await PublishRawAsync("CREATE_ARTIFACT", body);
         await PublishRawAsync("CREATE_ARTIFACT", body);
         var marker = "marker-" + Guid.NewGuid();
         await PublishRawAsync("CREATE_ARTIFACT", body.Replace(eventId, marker, StringComparison.Ordinal));
-        await probe.WaitForAsync(d => d.Message.GetProperty("producerEventId").GetString() == marker);
-        Assert.Single(probe.Received, d => d.Message.GetProperty("producerEventId").GetString() == eventId);
+        await probe.WaitForEventsAsync(e => e.ProducerEventId == marker);
+        Assert.Single(probe.Events(), e => e.Event.ProducerEventId == eventId);
     }
 
     public static TheoryData<string, string, string> Rejections => new()

@@ -21,7 +21,7 @@ public class Sending_an_event_through_ingestion(RulesFixture fx) : IClassFixture
         var project = "p-" + Guid.NewGuid().ToString("N")[..10];
         await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("prod", EventTypes.AddArtifactAlias, Collection: null, AliasRegex: "production",
             Payload: """{"text":"${artifact_version_string} by ${event_author}"}"""));
-        await using var received = await MessageProbe.StartAsync(fx.RabbitMqConnectionString, nameof(ArtifactEventReceived));
+        await using var received = await PublishedEvents.StartAsync(fx.RabbitMqConnectionString);
         await using var commands = await PublishedCommands.StartAsync(fx.RabbitMqConnectionString);
 
         var eventId = "e2e-" + Guid.NewGuid();
@@ -61,7 +61,7 @@ public class Sending_an_event_through_ingestion(RulesFixture fx) : IClassFixture
             Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from ingestion.events where entity = 'acme' and event_id = @eventId", new { eventId }));
             Assert.Equal(1, await c.ExecuteScalarAsync<int>("select count(*) from rules.runs where project = @project", new { project }));
         }
-        Assert.Single(received.Received, d => d.Message.GetProperty("producerEventId").GetString() == eventId);
+        Assert.Single(received.Events(), e => e.Event.ProducerEventId == eventId);
         Assert.Single(commands.Commands(), c => c.Command.Project == project);
         var run = Assert.Single(await fx.RunsOfEventAsync(storedId));
         Assert.Equal((command.RunId, command.CommandId, "Pending"), (run.Id, run.CommandId, run.Status));

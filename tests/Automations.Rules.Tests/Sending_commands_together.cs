@@ -38,7 +38,8 @@ public class Sending_commands_together(StoppedRulesFixture fx) : IClassFixture<S
     [Fact]
     public async Task Should_send_what_one_commit_made_in_fewer_messages_each_command_once()
     {
-        await using var rules = await StartAsync();
+        // No idle linger: the batches here are what one confirm's wait gathers.
+        await using var rules = await StartAsync(new() { ["Outbox:IdleLinger"] = "00:00:00" });
         await using var probe = await PublishedCommands.StartAsync(fx.RabbitMqConnectionString);
 
         // One event, twenty automations: twenty commands in one commit. The first goes at once; the others are queued

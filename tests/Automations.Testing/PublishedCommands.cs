@@ -23,7 +23,8 @@ public static class PublishedCommands
     {
         if (d.Is(nameof(SendWebhooks))) return d.As<SendWebhooks>().Commands.Select(i => new PublishedCommand(i.Command, null, i.Traceparent));
         if (d.Is(nameof(SendWebhook)))
-            return [new PublishedCommand(d.As<SendWebhook>(), d.MessageId, d.Headers.GetValueOrDefault("traceparent") as string)];
+            return [new PublishedCommand(d.As<SendWebhook>(), d.MessageId,
+                (d.Headers.GetValueOrDefault("traceparent") ?? d.Headers.GetValueOrDefault("MT-Activity-Id"))?.ToString())];
         return [];
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Automations.Contracts;
 using Automations.Core.Templates;
@@ -6,6 +7,7 @@ using Automations.Persistence;
 using Automations.Persistence.Control;
 using Automations.Persistence.Writes;
 using Automations.Rules.Matching;
+using Automations.ServiceDefaults;
 using MassTransit;
 using Npgsql;
 
@@ -18,19 +20,72 @@ namespace Automations.Rules.Runs;
 /// </summary>
 public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, AutomationCache cache, RunMetrics metrics,
     [FromKeyedServices(Extensions.Schema)] Writes writes, ILogger<ArtifactEventConsumer> logger)
-    : IConsumer<ArtifactEventReceived>
+    : IConsumer<ArtifactEventReceived>, IConsumer<ArtifactEventsReceived>
 {
+    public Task Consume(ConsumeContext<ArtifactEventReceived> context) =>
+        HandleAsync(context.Message, context.MessageId ?? context.Message.EventId, context.CancellationToken);
 
-    public async Task Consume(ConsumeContext<ArtifactEventReceived> context)
+    /// <summary>
+    /// Each event of the batch handled at once exactly as the single message (its own inbox key, the event's id, which
+    /// is the single message's id; its own write unit, the group commit taking them together), in its own trace. A
+    /// transient failure (the database away) fails the batch, to be retried as the single message is: what was handled
+    /// is skipped then by its inbox row. Any other failure is the event's own (a poison event): the event goes back to
+    /// this queue alone, to meet the single message's retries and reach the error queue with its exception, and the
+    /// others are kept.
+    /// </summary>
+    public async Task Consume(ConsumeContext<ArtifactEventsReceived> context)
     {
-        var e = context.Message;
-        var ct = context.CancellationToken;
+        var items = (context.Message.Events ?? []).Where(i => i?.Event is not null).ToList();
+        var failures = await Task.WhenAll(items.Select(i => TryHandleAsync(i, context.CancellationToken)));
+        if (failures.FirstOrDefault(f => f is not null && ConsumerRetry.IsTransient(f)) is { } transient)
+            ExceptionDispatchInfo.Throw(transient);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (failures[i] is null) continue;
+            var e = items[i].Event;
+            logger.LogWarning(failures[i], "Event {EventId} of a batch failed; it goes back to {Queue} alone", e.EventId,
+                ArtifactEventConsumerDefinition.Queue);
+            using var activity = StartItemActivity(items[i], $"{ArtifactEventConsumerDefinition.Queue} requeue");
+            var endpoint = await context.GetSendEndpoint(context.ReceiveContext.InputAddress);
+            await endpoint.Send(e, Pipe.Execute<SendContext<ArtifactEventReceived>>(c => c.MessageId = e.EventId), context.CancellationToken);
+        }
+    }
+
+    private async Task<Exception?> TryHandleAsync(ArtifactEventItem item, CancellationToken ct)
+    {
+        using var activity = StartItemActivity(item, $"{ArtifactEventConsumerDefinition.Queue} process");
+        try
+        {
+            await HandleAsync(item.Event, item.Event.EventId, ct);
+            return null;
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            return ex;
+        }
+    }
+
+    /// <summary>The event's own trace (the request that stored it), as the single message's headers would carry it; the
+    /// batch's receive span is linked.</summary>
+    private static Activity? StartItemActivity(ArtifactEventItem item, string name)
+    {
+        ActivityContext.TryParse(item.Traceparent, null, out var parent);
+        var links = Activity.Current is { } batch ? new[] { new ActivityLink(batch.Context) } : null;
+        var activity = Telemetry.Source.StartActivity(name, ActivityKind.Consumer, parent, links: links);
+        activity?.SetTag("messaging.operation.type", "process");
+        activity?.SetTag("automations.event_id", item.Event.EventId);
+        return activity;
+    }
+
+    private async Task HandleAsync(ArtifactEventReceived e, Guid inboxId, CancellationToken ct)
+    {
         // A pooled connection only for what is read (the project's automations when not cached, a launch job's latest
         // version), given back before the write waits for its group commit.
         var connection = new LazyConnection(dataSource);
         // An event that matches nothing still leaves its inbox row (operators and tests look for it).
         var w = writes.Begin();
-        var inbox = w.Inbox(ArtifactEventConsumerDefinition.InboxName, context.MessageId ?? e.EventId);
+        var inbox = w.Inbox(ArtifactEventConsumerDefinition.InboxName, inboxId);
         var runs = new List<(Step Inserted, AutomationRun Run)>();
         List<CompiledAutomation> matched;
         await using (connection)
