@@ -25,9 +25,9 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpIntake>());
         builder.Services.AddHealthChecks().AddCheck<AmqpIntakeHealthCheck>("amqp-intake", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.AddAutomationsBus();
-        // Events committed while the last one waits for its confirm travel together (one broker message, one dispatch in
-        // Rules); alone at low rates, unless Outbox:IdleLinger lets the first wait for others. Sizes count as Rules holds
-        // them (UTF-16) against Outbox:MaxBatchBytes.
+        // Events committed within the idle linger (Outbox:IdleLinger) or while the last publish waits for its confirm
+        // travel together (one broker message, one dispatch in Rules). Sizes count as Rules holds them (UTF-16) against
+        // Outbox:MaxBatchBytes.
         builder.Services.AddWrites(Schema, w => w.Batch<ArtifactEventReceived, ArtifactEventsReceived>(
             items => new ArtifactEventsReceived([.. items.Select(i => new ArtifactEventItem(i.Item, i.Traceparent))]),
             BatchTiming.WhileBusy, HeldBytes));

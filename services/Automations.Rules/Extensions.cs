@@ -45,8 +45,9 @@ public static class Extensions
             x.AddConsumer<RunEventConsumer, RunEventConsumerDefinition>();
             x.AddConsumer<AutomationsChangedConsumer, AutomationsChangedConsumerDefinition>();
         });
-        // Commands committed while the last one waits for its confirm travel together (one broker message, one dispatch
-        // in the sender); alone at low rates. Payloads count as the sender holds them (UTF-16) against Outbox:MaxBatchBytes.
+        // Commands committed within the idle linger (Outbox:IdleLinger) or while the last publish waits for its confirm
+        // travel together (one broker message, one dispatch in the sender). Payloads count as the sender holds them
+        // (UTF-16) against Outbox:MaxBatchBytes.
         builder.Services.AddWrites(Schema, w => w.Batch<SendWebhook, SendWebhooks>(
             items => new SendWebhooks([.. items.Select(i => new SendWebhookItem(i.Item, i.Traceparent))]),
             BatchTiming.WhileBusy, command => (long)command.Payload.Length * sizeof(char)));

@@ -37,7 +37,7 @@ public sealed class OutboxBatchOptions
     /// confirm is the wait and this adds nothing; at moderate rates it is what lets messages travel together, each saving
     /// the broker a persistent message and the consumer a dispatch, for at most this much more latency per hop (a
     /// producer's linger, as Kafka's `linger.ms`, 5 ms by default since Kafka 4.0). The figures behind the default:
-    /// docs/performance.md, "Events and commands together".
+    /// docs/performance.md, "Events together, and the idle linger".
     /// </summary>
     public TimeSpan IdleLinger { get; set; } = TimeSpan.FromMilliseconds(5);
 }
@@ -148,8 +148,9 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
     }
 
     /// <summary>
-    /// Publishes what is waiting, then what was committed meanwhile, until nothing waits: one publish in flight per type,
-    /// so a batch is what one confirm's wait gathered, and a lone message goes at once as the single message.
+    /// Publishes what is waiting (after the idle linger), then what was committed meanwhile, until nothing waits: one
+    /// publish in flight per type, so a batch is what the linger or one confirm's wait gathered, and a lone message goes
+    /// as the single message.
     /// </summary>
     private async Task PublishWhileBusyAsync()
     {
