@@ -38,6 +38,7 @@ public static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AutomationCache>();
         builder.Services.AddSingleton<RunMetrics>();
+        builder.Services.AddSingleton<BatchedEventsGate>();
         builder.AddAutomationsBus(x =>
         {
             x.AddConsumer<ArtifactEventConsumer, ArtifactEventConsumerDefinition>();

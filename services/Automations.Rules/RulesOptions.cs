@@ -29,4 +29,12 @@ public sealed class RulesOptions
     /// starts afresh (its next state is entered, its windows fill again).
     /// </summary>
     public TimeSpan RunStateRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// At most this many events of <c>ArtifactEventsReceived</c> batches are handled at once in this process, the rest of
+    /// a batch waiting: the prefetch of 32 messages would otherwise put up to 32 × 100 events' work (rendered payloads,
+    /// run rows, statements) in memory at once where 32 single messages put 32. Enough to keep the group commit's writers
+    /// busy (at most 64 statements a commit).
+    /// </summary>
+    public int MaxBatchedEventsAtOnce { get; set; } = 64;
 }

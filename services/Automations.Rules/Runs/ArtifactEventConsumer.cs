@@ -19,7 +19,7 @@ namespace Automations.Rules.Runs;
 /// the immediate retries the event goes to the error queue with its exception. An event that matches nothing writes its inbox row only.
 /// </summary>
 public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, AutomationCache cache, RunMetrics metrics,
-    [FromKeyedServices(Extensions.Schema)] Writes writes, ILogger<ArtifactEventConsumer> logger)
+    [FromKeyedServices(Extensions.Schema)] Writes writes, BatchedEventsGate gate, ILogger<ArtifactEventConsumer> logger)
     : IConsumer<ArtifactEventReceived>, IConsumer<ArtifactEventsReceived>
 {
     public Task Consume(ConsumeContext<ArtifactEventReceived> context) =>
@@ -31,7 +31,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     /// transient failure (the database away) fails the batch, to be retried as the single message is: what was handled
     /// is skipped then by its inbox row. Any other failure is the event's own (a poison event): the event goes back to
     /// this queue alone, to meet the single message's retries and reach the error queue with its exception, and the
-    /// others are kept.
+    /// others are kept. At most Rules:MaxBatchedEventsAtOnce events of all batches are handled at once.
     /// </summary>
     public async Task Consume(ConsumeContext<ArtifactEventsReceived> context)
     {
@@ -53,6 +53,7 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
 
     private async Task<Exception?> TryHandleAsync(ArtifactEventItem item, CancellationToken ct)
     {
+        using var lease = await gate.EnterAsync(ct);
         using var activity = StartItemActivity(item, $"{ArtifactEventConsumerDefinition.Queue} process");
         try
         {
