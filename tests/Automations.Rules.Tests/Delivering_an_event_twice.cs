@@ -21,7 +21,7 @@ public class Delivering_an_event_twice(RulesFixture fx) : IClassFixture<RulesFix
         await Eventually.TrueAsync(() => Task.FromResult(fx.Consumed.Count(messageId) == 2), "Rules consumed the redelivered message");
 
         Assert.Single(await fx.RunsOfEventAsync(e.EventId));
-        await EverythingPublishedAsync(probe);
+        await fx.EverythingPublishedAsync(probe);
         Assert.Single(probe.Commands(), c => c.Command.EventId == e.EventId);
     }
 
@@ -39,21 +39,7 @@ public class Delivering_an_event_twice(RulesFixture fx) : IClassFixture<RulesFix
         await probe.WaitForCommandsAsync(c => c.EventId == e.EventId, 2);
 
         Assert.Equal(["a", "b"], (await fx.RunsOfEventAsync(e.EventId)).Select(r => r.AutomationName));
-        await EverythingPublishedAsync(probe);
+        await fx.EverythingPublishedAsync(probe);
         Assert.Equal(2, probe.Commands().Count(c => c.Command.EventId == e.EventId));
-    }
-
-    /// <summary>
-    /// Waits until a command written twice would have reached the probe: the outbox is empty (a row leaves it only once
-    /// the broker confirmed its message), and the probe has received everything routed to it before now.
-    /// </summary>
-    private async Task EverythingPublishedAsync(MessageProbe probe)
-    {
-        await Eventually.TrueAsync(async () =>
-        {
-            await using var c = await fx.DataSource.OpenConnectionAsync();
-            return await c.ExecuteScalarAsync<int>("select count(*) from rules.outbox") == 0;
-        }, "the outbox is drained");
-        await probe.CatchUpAsync();
     }
 }

@@ -1,7 +1,5 @@
-using System.Text;
 using Automations.Testing;
 using Dapper;
-using RabbitMQ.Client;
 using static Automations.Rules.Tests.RulesFixture;
 
 namespace Automations.Rules.Tests;
@@ -20,21 +18,10 @@ public class Handling_a_poison_event(RulesFixture fx) : IClassFixture<RulesFixtu
         var poison = Event(poisoned);
         await fx.PublishAsync(poison);
 
-        var factory = new ConnectionFactory { Uri = new Uri(fx.RabbitMqConnectionString) };
-        await using var connection = await factory.CreateConnectionAsync();
-        BasicGetResult? faulted = null;
-        await Eventually.TrueAsync(async () =>
-        {
-            // A get on a queue that does not exist yet (it is declared on the first fault) closes the channel: one per try.
-            await using var channel = await connection.CreateChannelAsync();
-            try { faulted = await channel.BasicGetAsync("rules-artifact-events_error", autoAck: true); }
-            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) { faulted = null; }
-            return faulted is not null;
-        }, "the event reached rules-artifact-events_error");
-        var body = Encoding.UTF8.GetString(faulted!.Body.Span);
+        var faulted = await fx.FaultedEventAsync();
+        var body = faulted.Body;
         Assert.Contains(poison.EventId.ToString(), body, StringComparison.Ordinal);
-        var exceptionType = Encoding.UTF8.GetString((byte[])faulted.BasicProperties.Headers!["MT-Fault-ExceptionType"]!);
-        Assert.Equal("System.Text.Json.JsonReaderException", exceptionType);
+        Assert.Equal("System.Text.Json.JsonReaderException", faulted.ExceptionType);
         Assert.Empty(await fx.RunsOfEventAsync(poison.EventId));
         await using (var c = await fx.DataSource.OpenConnectionAsync())
             Assert.Equal(0, await c.ExecuteScalarAsync<int>("select count(*) from rules.outbox where body->>'eventId' = @id", new { id = poison.EventId.ToString() }));

@@ -1,8 +1,6 @@
-using System.Text;
 using Automations.Contracts;
 using Automations.Testing;
 using Dapper;
-using RabbitMQ.Client;
 using static Automations.Rules.Tests.RulesFixture;
 
 namespace Automations.Rules.Tests;
@@ -36,16 +34,6 @@ public class Receiving_events_together(RulesFixture fx) : IClassFixture<RulesFix
             return await c.ExecuteScalarAsync<int>(
                 "select count(*) from rules.inbox where consumer = 'rules-artifact-events' and message_id = any(@ids)", new { ids }) == ids.Length;
         }, "Rules handled every event of the batch");
-    }
-
-    private async Task EverythingPublishedAsync(MessageProbe probe)
-    {
-        await Eventually.TrueAsync(async () =>
-        {
-            await using var c = await fx.DataSource.OpenConnectionAsync();
-            return await c.ExecuteScalarAsync<int>("select count(*) from rules.outbox") == 0;
-        }, "the outbox is drained");
-        await probe.CatchUpAsync();
     }
 
     [Fact]
@@ -87,7 +75,7 @@ public class Receiving_events_together(RulesFixture fx) : IClassFixture<RulesFix
         foreach (var item in items) await fx.PublishAsync(item.Event, item.Event.EventId);
         await Eventually.TrueAsync(() => Task.FromResult(fx.Consumed.Count(again) == 1 && items.All(i => fx.Consumed.Count(i.Event.EventId) == 1)),
             "Rules consumed the batch again and each event alone");
-        await EverythingPublishedAsync(probe);
+        await fx.EverythingPublishedAsync(probe);
 
         foreach (var item in items)
         {
@@ -111,24 +99,13 @@ public class Receiving_events_together(RulesFixture fx) : IClassFixture<RulesFix
         Assert.Equal(["fine"], (await fx.RunsOfEventAsync(first.EventId)).Select(r => r.AutomationName));
         Assert.Equal(["fine"], (await fx.RunsOfEventAsync(last.EventId)).Select(r => r.AutomationName));
 
-        var factory = new ConnectionFactory { Uri = new Uri(fx.RabbitMqConnectionString) };
-        await using var connection = await factory.CreateConnectionAsync();
-        BasicGetResult? faulted = null;
-        await Eventually.TrueAsync(async () =>
-        {
-            // A get on a queue that does not exist yet (it is declared on the first fault) closes the channel: one per try.
-            await using var channel = await connection.CreateChannelAsync();
-            try { faulted = await channel.BasicGetAsync("rules-artifact-events_error", autoAck: true); }
-            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) { faulted = null; }
-            return faulted is not null;
-        }, "the poison event reached rules-artifact-events_error");
+        var faulted = await fx.FaultedEventAsync();
         // Alone: the single message, with its own exception, and none of the batch's other events.
-        var body = Encoding.UTF8.GetString(faulted!.Body.Span);
+        var body = faulted.Body;
         Assert.Contains(poison.EventId.ToString(), body, StringComparison.Ordinal);
         Assert.DoesNotContain(first.EventId.ToString(), body, StringComparison.Ordinal);
         Assert.Contains("urn:message:Automations.Contracts:ArtifactEventReceived\"", body, StringComparison.Ordinal);
-        var exceptionType = Encoding.UTF8.GetString((byte[])faulted.BasicProperties.Headers!["MT-Fault-ExceptionType"]!);
-        Assert.Equal("System.Text.Json.JsonReaderException", exceptionType);
+        Assert.Equal("System.Text.Json.JsonReaderException", faulted.ExceptionType);
         Assert.Empty(await fx.RunsOfEventAsync(poison.EventId));
     }
 

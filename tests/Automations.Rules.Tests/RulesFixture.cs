@@ -1,8 +1,10 @@
+using System.Text;
 using Automations.Contracts;
 using Automations.Persistence.Control;
 using Automations.Testing;
 using Dapper;
 using MassTransit;
+using RabbitMQ.Client;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Automations.Rules.Tests;
@@ -142,6 +144,41 @@ public class RulesFixture : TestEnvironment
             return await c.ExecuteScalarAsync<bool>("select exists (select 1 from rules.inbox where consumer = 'rules-artifact-events' and message_id = @id)", new { id });
         }, $"Rules handled event {e.EventId}");
         return id;
+    }
+
+    /// <summary>
+    /// Waits until a command written twice would have reached the probe: the outbox is empty (a row leaves it only once
+    /// the broker confirmed its message), and the probe has received everything routed to it before now.
+    /// </summary>
+    public async Task EverythingPublishedAsync(MessageProbe probe)
+    {
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var c = await DataSource.OpenConnectionAsync();
+            return await c.ExecuteScalarAsync<int>("select count(*) from rules.outbox") == 0;
+        }, "the outbox is drained");
+        await probe.CatchUpAsync();
+    }
+
+    /// <summary>A message of rules-artifact-events_error: its body and MassTransit's MT-Fault-ExceptionType header.</summary>
+    public sealed record Faulted(string Body, string ExceptionType);
+
+    /// <summary>Waits for the next message in rules-artifact-events_error and takes it (declared on the first fault).</summary>
+    public async Task<Faulted> FaultedEventAsync()
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(RabbitMqConnectionString) };
+        await using var connection = await factory.CreateConnectionAsync();
+        BasicGetResult? faulted = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            // A get on a queue that does not exist yet closes the channel: one per try.
+            await using var channel = await connection.CreateChannelAsync();
+            try { faulted = await channel.BasicGetAsync("rules-artifact-events_error", autoAck: true); }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) { faulted = null; }
+            return faulted is not null;
+        }, "an event reached rules-artifact-events_error");
+        return new Faulted(Encoding.UTF8.GetString(faulted!.Body.Span),
+            Encoding.UTF8.GetString((byte[])faulted.BasicProperties.Headers!["MT-Fault-ExceptionType"]!));
     }
 
     public sealed class RunRow
