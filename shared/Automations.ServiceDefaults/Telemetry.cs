@@ -12,4 +12,17 @@ public static class Telemetry
 {
     public const string Name = "Automations";
     public static readonly ActivitySource Source = new(Name);
+
+    /// <summary>
+    /// The process span of one item of a batch message: a child of the trace its item carries (<paramref name="traceparent"/>,
+    /// as the single message's headers would), linked to the batch's receive span (the current activity).
+    /// </summary>
+    public static Activity? StartBatchItem(string name, string? traceparent)
+    {
+        ActivityContext.TryParse(traceparent, null, out var parent);
+        var links = Activity.Current is { } batch ? new[] { new ActivityLink(batch.Context) } : null;
+        var activity = Source.StartActivity(name, ActivityKind.Consumer, parent, links: links);
+        activity?.SetTag("messaging.operation.type", "process");
+        return activity;
+    }
 }

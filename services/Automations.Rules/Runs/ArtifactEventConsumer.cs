@@ -67,14 +67,10 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
         }
     }
 
-    /// <summary>The event's own trace (the request that stored it), as the single message's headers would carry it; the
-    /// batch's receive span is linked.</summary>
+    /// <summary>In the event's own trace (the request that stored it); the batch's receive span is linked.</summary>
     private static Activity? StartItemActivity(ArtifactEventItem item, string name)
     {
-        ActivityContext.TryParse(item.Traceparent, null, out var parent);
-        var links = Activity.Current is { } batch ? new[] { new ActivityLink(batch.Context) } : null;
-        var activity = Telemetry.Source.StartActivity(name, ActivityKind.Consumer, parent, links: links);
-        activity?.SetTag("messaging.operation.type", "process");
+        var activity = Telemetry.StartBatchItem(name, item.Traceparent);
         activity?.SetTag("automations.event_id", item.Event.EventId);
         return activity;
     }

@@ -6,11 +6,17 @@ namespace Automations.Rules.Runs;
 /// Bounds the events of <see cref="Automations.Contracts.ArtifactEventsReceived"/> batches handled at once in this process
 /// (<see cref="RulesOptions.MaxBatchedEventsAtOnce"/>), across all the batches in hand.
 /// </summary>
-public sealed class BatchedEventsGate(IOptions<RulesOptions> options) : IDisposable
+public sealed class BatchedEventsGate : IDisposable
 {
-    private readonly SemaphoreSlim _gate = new(Math.Max(1, options.Value.MaxBatchedEventsAtOnce));
-    private int _inHand;
+    private readonly int _max;
+    private readonly SemaphoreSlim _gate;
     private int _peak;
+
+    public BatchedEventsGate(IOptions<RulesOptions> options)
+    {
+        _max = Math.Max(1, options.Value.MaxBatchedEventsAtOnce);
+        _gate = new SemaphoreSlim(_max);
+    }
 
     /// <summary>The most events handled at once since the start (tests read it).</summary>
     public int Peak => Volatile.Read(ref _peak);
@@ -18,23 +24,16 @@ public sealed class BatchedEventsGate(IOptions<RulesOptions> options) : IDisposa
     public async Task<IDisposable> EnterAsync(CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
-        var now = Interlocked.Increment(ref _inHand);
+        var now = _max - _gate.CurrentCount;
         for (var peak = Volatile.Read(ref _peak); now > peak; peak = Volatile.Read(ref _peak))
             if (Interlocked.CompareExchange(ref _peak, now, peak) == peak) break;
-        return new Lease(this);
+        return new Lease(_gate);
     }
 
     public void Dispose() => _gate.Dispose();
 
-    private sealed class Lease(BatchedEventsGate owner) : IDisposable
+    private sealed class Lease(SemaphoreSlim gate) : IDisposable
     {
-        private int _done;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _done, 1) == 1) return;
-            Interlocked.Decrement(ref owner._inHand);
-            owner._gate.Release();
-        }
+        public void Dispose() => gate.Release();
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Automations.Contracts;
 using Automations.ServiceDefaults;
 using MassTransit;
@@ -29,10 +28,7 @@ public sealed class SendWebhookConsumer(DeliveryDispatcher dispatcher) : IConsum
     {
         // The command's own trace (the event's), as the single message's headers would carry it; the batch's receive
         // span is linked. What the dispatcher stores with the delivery (its traceparent) is this span's.
-        ActivityContext.TryParse(item.Traceparent, null, out var parent);
-        var links = Activity.Current is { } batch ? new[] { new ActivityLink(batch.Context) } : null;
-        using var activity = Telemetry.Source.StartActivity("send-webhook process", ActivityKind.Consumer, parent, links: links);
-        activity?.SetTag("messaging.operation.type", "process");
+        using var activity = Telemetry.StartBatchItem("send-webhook process", item.Traceparent);
         activity?.SetTag("automations.command_id", item.Command.CommandId);
         await dispatcher.AcceptAsync(item.Command, ct);
     }
