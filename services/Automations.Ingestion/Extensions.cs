@@ -25,17 +25,21 @@ public static class Extensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AmqpIntake>());
         builder.Services.AddHealthChecks().AddCheck<AmqpIntakeHealthCheck>("amqp-intake", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.AddAutomationsBus();
-        // Events committed within the idle linger (Outbox:IdleLinger) or while the last publish waits for its confirm
-        // travel together (one broker message, one dispatch in Rules). Sizes count as Rules holds them (UTF-16) against
-        // Outbox:MaxBatchBytes.
+        // Events committed within the idle linger (10 ms; Outbox:IdleLinger) or while the last publish waits for its
+        // confirm travel together (one broker message, one dispatch in Rules, and Rules commits them together and sends
+        // their commands as one: this is the one linger on an event's way). Sizes count as Rules holds them (UTF-16)
+        // against Outbox:MaxBatchBytes.
         builder.Services.AddWrites(Schema, w => w.Batch<ArtifactEventReceived, ArtifactEventsReceived>(
             items => new ArtifactEventsReceived([.. items.Select(i => new ArtifactEventItem(i.Item, i.Traceparent))]),
-            BatchTiming.WhileBusy, HeldBytes));
+            BatchTiming.WhileBusy, HeldBytes, idleLinger: IdleLinger));
         builder.Services.AddRetention(Events, RejectedEvents, Inbox.Table(Schema));
         builder.Services.Configure<ProjectSummaryOptions>(builder.Configuration.GetSection("Ingestion:Projects"));
         builder.Services.AddHostedService<ProjectSummary>();
         return builder;
     }
+
+    /// <summary>How long an event committed while none is in flight waits for others (docs/performance.md, "Events together").</summary>
+    public static readonly TimeSpan IdleLinger = TimeSpan.FromMilliseconds(10);
 
     /// <summary>About what an event takes in Rules' memory while a batch of it waits there: its strings (two bytes a
     /// character) and a fixed share for the rest.</summary>

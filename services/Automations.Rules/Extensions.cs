@@ -46,12 +46,13 @@ public static class Extensions
             x.AddConsumer<RunEventConsumer, RunEventConsumerDefinition>();
             x.AddConsumer<AutomationsChangedConsumer, AutomationsChangedConsumerDefinition>();
         });
-        // Commands committed within the idle linger (Outbox:IdleLinger) or while the last publish waits for its confirm
-        // travel together (one broker message, one dispatch in the sender). Payloads count as the sender holds them
-        // (UTF-16) against Outbox:MaxBatchBytes.
+        // Commands of one commit (an event's, or a batch of events' committed together), and those committed while the
+        // last publish waits for its confirm, travel together (one broker message, one dispatch in the sender). No idle
+        // linger by default: the events arrive batched by Ingestion's, so a commit already carries what a linger would
+        // gather (Outbox:IdleLinger sets one). Payloads count as the sender holds them (UTF-16) against Outbox:MaxBatchBytes.
         builder.Services.AddWrites(Schema, w => w.Batch<SendWebhook, SendWebhooks>(
             items => new SendWebhooks([.. items.Select(i => new SendWebhookItem(i.Item, i.Traceparent))]),
-            BatchTiming.WhileBusy, command => (long)command.Payload.Length * sizeof(char)));
+            BatchTiming.WhileBusy, command => (long)command.Payload.Length * sizeof(char), idleLinger: TimeSpan.Zero));
         builder.Services.AddRetention(Runs, Inbox.Table(Schema));
         builder.Services.AddHostedService<RunStatePruner>();
         return builder;

@@ -1,9 +1,9 @@
 namespace Automations.Contracts;
 
 /// <summary>
-/// Several <see cref="SendWebhook"/> commands in one message: what Rules committed within its idle linger
-/// (`Outbox:IdleLinger`) or while its last publish waited for the broker's confirm (one persistent broker message and one
-/// consumer dispatch for several commands; a command that finds no other goes alone). Each item stands alone: the sender handles it exactly as the single message, which
+/// Several <see cref="SendWebhook"/> commands in one message: what one commit of Rules made (an event's, or a small batch
+/// of events' committed together), or what it committed while its last publish waited for the broker's confirm (one
+/// persistent broker message and one consumer dispatch for several commands; a command that finds no other goes alone). Each item stands alone: the sender handles it exactly as the single message, which
 /// Rules' outbox relay still publishes for a command no batch carried (a crash or a broker outage between commit and
 /// publish), and the delivery is unique per command either way.
 /// </summary>

@@ -60,6 +60,33 @@ public class Receiving_events_together(RulesFixture fx) : IClassFixture<RulesFix
     }
 
     [Fact]
+    public async Task Should_commit_the_events_of_a_batch_together_and_send_their_commands_in_one_message()
+    {
+        var project = "p-" + Guid.NewGuid().ToString("N")[..10];
+        await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("a"));
+        await fx.CreateWebhookAutomationAsync(project, new AutomationSpec("b"));
+        var items = Enumerable.Range(0, 5).Select(_ => new ArtifactEventItem(Event(project), NewTraceparent())).ToList();
+        var ids = items.Select(i => i.Event.EventId).ToArray();
+        await using var probe = await PublishedCommands.StartAsync(fx.RabbitMqConnectionString);
+
+        await fx.PublishAsync(new ArtifactEventsReceived(items));
+        await WaitHandledAsync(items.Select(i => i.Event));
+        var commands = await probe.WaitForCommandsAsync(c => ids.Contains(c.EventId), 10);
+
+        await using var c = await fx.DataSource.OpenConnectionAsync();
+        // Rows written by one transaction share its id (xmin): the five events' runs and inbox marks, one commit.
+        Assert.Equal(1, await c.ExecuteScalarAsync<long>(
+            """
+            select count(distinct x) from (
+              select xmin::text as x from rules.runs where event_id = any(@ids)
+              union all
+              select xmin::text from rules.inbox where consumer = 'rules-artifact-events' and message_id = any(@ids)) as written
+            """, new { ids }));
+        Assert.Equal(10, commands.Select(x => x.Command.CommandId).Distinct().Count());
+        Assert.Single(probe.Received, d => PublishedCommands.Of(d).Any(x => ids.Contains(x.Command.EventId)));
+    }
+
+    [Fact]
     public async Task Should_fire_nothing_twice_when_a_batch_comes_again_or_its_events_come_alone()
     {
         var project = "p-" + Guid.NewGuid().ToString("N")[..10];

@@ -42,6 +42,8 @@ internal sealed class GroupCommitter : IAsyncDisposable
     private readonly string _name;
     private readonly int _maxBatch;
     private readonly Channel<Item> _queue;
+    /// <summary>Held while a writer drains the queue and while statements that go together are queued.</summary>
+    private readonly Lock _drain = new();
     private readonly Task[] _writers;
     private readonly KeyValuePair<string, object?> _tag;
     private readonly Histogram<int> _batchSize;
@@ -73,15 +75,45 @@ internal sealed class GroupCommitter : IAsyncDisposable
     public async Task<IReadOnlyList<object?[]>> QueryAsync(string sql, StatementParameters parameters, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
+        var item = NewItem(sql, parameters, ct, Activity.Current?.Context ?? default);
+        if (!_queue.Writer.TryWrite(item)) await WaitForRoomAsync(item, ct);
+        return await item.Result.Task;
+    }
+
+    /// <summary>
+    /// Queues several statements so that one writer takes them all into one batch, one commit (unless they are more than
+    /// <see cref="GroupCommitOptions.MaxBatch"/>, or the queue is full): the units of one broker message's items, whose
+    /// messages then leave in one publish. Each statement keeps its own result: one that fails fails alone, as in any
+    /// batch. Returns once all are queued.
+    /// </summary>
+    public async Task<Task<IReadOnlyList<object?[]>>[]> QueueTogetherAsync(
+        IReadOnlyList<(string Sql, StatementParameters Parameters, ActivityContext Caller)> statements, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        var items = statements.Select(s => NewItem(s.Sql, s.Parameters, ct, s.Caller)).ToArray();
+        var queued = 0;
+        // A writer drains the queue under the same lock: it takes none of these or all of them.
+        lock (_drain)
+            while (queued < items.Length && _queue.Writer.TryWrite(items[queued])) queued++;
+        for (; queued < items.Length; queued++)
+        {
+            try { await WaitForRoomAsync(items[queued], ct); }
+            catch (Exception ex) { items[queued].Result.TrySetException(ex); }
+        }
+        return [.. items.Select(i => i.Result.Task)];
+    }
+
+    private static Item NewItem(string sql, StatementParameters parameters, CancellationToken ct, ActivityContext caller)
+    {
         var command = new NpgsqlBatchCommand(sql);
         command.Parameters.AddRange(parameters.List.ToArray());
-        var item = new Item(command, ct, Activity.Current?.Context ?? default);
-        if (!_queue.Writer.TryWrite(item))
-        {
-            try { await _queue.Writer.WriteAsync(item, ct); }
-            catch (ChannelClosedException) { throw new ObjectDisposedException(nameof(GroupCommitter), $"the group committer '{_name}' is stopped"); }
-        }
-        return await item.Result.Task;
+        return new Item(command, ct, caller);
+    }
+
+    private async Task WaitForRoomAsync(Item item, CancellationToken ct)
+    {
+        try { await _queue.Writer.WriteAsync(item, ct); }
+        catch (ChannelClosedException) { throw new ObjectDisposedException(nameof(GroupCommitter), $"the group committer '{_name}' is stopped"); }
     }
 
     /// <summary>The first column of the first row (default when there is no row or it is null).</summary>
@@ -100,10 +132,13 @@ internal sealed class GroupCommitter : IAsyncDisposable
         while (await _queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
-            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var item))
+            lock (_drain)
             {
-                if (item.Cancellation.IsCancellationRequested) item.Result.TrySetCanceled(item.Cancellation);
-                else batch.Add(item);
+                while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var item))
+                {
+                    if (item.Cancellation.IsCancellationRequested) item.Result.TrySetCanceled(item.Cancellation);
+                    else batch.Add(item);
+                }
             }
             if (batch.Count == 0) continue;
             try

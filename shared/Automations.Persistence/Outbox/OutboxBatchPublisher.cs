@@ -33,13 +33,14 @@ public sealed class OutboxBatchOptions
     public long MaxBatchBytes { get; set; } = 256 * 1024;
     /// <summary>
     /// <see cref="BatchTiming.WhileBusy"/>: how long a message committed while no publish of its type is in flight waits
-    /// for others before it goes (`Outbox:IdleLinger`; zero sends it at once, alone). Under load the previous publish's
-    /// confirm is the wait and this adds nothing; at moderate rates it is what lets messages travel together, each saving
-    /// the broker a persistent message and the consumer a dispatch, for at most this much more latency per hop (a
-    /// producer's linger, as Kafka's `linger.ms`, 5 ms by default since Kafka 4.0). The figures behind the default:
-    /// docs/performance.md, "Events together, and the idle linger".
+    /// for others before it goes (`Outbox:IdleLinger`; zero sends it at once, with what its commit made). Under load the
+    /// previous publish's confirm is the wait and this adds nothing; at moderate rates it is what lets messages travel
+    /// together, each saving the broker a persistent message and the consumer a dispatch, for at most this much more
+    /// latency per hop (a producer's linger, as Kafka's `linger.ms`). Unset, each message type's own, given where its
+    /// batching is registered (<see cref="WritesBuilder.Batch{TItem, TBatch}(Func{IReadOnlyList{BatchItem{TItem}}, TBatch}, BatchTiming, Func{TItem, long}?, TimeSpan?)"/>).
+    /// The figures behind the defaults: docs/performance.md, "Events together, and the idle linger".
     /// </summary>
-    public TimeSpan IdleLinger { get; set; } = TimeSpan.FromMilliseconds(5);
+    public TimeSpan? IdleLinger { get; set; }
 }
 
 /// <summary>When the direct path of a batched message type publishes.</summary>
@@ -63,7 +64,12 @@ public enum BatchTiming
 internal interface IBatchPublisher
 {
     Type ItemType { get; }
-    void PublishCommitted(OutboxWriter.Row row);
+
+    /// <summary>Takes a committed row; true when it waits for <see cref="PublishQueued"/>. Never throws, never waits.</summary>
+    bool Queue(OutboxWriter.Row row);
+
+    /// <summary>Publishes what <see cref="Queue"/> took, unless a publish in flight will. Never throws, never waits.</summary>
+    void PublishQueued();
 }
 
 /// <summary>
@@ -91,6 +97,7 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
     private readonly Func<IReadOnlyList<BatchItem<TItem>>, TBatch> _combine;
     private readonly BatchTiming _timing;
     private readonly Func<TItem, long> _bytes;
+    private readonly TimeSpan _idleLinger;
     private readonly IOptionsMonitor<OutboxBatchOptions> _options;
     private readonly string _schema;
     private readonly ILogger _logger;
@@ -104,9 +111,10 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
     private int _publishing;
 
     public OutboxBatchPublisher(OutboxPublisher outbox, IBus bus, Func<IReadOnlyList<BatchItem<TItem>>, TBatch> combine, BatchTiming timing,
-        Func<TItem, long>? bytes, IOptionsMonitor<OutboxBatchOptions> options, string schema, WritesMetrics metrics,
+        Func<TItem, long>? bytes, TimeSpan idleLinger, IOptionsMonitor<OutboxBatchOptions> options, string schema, WritesMetrics metrics,
         ILogger<OutboxBatchPublisher<TItem, TBatch>> logger)
     {
+        _idleLinger = idleLinger;
         _outbox = outbox;
         _metrics = metrics;
         _bus = bus;
@@ -121,27 +129,32 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
     public Type ItemType => typeof(TItem);
 
     /// <summary>Queues a message whose direct-path outbox row has just been committed. Never throws, never waits.</summary>
-    public void PublishCommitted(OutboxWriter.Row row)
+    public bool Queue(OutboxWriter.Row row)
     {
         var item = (TItem)row.Message;
         if (!_options.Get(_schema).Batch)
         {
             _outbox.PublishCommitted(row.MessageId, typeof(TItem), item);
-            return;
+            return false;
         }
         var queued = new BatchItem<TItem>(row.MessageId, item, row.Traceparent);
         if (_timing == BatchTiming.Linger)
         {
             // Full (the broker has been away for a while): the row waits for the relay.
             _queue.Writer.TryWrite(queued);
-            return;
+            return false;
         }
         if (Interlocked.Increment(ref _waitingCount) > MaxQueued)
         {
             Interlocked.Decrement(ref _waitingCount);
-            return;
+            return false;
         }
         _waiting.Enqueue(queued);
+        return true;
+    }
+
+    public void PublishQueued()
+    {
         // The caller that finds no publish in flight publishes (on its own thread up to the broker's confirm, as the
         // single direct path does); the others leave their rows to it.
         if (Interlocked.CompareExchange(ref _publishing, 1, 0) == 0) _ = PublishWhileBusyAsync();
@@ -157,7 +170,7 @@ internal sealed class OutboxBatchPublisher<TItem, TBatch> : BackgroundService, I
         // Runs on the first writer's context: a batch's span starts a trace of its own (as the lingering path's, on a
         // background service's, does) and a lone message's takes its own writer's as parent. Local to this method.
         Activity.Current = null;
-        var idleLinger = _options.Get(_schema).IdleLinger;
+        var idleLinger = _options.Get(_schema).IdleLinger ?? _idleLinger;
         if (idleLinger > TimeSpan.Zero)
         {
             try

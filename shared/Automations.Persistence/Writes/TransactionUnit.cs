@@ -64,7 +64,7 @@ public sealed class TransactionUnit : IAsyncDisposable
         _committed = true;
         _writes.AfterCommit?.Invoke();
         if (grace is not null)
-            foreach (var row in _rows) _writes.PublishCommitted(row);
+            _writes.PublishCommitted(_rows);
     }
 
     public async ValueTask DisposeAsync()

@@ -31,6 +31,8 @@ public sealed class WriteUnit
     private bool _shapeKept = true;
     private Step? _inbox;
     private bool _committed;
+    private List<Step>? _read;
+    private TimeSpan? _grace;
 
     internal WriteUnit(Writes writes) => _writes = writes;
 
@@ -96,26 +98,41 @@ public sealed class WriteUnit
     /// <exception cref="InvalidOperationException">A statement of a unit with an inbox reads neither the inbox nor a step that does.</exception>
     public async Task<WriteResult> CommitAsync(CancellationToken ct = default)
     {
+        var (sql, parameters) = Prepare();
+        var rows = await _writes.Committer.QueryAsync(sql, parameters, ct);
+        var published = new List<OutboxWriter.Row>(_messages.Count);
+        var result = Complete(rows, published);
+        _writes.AfterCommit?.Invoke();
+        _writes.PublishCommitted(published);
+        return result;
+    }
+
+    /// <summary>The unit's statement and its parameters, for the group commit (once per unit).</summary>
+    internal (string Sql, StatementParameters Parameters) Prepare()
+    {
         if (_committed) throw new InvalidOperationException("This unit was committed already");
         CheckGuard();
         _committed = true;
 
-        var grace = _writes.Grace;
+        var grace = _grace = _writes.Grace;
         for (var i = 0; i < _messages.Count; i++) _messages[i].Row.AddTo(_parameters, Names.OutboxPrefix(i));
-        var read = _steps.Where(s => s.HasRows).ToList();
-        var statement = _writes.Statements.Get(_shapeKept ? ShapeKey(grace) : null, (Unit: this, Grace: grace, Read: read),
+        _read = _steps.Where(s => s.HasRows).ToList();
+        var statement = _writes.Statements.Get(_shapeKept ? ShapeKey(grace) : null, (Unit: this, Grace: grace, Read: _read),
             static s => StatementShapes.Statement.Of(s.Unit.Compose(s.Grace, s.Read), s.Unit._parameters.List));
+        return (statement.Sql, statement.Order is { } order ? _parameters.Positional(order) : _parameters);
+    }
 
-        var rows = await _writes.Committer.QueryAsync(statement.Sql, statement.Order is { } order ? _parameters.Positional(order) : _parameters, ct);
+    /// <summary>The committed statement's result; adds to <paramref name="published"/> the rows the direct path publishes.</summary>
+    internal WriteResult Complete(IReadOnlyList<object?[]> rows, List<OutboxWriter.Row> published)
+    {
+        var read = _read ?? throw new InvalidOperationException("The unit was not prepared");
         var values = rows[0];
         var result = new Dictionary<Step, Array?>(read.Count);
         for (var i = 0; i < read.Count; i++)
             result[read[i]] = (Array?)values[i];
-
-        _writes.AfterCommit?.Invoke();
-        if (grace is not null)
+        if (_grace is not null)
             foreach (var m in _messages)
-                if (m.When is null || result[m.When]?.Length > 0) _writes.PublishCommitted(m.Row);
+                if (m.When is null || result[m.When]?.Length > 0) published.Add(m.Row);
         return new WriteResult(_inbox is not null && result[_inbox] is null, result);
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Automations.Persistence.GroupCommit;
 using Automations.Persistence.Outbox;
 using Npgsql;
@@ -73,11 +74,57 @@ public sealed class Writes : IAsyncDisposable
     /// <summary>How long a row written now is its writer's (direct path); null: the relay's at once, with NOTIFY.</summary>
     internal TimeSpan? Grace => _publisher.Grace;
 
-    /// <summary>Hands a committed direct-path row to its publisher: its type's batcher, or the publisher. Never throws, never waits.</summary>
-    internal void PublishCommitted(OutboxWriter.Row row)
+    /// <summary>
+    /// Hands committed direct-path rows to their publishers: each type's batcher, or the publisher. A batcher gets all of
+    /// its rows before it starts a publish, so the messages of one commit leave together. Never throws, never waits.
+    /// </summary>
+    internal void PublishCommitted(IReadOnlyList<OutboxWriter.Row> rows)
     {
-        if (_batchers.TryGetValue(row.Type, out var batcher)) batcher.PublishCommitted(row);
-        else _publisher.PublishCommitted(row.MessageId, row.Type, row.Message);
+        List<IBatchPublisher>? queued = null;
+        foreach (var row in rows)
+        {
+            if (!_batchers.TryGetValue(row.Type, out var batcher)) _publisher.PublishCommitted(row.MessageId, row.Type, row.Message);
+            else if (batcher.Queue(row) && !(queued ??= []).Contains(batcher)) queued.Add(batcher);
+        }
+        if (queued is not null)
+            foreach (var batcher in queued) batcher.PublishQueued();
+    }
+
+    /// <summary>
+    /// Units committed together: each handler of a broker message's items joins once (<see cref="CommitGroup.Join"/>), and
+    /// when all <paramref name="members"/> have committed or left, their units go in one group commit and their messages
+    /// in one publish per type.
+    /// </summary>
+    public CommitGroup Group(int members, CancellationToken ct = default) => new(this, members, ct);
+
+    /// <summary>The units' statements in one group commit, then all their messages handed on at once; a result or an error per unit.</summary>
+    internal async Task<(WriteResult? Result, Exception? Error)[]> CommitTogetherAsync(IReadOnlyList<(WriteUnit Unit, ActivityContext Caller)> units,
+        CancellationToken ct)
+    {
+        var outcomes = new (WriteResult? Result, Exception? Error)[units.Count];
+        var statements = new List<(string Sql, StatementParameters Parameters, ActivityContext Caller)>(units.Count);
+        var prepared = new List<int>(units.Count);
+        for (var i = 0; i < units.Count; i++)
+        {
+            try
+            {
+                var (sql, parameters) = units[i].Unit.Prepare();
+                statements.Add((sql, parameters, units[i].Caller));
+                prepared.Add(i);
+            }
+            catch (Exception ex) { outcomes[i] = (null, ex); }
+        }
+        var results = await Committer.QueueTogetherAsync(statements, ct);
+        var published = new List<OutboxWriter.Row>();
+        for (var j = 0; j < results.Length; j++)
+        {
+            var i = prepared[j];
+            try { outcomes[i] = (units[i].Unit.Complete(await results[j], published), null); }
+            catch (Exception ex) { outcomes[i] = (null, ex); }
+        }
+        AfterCommit?.Invoke();
+        PublishCommitted(published);
+        return outcomes;
     }
 
     public async ValueTask DisposeAsync()

@@ -29,13 +29,17 @@ public sealed class WritesBuilder
     /// <summary>
     /// Publishes committed <typeparamref name="TItem"/> messages together on the direct path as <paramref name="timing"/>
     /// says; <paramref name="combine"/> gets each with the trace context its row was written in, <paramref name="bytes"/>
-    /// weighs an item against `Outbox:MaxBatchBytes` (<see cref="BatchTiming.WhileBusy"/> only).
+    /// weighs an item against `Outbox:MaxBatchBytes` and <paramref name="idleLinger"/> is how long a message committed
+    /// while none of its type is in flight waits for others unless `Outbox:IdleLinger` says (<see cref="BatchTiming.WhileBusy"/>
+    /// only; 5 ms unless given).
     /// </summary>
-    public WritesBuilder Batch<TItem, TBatch>(Func<IReadOnlyList<BatchItem<TItem>>, TBatch> combine, BatchTiming timing, Func<TItem, long>? bytes = null)
+    public WritesBuilder Batch<TItem, TBatch>(Func<IReadOnlyList<BatchItem<TItem>>, TBatch> combine, BatchTiming timing, Func<TItem, long>? bytes = null,
+        TimeSpan? idleLinger = null)
         where TItem : class
         where TBatch : class
     {
-        Batches.Add((sp, publisher) => new OutboxBatchPublisher<TItem, TBatch>(publisher, sp.GetRequiredService<IBus>(), combine, timing, bytes,
+        var linger = idleLinger ?? TimeSpan.FromMilliseconds(5);
+        Batches.Add((sp, publisher) => new OutboxBatchPublisher<TItem, TBatch>(publisher, sp.GetRequiredService<IBus>(), combine, timing, bytes, linger,
             sp.GetRequiredService<IOptionsMonitor<OutboxBatchOptions>>(), publisher.Schema, sp.GetRequiredService<WritesMetrics>(),
             sp.GetRequiredService<ILogger<OutboxBatchPublisher<TItem, TBatch>>>()));
         return this;
