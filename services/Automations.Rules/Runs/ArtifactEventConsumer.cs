@@ -26,7 +26,8 @@ public sealed class ArtifactEventConsumer(NpgsqlDataSource dataSource, Automatio
     /// A batch of at most this many events (what Ingestion's idle linger gathers below load) is committed together: one
     /// commit, and its commands in one message. A larger one (under load) is handled event by event as its events are
     /// ready, the group commit batching their statements as they come: waiting for a whole chunk's slowest event there
-    /// kept fewer events in flight and cost a quarter of the throughput at the benchmark's maximum.
+    /// kept fewer events in flight and cost about a fifth of the throughput at the benchmark's maximum
+    /// (docs/performance.md, "One commit per batch, one linger per event").
     /// </summary>
     private const int TogetherUpTo = 16;
 

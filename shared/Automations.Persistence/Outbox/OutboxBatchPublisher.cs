@@ -38,7 +38,8 @@ public sealed class OutboxBatchOptions
     /// together, each saving the broker a persistent message and the consumer a dispatch, for at most this much more
     /// latency per hop (a producer's linger, as Kafka's `linger.ms`). Unset, each message type's own, given where its
     /// batching is registered (<see cref="WritesBuilder.Batch{TItem, TBatch}(Func{IReadOnlyList{BatchItem{TItem}}, TBatch}, BatchTiming, Func{TItem, long}?, TimeSpan?)"/>).
-    /// The figures behind the defaults: docs/performance.md, "Events together, and the idle linger".
+    /// The figures behind the defaults: docs/performance.md, "Events together, and the idle linger" and "One commit per
+    /// batch, one linger per event".
     /// </summary>
     public TimeSpan? IdleLinger { get; set; }
 }
