@@ -155,8 +155,10 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
     /// Sends a fresh command's delivery before it is stored, while the consumer holds the broker message, and records
     /// it once with its outcome (<see cref="WebhookOptions.MaxInlineAttempts"/>). The message is acknowledged only after
     /// that write: a process that dies before it leaves the message to the broker, and the command is handled again
-    /// (with the same webhook-id). A stopping bus waits for it (the request ends, its outcome is stored); cancelled by
-    /// the consumer's token or the dispatcher's stop, the message is retried or goes back to the broker.
+    /// (with the same webhook-id). A stopping bus waits for it (the request ends, its outcome is stored). The consumer's
+    /// token (the broker connection lost) cancels it only before the request starts: once it may have reached the
+    /// endpoint, it runs to its answer (at most Webhooks:Timeout) and is recorded, so the copy the broker delivers again
+    /// finds it stored and sends nothing. The dispatcher's stop cancels it at any point (the message goes back).
     /// </summary>
     private async Task RunInlineAsync(SendWebhook command, IDisposable slots, CancellationToken ct)
     {
@@ -164,7 +166,7 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
         {
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
             if (await store.UnstoredAsync(command, cancel.Token) is not { } work) return;
-            await attempts.RunAsync(work, _ => Task.FromResult(slots), cancel.Token);
+            await attempts.RunAsync(work, _ => Task.FromResult(slots), _stopping.Token);
         }
         finally
         {
