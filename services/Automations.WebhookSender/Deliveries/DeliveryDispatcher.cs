@@ -33,6 +33,11 @@ public delegate Task<IDisposable> EnterRequest(CancellationToken ct);
 /// attempts waiting for a slot or in flight are cancelled and their claims given back, due at once for any replica, and
 /// <see cref="StopAsync"/> returns when every hold is back.
 /// </para>
+/// <para>
+/// A webhook that turned work away (a command stored unclaimed, due deliveries passed over) has its due deliveries
+/// taken again as soon as half its holds are back (<see cref="RoomFreed"/> wakes the scheduler), not at the scheduler's
+/// next tick: under a flood its overflow drains at the rate its endpoint answers.
+/// </para>
 /// </summary>
 public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts attempts, IOptions<WebhookOptions> options, ILogger<DeliveryDispatcher> logger)
     : IHostedService, IDisposable
@@ -73,6 +78,12 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
     private readonly SemaphoreSlim _processRequests = new(options.Value.MaxConcurrency);
 
     private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>
+    /// Raised when a webhook that turned work away has half its holds free again: its due deliveries can be taken now.
+    /// The scheduler listens; a handler must not block (it runs where the hold was given back).
+    /// </summary>
+    public event Action? RoomFreed;
 
     /// <summary>Completed when stopping and every hold is back.</summary>
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -232,7 +243,11 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
             if (_stopping.IsCancellationRequested) return null;
             if (_lanes.TryGetValue(webhookId, out var lane))
             {
-                if (lane.Held >= _holdsPerWebhook) return null;
+                if (lane.Held >= _holdsPerWebhook)
+                {
+                    lane.TurnedAway = true;
+                    return null;
+                }
             }
             else
             {
@@ -246,16 +261,30 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
     private void Release(Lane lane, bool processHold)
     {
         if (processHold) _processHolds.Release();
+        var roomFreed = false;
         lock (_lanes)
         {
             if (--lane.Held == 0) _lanes.Remove(lane.WebhookId);
             if (_lanes.Count == 0 && _stopping.IsCancellationRequested) _drained.TrySetResult();
+            // Half the holds, not one: each wake costs the scheduler a claim query, and a half leaves the webhook's
+            // requests busy while it runs.
+            if (lane.TurnedAway && lane.Held <= _holdsPerWebhook / 2 && !_stopping.IsCancellationRequested)
+            {
+                lane.TurnedAway = false;
+                roomFreed = true;
+            }
         }
+        if (roomFreed) RoomFreed?.Invoke();
     }
 
     private Guid[] FullWebhooks()
     {
-        lock (_lanes) return [.. _lanes.Values.Where(l => l.Held >= _holdsPerWebhook).Select(l => l.WebhookId)];
+        lock (_lanes)
+        {
+            var full = _lanes.Values.Where(l => l.Held >= _holdsPerWebhook).ToArray();
+            foreach (var lane in full) lane.TurnedAway = true;
+            return [.. full.Select(l => l.WebhookId)];
+        }
     }
 
     /// <summary>Runs a claimed delivery holding both holds, off the caller's path (its broker message is already acknowledged).</summary>
@@ -321,6 +350,8 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
         public SemaphoreSlim Requests { get; } = new(requests);
         /// <summary>Holds taken (deliveries waiting for a slot, sending or recording); under the dispatcher's lock.</summary>
         public int Held { get; set; }
+        /// <summary>Work was turned away while the holds were all taken; under the dispatcher's lock.</summary>
+        public bool TurnedAway { get; set; }
     }
 
     private sealed class RequestSlots(SemaphoreSlim webhook, SemaphoreSlim process) : IDisposable

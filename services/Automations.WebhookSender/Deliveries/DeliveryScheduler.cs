@@ -5,8 +5,9 @@ using Microsoft.Extensions.Options;
 namespace Automations.WebhookSender.Deliveries;
 
 /// <summary>
-/// The durable retry schedule's clock: every SchedulerInterval (or when woken) it has the dispatcher take due deliveries
-/// (its own, other replicas', ones whose claim ran out after a crash); it also counts the backlog.
+/// The durable retry schedule's clock: every SchedulerInterval, or when woken (a redelivery, a webhook that turned work
+/// away has room again), it has the dispatcher take due deliveries (its own, other replicas', ones whose claim ran out
+/// after a crash); it also counts the backlog.
 /// </summary>
 public sealed class DeliveryScheduler(
     DeliveryStore store, DeliveryDispatcher dispatcher, IOptions<WebhookOptions> options, IOptions<RetentionOptions> retention, DeliveryMetrics metrics,
@@ -19,6 +20,19 @@ public sealed class DeliveryScheduler(
     public void Wake() => _wake.Writer.TryWrite(true);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        dispatcher.RoomFreed += Wake;
+        try
+        {
+            await RunAsync(stoppingToken);
+        }
+        finally
+        {
+            dispatcher.RoomFreed -= Wake;
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
         var nextCount = DateTime.UtcNow;
