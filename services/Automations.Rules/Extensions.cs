@@ -17,8 +17,7 @@ public static class Extensions
 
     /// <summary>
     /// Runs by their event's received_at (0004_partition_runs.sql). The dedupe key and the id are unique per partition;
-    /// the fillfactor leaves room for the update an outcome makes (a HOT update, no index entry): half of each page, as an
-    /// outcome batch moves all the runs of a page in one statement (0008_runs_fillfactor_50.sql). A run still Pending
+    /// the fillfactor leaves room for the one update an outcome makes (a HOT update, no index entry). A run still Pending
     /// (its delivery retrying, its enqueue in flight) holds its partition, so its outcome finds it even when History is set
     /// shorter than the sender's retries (an Enqueued launch run waiting
     /// for an agent does not: its queue item is kept). No index serves that look (one on status would cost every outcome its
@@ -30,7 +29,7 @@ public static class Extensions
     {
         HeldWhile = "status = 'Pending'",
         RecheckUnderLock = false,
-        PartitionDdl = "create unique index on {partition} (automation_id, event_id); create unique index on {partition} (id); alter table {partition} set (fillfactor = 50)",
+        PartitionDdl = "create unique index on {partition} (automation_id, event_id); create unique index on {partition} (id); alter table {partition} set (fillfactor = 80)",
     };
 
     public static IHostApplicationBuilder AddRules(this IHostApplicationBuilder builder)

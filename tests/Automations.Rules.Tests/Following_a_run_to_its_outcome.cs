@@ -68,33 +68,6 @@ public class Following_a_run_to_its_outcome(RulesFixture fx) : IClassFixture<Rul
     }
 
     [Fact]
-    public async Task Should_keep_each_run_on_its_page_when_one_batch_moves_every_run_of_a_page()
-    {
-        // A batch of outcomes moves the runs of a page in one statement: none of the versions it leaves can be pruned
-        // before the next run needs room, so the page must hold a new version of each (else the run moves to another
-        // page and every index gets a new entry: not a HOT update).
-        var runs = new List<RunRow>();
-        for (var i = 0; i < 12; i++) runs.Add(await WebhookRunAsync());
-        var before = await PagesAsync(runs);
-
-        await fx.PublishAsync(new WebhookDeliveriesCompleted([
-            .. runs.Select(r => new WebhookDeliveryCompleted(r.CommandId, r.Id, Guid.NewGuid(), 200, 1, DateTimeOffset.UtcNow)),
-        ]));
-        foreach (var r in runs) await WaitForStatusAsync(r.Id, "Finished");
-
-        var after = await PagesAsync(runs);
-        var moved = runs.Where(r => after[r.Id] != before[r.Id]).Select(r => $"{r.Id}: page {before[r.Id]} → {after[r.Id]}").ToList();
-        Assert.True(moved.Count == 0, $"{moved.Count} of 12 runs left their page:\n{string.Join("\n", moved)}");
-    }
-
-    private async Task<Dictionary<Guid, long>> PagesAsync(IEnumerable<RunRow> runs)
-    {
-        await using var c = await fx.DataSource.OpenConnectionAsync();
-        var rows = await c.QueryAsync<(Guid Id, string Ctid)>("select id, ctid::text from rules.runs where id = any(@ids)", new { ids = runs.Select(r => r.Id).ToArray() });
-        return rows.ToDictionary(r => r.Id, r => long.Parse(r.Ctid.Trim('(', ')').Split(',')[0]));
-    }
-
-    [Fact]
     public async Task Should_fail_with_the_reason_when_the_delivery_failed_and_stay_failed()
     {
         var run = await WebhookRunAsync();
