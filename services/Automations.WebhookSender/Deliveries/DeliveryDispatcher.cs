@@ -243,11 +243,7 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
             if (_stopping.IsCancellationRequested) return null;
             if (_lanes.TryGetValue(webhookId, out var lane))
             {
-                if (lane.Held >= _holdsPerWebhook)
-                {
-                    lane.TurnedAway = true;
-                    return null;
-                }
+                if (TurnsAway(lane)) return null;
             }
             else
             {
@@ -277,13 +273,19 @@ public sealed class DeliveryDispatcher(DeliveryStore store, DeliveryAttempts att
         if (roomFreed) RoomFreed?.Invoke();
     }
 
+    /// <summary>Whether the lane's holds are all taken; if so, it is marked as having turned work away. Under the lock.</summary>
+    private bool TurnsAway(Lane lane)
+    {
+        if (lane.Held < _holdsPerWebhook) return false;
+        lane.TurnedAway = true;
+        return true;
+    }
+
     private Guid[] FullWebhooks()
     {
         lock (_lanes)
         {
-            var full = _lanes.Values.Where(l => l.Held >= _holdsPerWebhook).ToArray();
-            foreach (var lane in full) lane.TurnedAway = true;
-            return [.. full.Select(l => l.WebhookId)];
+            return [.. _lanes.Values.Where(TurnsAway).Select(l => l.WebhookId)];
         }
     }
 
